@@ -1,0 +1,286 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/engine"
+	"github.com/broom-dev/broom/internal/gate"
+	"github.com/broom-dev/broom/internal/plan"
+	"github.com/broom-dev/broom/internal/pr"
+	"github.com/broom-dev/broom/internal/report"
+	"github.com/broom-dev/broom/internal/resource"
+)
+
+// Env is what a run in GitHub Actions reads and writes; tests inject it.
+type Env struct {
+	Getenv     func(string) string
+	Stdout     io.Writer // workflow commands and the text report
+	Logger     *slog.Logger
+	HTTPClient *http.Client // for GitHub; nil: a client with a 10 s timeout
+	Engine     []engine.Option
+}
+
+// run is one `broom action` invocation.
+type run struct {
+	Env
+	gha    *githubactions.Action
+	cfg    config.Config
+	event  string
+	pay    payload
+	gh     *pr.Client
+	viewer string
+}
+
+// Run runs broom as a GitHub Action and returns the exit code. Every path,
+// failures included, ends in finish: report, summary and all outputs.
+func Run(ctx context.Context, env Env) int {
+	r := &run{Env: env, gha: githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout))}
+	o := r.run(ctx)
+	r.finish(o)
+	return o.Code
+}
+
+func (r *run) run(ctx context.Context) Outcome {
+	values := map[string]string{}
+	for _, k := range config.Keys {
+		if v := r.gha.GetInput(k); v != "" {
+			values[k] = v
+		}
+	}
+	if tok := values["github-token"]; tok != "" {
+		r.gha.AddMask(tok)
+	}
+	cfg, err := config.Load(config.Layer{Name: "input ", Values: values}, r.Getenv, resource.Catalog())
+	r.cfg = cfg
+	if err != nil {
+		return failed("plan", ExitMisuse, err)
+	}
+	r.event = r.Getenv("GITHUB_EVENT_NAME")
+	if r.pay, err = readEvent(r.event, r.Getenv("GITHUB_EVENT_PATH")); err != nil {
+		return failed("plan", ExitMisuse, err)
+	}
+	route := gate.Decide(gate.Event{Name: r.event, Action: r.pay.Action, Label: r.pay.label()}, cfg.Mode, cfg.ApproveLabel)
+	r.Logger.Info("event", "event", r.event, "action", r.pay.Action, "do", route.Do.String(), "reason", route.Reason)
+	switch route.Do {
+	case gate.Ignore:
+		return Outcome{Mode: "plan", Result: Ignored, Notes: []string{route.Reason}}
+	case gate.Misuse:
+		return failed("plan", ExitMisuse, errors.New(route.Reason))
+	}
+	if err := ResolveRegions(&r.cfg, r.Getenv); err != nil {
+		return failed("plan", ExitMisuse, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+
+	onPR := r.pay.PullRequest != nil && r.event == "pull_request"
+	if onPR && (r.cfg.Comment || route.Do == gate.Approve) {
+		if err := r.connectGitHub(ctx); err != nil {
+			return failed("plan", codeOf(err), err)
+		}
+	}
+	switch {
+	case route.Do == gate.Approve && onPR:
+		return r.approvePR(ctx)
+	case route.Do == gate.Approve:
+		return failed("plan", ExitMisuse, errors.New("approval on a tracking issue is not supported by this version of broom"))
+	case onPR:
+		return r.planPR(ctx, route)
+	case route.Do == gate.Apply:
+		return r.applyDirect(ctx)
+	}
+	return r.planOnly(ctx)
+}
+
+// codeOf maps an error to its exit code: misuse or unexpected failure.
+func codeOf(err error) int {
+	var m *MisuseError
+	if errors.As(err, &m) {
+		return ExitMisuse
+	}
+	return ExitFailure
+}
+
+func (r *run) connectGitHub(ctx context.Context) error {
+	token := r.cfg.GitHubToken.Reveal()
+	if token == "" {
+		return &MisuseError{errors.New("input github-token is empty: broom needs it to comment on the pull request")}
+	}
+	apiURL := nonEmpty(r.Getenv("GITHUB_API_URL"), "https://api.github.com")
+	gqlURL := nonEmpty(r.Getenv("GITHUB_GRAPHQL_URL"), apiURL+"/graphql")
+	gh, err := pr.New(token, apiURL, gqlURL, r.Getenv("GITHUB_REPOSITORY"), r.HTTPClient)
+	if err != nil {
+		return &MisuseError{err}
+	}
+	r.gh = gh
+	if r.viewer, err = gh.Viewer(ctx); err != nil {
+		return err
+	}
+	r.Logger.Info("github identity", "login", r.viewer)
+	return nil
+}
+
+// connect builds the AWS side and plans.
+func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
+	c, err := Connect(ctx, r.Logger, r.cfg, r.Engine...)
+	if err != nil {
+		return c, engine.Result{}, err
+	}
+	res, err := c.Plan(ctx, r.cfg)
+	return c, res, err
+}
+
+func (r *run) planOnly(ctx context.Context) Outcome {
+	_, res, err := r.plan(ctx)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	return PlanOutcome(res, r.cfg)
+}
+
+// applyDirect is a scheduled or dispatched run in apply mode: the plan is
+// printed in full first, then applied (SPEC §4).
+func (r *run) applyDirect(ctx context.Context) Outcome {
+	c, res, err := r.plan(ctx)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	r.gha.Group("broom plan (before apply)")
+	_ = report.Text(r.Stdout, report.Report{Plan: res.Plan, Protected: res.Protected})
+	r.gha.EndGroup()
+	return c.Apply(ctx, r.cfg, res, r.cfg.ExpectFingerprint)
+}
+
+func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
+	number := r.pay.PullRequest.Number
+	var notes []string
+	if route.ClearApproval && r.pay.prHasLabel(r.cfg.ApproveLabel) {
+		if err := r.gh.RemoveLabel(ctx, number, r.cfg.ApproveLabel); err != nil {
+			return failed("plan", ExitFailure, err)
+		}
+		notes = append(notes, fmt.Sprintf("The %s label was removed: new commits were pushed after it was added. Review this plan and approve again.", r.cfg.ApproveLabel))
+	}
+	_, res, err := r.plan(ctx)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	o := PlanOutcome(res, r.cfg)
+	o.Notes = append(notes, o.Notes...)
+	if r.cfg.Comment {
+		r.comment(ctx, &o, number, r.pay.PullRequest.Head.SHA, o.Plan.Fingerprint)
+	}
+	return o
+}
+
+// comment writes the outcome into the sticky comment, with the marker's
+// fingerprint set to what an approval would now approve.
+func (r *run) comment(ctx context.Context, o *Outcome, number int, head, fingerprint string) {
+	existing, err := r.gh.FindSticky(ctx, number, r.cfg.ID, r.viewer)
+	if err == nil {
+		body := report.Markdown(r.report(*o, pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: head}))
+		var c *pr.Comment
+		if c, err = r.gh.Upsert(ctx, number, existing, body); err == nil {
+			o.CommentURL = c.URL
+			return
+		}
+	}
+	r.Logger.Error("sticky comment not written", "error", err)
+	o.Notes = append(o.Notes, "The pull request comment could not be written: "+err.Error())
+	if o.Code == ExitOK {
+		o.Code = ExitFailure
+	}
+}
+
+func (r *run) approvePR(ctx context.Context) Outcome {
+	number := r.pay.PullRequest.Number
+	label := r.cfg.ApproveLabel
+	refuse := func(o Outcome, sticky *pr.Comment) Outcome {
+		if err := r.gh.RemoveLabel(ctx, number, label); err != nil {
+			o.Notes = append(o.Notes, err.Error())
+		}
+		if sticky != nil && r.cfg.Comment {
+			if c, err := r.gh.Upsert(ctx, number, sticky, report.ReplaceNotes(sticky.Body, o.Notes)); err == nil {
+				o.CommentURL = c.URL
+			}
+		}
+		return o
+	}
+	cur, err := r.gh.GetPullRequest(ctx, number)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	sticky, err := r.gh.FindSticky(ctx, number, r.cfg.ID, r.viewer)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	role, err := r.gh.Role(ctx, r.pay.Sender.Login)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	facts := gate.Facts{
+		Labeler: r.pay.Sender.Login, LabelerBot: r.pay.Sender.Type == "Bot", LabelerRole: role,
+		Required: r.cfg.ApproverPermission, Author: cur.Author, AllowSelf: r.cfg.AllowSelfApproval,
+		Fork: cur.Fork(), EventHead: r.pay.PullRequest.Head.SHA, CurrentHead: cur.HeadSHA,
+		HasPlan: sticky != nil, LabelOn: contains(cur.Labels, label),
+	}
+	if sticky != nil {
+		facts.PlanHead = sticky.Marker.Head
+	}
+	if why := gate.Check(facts); why != "" {
+		r.Logger.Warn("approval refused", "labeler", facts.Labeler, "reason", why)
+		return refuse(Outcome{Mode: "plan", Result: Refused, Code: ExitRefused,
+			Notes: []string{fmt.Sprintf("Approval by %s refused: %s. Nothing was applied.", facts.Labeler, why)}}, sticky)
+	}
+
+	c, res, err := r.plan(ctx)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	if res.Plan.Fingerprint != sticky.Marker.Fingerprint {
+		o := PlanOutcome(res, r.cfg)
+		o.Result, o.Code = Drift, ExitDrift
+		o.Notes = append([]string{fmt.Sprintf("Drift: the plan changed since it was shown (fingerprint %.12s → %.12s). Nothing was applied; review the new plan below and approve again.",
+			sticky.Marker.Fingerprint, res.Plan.Fingerprint)}, o.Notes...)
+		_ = r.gh.RemoveLabel(ctx, number, label)
+		r.comment(ctx, &o, number, cur.HeadSHA, res.Plan.Fingerprint)
+		return o
+	}
+	o := c.Apply(ctx, r.cfg, res, "")
+	o.Notes = append([]string{fmt.Sprintf("Approved by %s at %s.", facts.Labeler, time.Now().UTC().Format(time.RFC3339))}, o.Notes...)
+	if err := r.gh.RemoveLabel(ctx, number, label); err != nil {
+		o.Notes = append(o.Notes, err.Error())
+	}
+	fingerprint := o.Plan.Fingerprint
+	if o.Plan.Applied() {
+		fingerprint = plan.Fingerprint(o.Plan.Remaining())
+	}
+	if r.cfg.Comment {
+		r.comment(ctx, &o, number, cur.HeadSHA, fingerprint)
+	}
+	return o
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}

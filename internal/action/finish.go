@@ -1,0 +1,118 @@
+package action
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/plan"
+	"github.com/broom-dev/broom/internal/pr"
+	"github.com/broom-dev/broom/internal/report"
+)
+
+// report assembles the report of an outcome; marker is set for the sticky
+// comment and left empty for the job summary.
+func (r *run) report(o Outcome, marker pr.Marker) report.Report {
+	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, RunURL: r.runURL()}
+	if rep.Plan.ID == "" {
+		rep.Plan = plan.New(nonEmpty(r.cfg.ID, "default"), rep.Plan.Created, nil)
+	}
+	if marker.ID != "" {
+		rep.Marker = marker.String()
+		rep.ApproveLabel = r.cfg.ApproveLabel
+	}
+	return rep
+}
+
+func (r *run) runURL() string {
+	server, repo, id := r.Getenv("GITHUB_SERVER_URL"), r.Getenv("GITHUB_REPOSITORY"), r.Getenv("GITHUB_RUN_ID")
+	if server == "" || repo == "" || id == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)
+}
+
+// finish reports the outcome everywhere it belongs: annotations, the text
+// report in the log, the plan and report files, the job summary and every
+// output. It runs on every path, failures included.
+func (r *run) finish(o Outcome) {
+	if o.Err != nil {
+		r.annotate(o.Err)
+		o.Notes = append(o.Notes, "Error: "+o.Err.Error())
+	}
+	for _, a := range o.Protected {
+		r.gha.Warningf("%s %s in %s matched rule %s but was left alone: %s", a.Kind, a.ID, a.Region, a.Rule, a.Reason)
+	}
+	rep := r.report(o, pr.Marker{})
+	if o.Err == nil {
+		r.gha.Noticef("%s: %s", o.Result, report.Summary(rep.Plan))
+	}
+	r.gha.Group("broom " + o.Mode)
+	_ = report.Text(r.Stdout, rep)
+	r.gha.EndGroup()
+
+	md := report.Markdown(rep)
+	dir := nonEmpty(r.Getenv("RUNNER_TEMP"), os.TempDir())
+	planFile := filepath.Join(dir, "broom-plan-"+rep.Plan.ID+".json")
+	reportFile := filepath.Join(dir, "broom-report-"+rep.Plan.ID+".md")
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, rep.Plan); err == nil {
+		err = os.WriteFile(planFile, buf.Bytes(), 0o644)
+		if err != nil {
+			r.Logger.Error("plan file not written", "error", err)
+			planFile = ""
+		}
+	}
+	if err := os.WriteFile(reportFile, []byte(md), 0o644); err != nil {
+		r.Logger.Error("report file not written", "error", err)
+		reportFile = ""
+	}
+	if r.Getenv("GITHUB_STEP_SUMMARY") != "" { // go-githubactions panics without it
+		r.gha.AddStepSummary(md)
+	}
+	if r.Getenv("GITHUB_OUTPUT") == "" {
+		return
+	}
+	c := rep.Plan.Count()
+	for k, v := range map[string]string{
+		"mode":        o.Mode,
+		"result":      string(o.Result),
+		"fingerprint": rep.Plan.Fingerprint,
+		"planned":     strconv.Itoa(len(rep.Plan.Actions)),
+		"applied":     strconv.Itoa(c.Done + c.AlreadyDone),
+		"failed":      strconv.Itoa(c.Failed),
+		"skipped":     strconv.Itoa(c.Skipped),
+		"plan-file":   planFile,
+		"report-file": reportFile,
+		"comment-url": o.CommentURL,
+		"exit-code":   strconv.Itoa(o.Code),
+	} {
+		r.gha.SetOutput(k, v)
+	}
+}
+
+// annotate turns an error into ::error annotations, one per config problem
+// at its file and line.
+func (r *run) annotate(err error) {
+	var problems config.Problems
+	var one *config.Error
+	switch {
+	case errors.As(err, &problems):
+	case errors.As(err, &one):
+		problems = config.Problems{one}
+	default:
+		r.gha.Errorf("%s", err)
+		return
+	}
+	for _, p := range problems {
+		fields := map[string]string{"file": p.File}
+		if p.Line > 0 {
+			fields["line"] = strconv.Itoa(p.Line)
+		}
+		r.gha.WithFieldsMap(fields).Errorf("%s", p.Msg)
+	}
+}

@@ -1,0 +1,144 @@
+// Package action is broom's driver: it turns a run (from the command line or
+// a GitHub event) into plan, gate, apply, report and outputs, and decides the
+// run's result and exit code (SPEC §4, §8).
+package action
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/broom-dev/broom/internal/cloud"
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/engine"
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// Result is the run's `result` output.
+type Result string
+
+// The results of SPEC §4.
+const (
+	Planned     Result = "planned"
+	NothingToDo Result = "nothing-to-do"
+	Applied     Result = "applied"
+	Partial     Result = "partial"
+	Drift       Result = "drift"
+	Refused     Result = "refused"
+	OverLimit   Result = "over-limit"
+	Ignored     Result = "ignored"
+	Error       Result = "error"
+)
+
+// Exit codes of SPEC §8.
+const (
+	ExitOK        = 0
+	ExitFailure   = 1
+	ExitMisuse    = 2
+	ExitPartial   = 3
+	ExitDrift     = 4
+	ExitRefused   = 5
+	ExitOverLimit = 6
+)
+
+// Outcome is everything a run ends with: what it did, its plan (with
+// results after apply) and its exit code.
+type Outcome struct {
+	Mode      string // "plan" or "apply": what actually ran
+	Result    Result
+	Code      int
+	Plan      plan.Plan
+	Protected []plan.Action
+	Notes     []string
+	// CommentURL is the sticky comment's URL, when one was written.
+	CommentURL string
+	Err        error
+}
+
+func failed(mode string, code int, err error) Outcome {
+	return Outcome{Mode: mode, Result: Error, Code: code, Err: err}
+}
+
+// MisuseError marks an error as the user's to fix (exit 2).
+type MisuseError struct{ Err error }
+
+func (e *MisuseError) Error() string { return e.Err.Error() }
+func (e *MisuseError) Unwrap() error { return e.Err }
+
+// Cloud is the AWS side of a run: an engine and the account it acts in.
+type Cloud struct {
+	Engine  *engine.Engine
+	Account string
+}
+
+// Connect builds the engine for cfg and asks STS for the account id.
+func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (Cloud, error) {
+	load := func(ctx context.Context, region string) (aws.Config, error) {
+		return cloud.Load(ctx, region, cloud.Options{})
+	}
+	first, err := load(ctx, cfg.Regions[0])
+	if err != nil {
+		return Cloud{}, err
+	}
+	account, err := cloud.AccountID(ctx, first)
+	if err != nil {
+		return Cloud{}, err
+	}
+	logger.Info("connected", "account", account, "regions", strings.Join(cfg.Regions, ","))
+	return Cloud{Engine: engine.New(logger, load, opts...), Account: account}, nil
+}
+
+// Plan computes the plan; nothing is changed.
+func (c Cloud) Plan(ctx context.Context, cfg config.Config) (engine.Result, error) {
+	return c.Engine.Plan(ctx, cfg, c.Account)
+}
+
+// PlanOutcome is the outcome of a run that only plans.
+func PlanOutcome(res engine.Result, cfg config.Config) Outcome {
+	o := Outcome{Mode: "plan", Result: Planned, Plan: res.Plan, Protected: res.Protected}
+	if len(res.Plan.Actions) == 0 {
+		o.Result = NothingToDo
+	}
+	if n := len(res.Plan.Actions); n > cfg.MaxActions {
+		o.Notes = append(o.Notes, fmt.Sprintf("This plan has %d actions, more than max-actions (%d): apply would refuse it.", n, cfg.MaxActions))
+	}
+	return o
+}
+
+// Apply checks a freshly computed plan against the limit and, if given, the
+// expected fingerprint, then carries it out.
+func (c Cloud) Apply(ctx context.Context, cfg config.Config, res engine.Result, expect string) Outcome {
+	o := Outcome{Mode: "apply", Plan: res.Plan, Protected: res.Protected}
+	p := res.Plan
+	switch {
+	case expect != "" && p.Fingerprint != expect:
+		o.Mode, o.Result, o.Code = "plan", Drift, ExitDrift
+		o.Notes = append(o.Notes, fmt.Sprintf("Drift: the plan's fingerprint is %s, not the expected %s. Nothing was applied.", p.Fingerprint, expect))
+		return o
+	case len(p.Actions) == 0:
+		o.Result = NothingToDo
+		return o
+	case len(p.Actions) > cfg.MaxActions:
+		o.Mode, o.Result, o.Code = "plan", OverLimit, ExitOverLimit
+		o.Notes = append(o.Notes, fmt.Sprintf("The plan has %d actions, more than max-actions (%d). Nothing was applied.", len(p.Actions), cfg.MaxActions))
+		return o
+	}
+	o.Plan = c.Engine.Apply(ctx, cfg, p)
+	cnt := o.Plan.Count()
+	switch {
+	case cnt.Failed > 0 || cnt.Skipped > 0:
+		o.Result, o.Code = Partial, ExitPartial
+	default:
+		o.Result = Applied
+	}
+	if ctx.Err() != nil {
+		o.Notes = append(o.Notes, "The run was cancelled: actions not started were skipped.")
+		if o.Code == ExitOK {
+			o.Code = ExitFailure
+		}
+	}
+	return o
+}

@@ -1,0 +1,276 @@
+// Package cli is broom's command line: it parses flags, builds the run's
+// configuration and logger, runs a command and returns its exit code
+// (SPEC §2, §8). Only main exits.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/broom-dev/broom/internal/action"
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/engine"
+	"github.com/broom-dev/broom/internal/report"
+	"github.com/broom-dev/broom/internal/resource"
+)
+
+// Version is set at build time with -ldflags "-X …/cli.Version=v1.2.3".
+var Version = "dev"
+
+// IO is what a command reads and writes; tests inject it.
+type IO struct {
+	Getenv         func(string) string
+	Stdout, Stderr io.Writer
+	HTTPClient     *http.Client    // for GitHub; nil for the default
+	Engine         []engine.Option // for tests
+}
+
+const usage = `usage: broom <command> [flags]
+
+commands:
+  plan      compute the plan, print/write the report, change nothing
+  apply     compute the plan, then execute it (dry-run first, always)
+  action    run as a GitHub Action (reads the event, decides plan or apply)
+  validate  check the config file and exit 0 or 2
+  version   print the version
+
+Run "broom <command> -h" for a command's flags.
+`
+
+// Run runs the command in args (without the program name).
+func Run(ctx context.Context, args []string, env IO) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return action.ExitMisuse
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "plan", "apply":
+		return runPlanApply(ctx, cmd, rest, env)
+	case "validate":
+		return runValidate(rest, env)
+	case "action":
+		if len(rest) > 0 {
+			fmt.Fprintf(env.Stderr, "broom action: takes no arguments (it reads INPUT_* and the event), got %q\n", strings.Join(rest, " "))
+			return action.ExitMisuse
+		}
+		logger := newLogger(env.Stderr, firstNonEmpty(env.Getenv("INPUT_LOG-FORMAT"), env.Getenv("BROOM_LOG_FORMAT")), false)
+		return action.Run(ctx, action.Env{Getenv: env.Getenv, Stdout: env.Stdout, Logger: logger, HTTPClient: env.HTTPClient, Engine: env.Engine})
+	case "version", "--version", "-version":
+		fmt.Fprintln(env.Stdout, "broom", Version)
+		return action.ExitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return action.ExitOK
+	default:
+		fmt.Fprintf(env.Stderr, "broom: unknown command %q\n\n%s", cmd, usage)
+		return action.ExitMisuse
+	}
+}
+
+// listFlag is a repeatable flag whose values join with commas.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// flags parses a command's flags into a settings layer holding only the
+// flags the user gave.
+func flags(cmd string, args []string, stderr io.Writer) (config.Layer, bool, error) {
+	fs := flag.NewFlagSet("broom "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
+	fs.Usage = func() {}
+	var regions listFlag
+	fs.String("config", config.DefaultFile, "policy file")
+	fs.Var(&regions, "region", "region to work in (repeatable; overrides the file)")
+	fs.String("rules", "", "run only these rules (comma-separated)")
+	fs.String("max-actions", "", "refuse to apply a plan with more actions (default 100)")
+	fs.String("format", "text", "report format: text, markdown or json")
+	fs.String("out", "", "write the JSON plan to this file")
+	fs.String("log-format", "text", "log format: text or json")
+	fs.String("timeout", "", "deadline for the whole run (default 15m)")
+	fs.Bool("verbose", false, "log debug messages")
+	fs.Bool("v", false, "shorthand for --verbose")
+	dryRun := false
+	if cmd == "apply" {
+		fs.String("expect-fingerprint", "", "apply only if the plan has this fingerprint")
+		fs.BoolVar(&dryRun, "dry-run", false, "plan only, the same as broom plan")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "usage: broom %s [flags]\n", cmd)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+		}
+		return config.Layer{}, false, err
+	}
+	if fs.NArg() > 0 {
+		return config.Layer{}, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	l := config.Layer{Name: "flag --", Values: map[string]string{}}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "region":
+			l.Values["regions"] = regions.String()
+		case "v":
+			l.Values["verbose"] = f.Value.String()
+		case "dry-run":
+		default:
+			l.Values[f.Name] = f.Value.String()
+		}
+	})
+	return l, dryRun, nil
+}
+
+func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if verbose {
+		opts.Level = slog.LevelDebug
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runValidate(args []string, env IO) int {
+	layer, _, err := flags("validate", args, env.Stderr)
+	if err != nil {
+		return misuse(env, err)
+	}
+	cfg, err := config.Load(layer, env.Getenv, resource.Catalog())
+	if err != nil {
+		printProblems(env, err)
+		return action.ExitMisuse
+	}
+	fmt.Fprintf(env.Stdout, "%s: ok (%d rules)\n", cfg.Path, len(cfg.File.Rules))
+	return action.ExitOK
+}
+
+// printProblems writes each config problem on its own line, and as an
+// ::error annotation when running in GitHub Actions.
+func printProblems(env IO, err error) {
+	var problems config.Problems
+	var one *config.Error
+	switch {
+	case errors.As(err, &problems):
+	case errors.As(err, &one):
+		problems = config.Problems{one}
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(env.Stderr, "broom:", err)
+		return
+	}
+	for _, p := range problems {
+		fmt.Fprintln(env.Stderr, p.Error())
+		if env.Getenv("GITHUB_ACTIONS") == "true" {
+			fmt.Fprintf(env.Stdout, "::error file=%s,line=%d::%s\n", p.File, p.Line, escapeData(p.Msg))
+		}
+	}
+}
+
+// escapeData escapes a workflow command's message as the runner expects.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func misuse(env IO, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return action.ExitOK
+	}
+	fmt.Fprintln(env.Stderr, "broom:", err)
+	return action.ExitMisuse
+}
+
+func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
+	layer, dryRun, err := flags(cmd, args, env.Stderr)
+	if err != nil {
+		return misuse(env, err)
+	}
+	cfg, err := config.Load(layer, env.Getenv, resource.Catalog())
+	if err != nil {
+		printProblems(env, err)
+		return action.ExitMisuse
+	}
+	if err := action.ResolveRegions(&cfg, env.Getenv); err != nil {
+		return misuse(env, err)
+	}
+	logger := newLogger(env.Stderr, cfg.LogFormat, cfg.Verbose)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	c, err := action.Connect(ctx, logger, cfg, env.Engine...)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "broom:", err)
+		return action.ExitFailure
+	}
+	res, err := c.Plan(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "broom:", err)
+		return action.ExitFailure
+	}
+	o := action.PlanOutcome(res, cfg)
+	if cmd == "apply" && !dryRun {
+		// Dry-run first, always: the plan is shown before anything changes.
+		if err := show(env.Stdout, "text", report.Report{Plan: res.Plan, Protected: res.Protected}); err != nil {
+			fmt.Fprintln(env.Stderr, "broom:", err)
+			return action.ExitFailure
+		}
+		fmt.Fprintln(env.Stdout)
+		o = c.Apply(ctx, cfg, res, cfg.ExpectFingerprint)
+	}
+	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes}
+	if cmd == "apply" && !dryRun {
+		rep.Protected = nil // already shown with the plan
+	}
+	if err := show(env.Stdout, cfg.Format, rep); err != nil {
+		fmt.Fprintln(env.Stderr, "broom:", err)
+		return action.ExitFailure
+	}
+	if cfg.Out != "" {
+		if err := writePlan(cfg.Out, rep); err != nil {
+			fmt.Fprintln(env.Stderr, "broom:", err)
+			return action.ExitFailure
+		}
+	}
+	logger.Info("done", "result", string(o.Result), "fingerprint", o.Plan.Fingerprint, "exit_code", o.Code)
+	return o.Code
+}
+
+func show(w io.Writer, format string, rep report.Report) error {
+	switch format {
+	case "json":
+		return report.JSON(w, rep.Plan)
+	case "markdown":
+		_, err := io.WriteString(w, report.Markdown(rep))
+		return err
+	}
+	return report.Text(w, rep)
+}
+
+func writePlan(path string, rep report.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	if err := report.JSON(f, rep.Plan); err != nil {
+		f.Close()
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	return f.Close()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,76 @@
+// Package config holds broom's configuration: the policy file (SPEC §3) read
+// with line numbers, and the run settings layered from flags or action inputs,
+// BROOM_* environment variables, the file and built-in defaults (SPEC §1).
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultFile is where broom looks for its policy file.
+const DefaultFile = ".github/broom.yml"
+
+// Config is everything a run needs, built once at the edge.
+type Config struct {
+	File     // the policy file, with settings from higher layers applied
+	Settings // run settings
+}
+
+// File is the policy file's content.
+type File struct {
+	Path       string
+	Version    int
+	ID         string
+	Regions    []string
+	MaxActions int
+	Timeout    time.Duration
+	Protect    Protect
+	Tags       map[string]string
+	Rules      []Rule
+}
+
+// Protect lists what no rule may touch.
+type Protect struct {
+	Tags map[string]string // value "*" matches any value
+	IDs  []string
+}
+
+// Rule is one entry of the file's rules list.
+type Rule struct {
+	Name     string
+	Resource string
+	Action   string
+	Where    Where
+	Line     int // where the rule starts, for messages
+}
+
+// Where holds a rule's filters. Which ones a rule may use depends on its
+// resource kind and action (see Catalog).
+type Where struct {
+	OlderThan time.Duration     // zero: no age filter
+	Tags      map[string]string // all must match; "*" = any value
+}
+
+// Catalog tells the loader which resource kinds exist, the actions each
+// accepts and the filters each action accepts, so that a typo is caught
+// before any API call. Package resource provides it.
+type Catalog map[string]map[string][]string // kind → action → filters
+
+// Error is a problem in a file at a line; it prints as file:line: message.
+// A problem with a setting (a flag, input or BROOM_* variable) has no file.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.File == "" {
+		return e.Msg
+	}
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// Problems is every problem found in a file, in line order.
+type Problems []*Error
+
+func (p Problems) Error() string {
+	s := make([]string, len(p))
+	for i, e := range p {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+var (
+	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// ReadFile reads and checks the policy file at path against the catalog.
+func ReadFile(path string, cat Catalog) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, &Error{File: path, Msg: fmt.Sprintf("cannot read config: %v", errors.Unwrap(err))}
+	}
+	return Parse(path, data, cat)
+}
+
+// Parse checks a policy file's content. Every problem is reported with its
+// line; the returned error is a Problems.
+func Parse(path string, data []byte, cat Catalog) (File, error) {
+	l := &loader{path: path, cat: cat}
+	f := File{Path: path, Version: 1, ID: "default"}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return f, Problems{l.yamlError(err)}
+	}
+	if len(doc.Content) == 0 {
+		return f, Problems{{File: path, Line: 1, Msg: "empty config: want at least `version: 1` and `rules:`"}}
+	}
+	l.file(doc.Content[0], &f)
+	if len(l.problems) > 0 {
+		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+		return f, l.problems
+	}
+	return f, nil
+}
+
+type loader struct {
+	path     string
+	cat      Catalog
+	problems Problems
+}
+
+func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
+	l.problems = append(l.problems, &Error{File: l.path, Line: n.Line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// yamlError turns the YAML library's error into file:line: message. The
+// context mark (where the broken construct starts, e.g. an unclosed
+// bracket) is the line a person needs; the error mark is the fallback.
+func (l *loader) yamlError(err error) *Error {
+	var le *yaml.LoadError
+	if errors.As(err, &le) {
+		line := le.ContextMark.Line
+		if line == 0 {
+			line = le.Mark.Line
+		}
+		msg := le.Message
+		if le.ContextMsg != "" {
+			msg = le.ContextMsg + ": " + msg
+		}
+		return &Error{File: l.path, Line: max(line, 1), Msg: "invalid YAML: " + msg}
+	}
+	return &Error{File: l.path, Line: 1, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+// mapping calls fn for each key of a mapping node, rejecting keys not in
+// known (a typo must never silently disable a filter).
+func (l *loader) mapping(n *yaml.Node, what string, known []string, fn func(key string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		l.errorf(n, "%s: want a mapping, got %s", what, describe(n))
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if first, dup := seen[k.Value]; dup {
+			l.errorf(k, "%s: duplicate key %q (first at line %d)", what, k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		if known != nil && !slices.Contains(known, k.Value) {
+			l.errorf(k, "%s: unknown key %q (valid: %s)", what, k.Value, strings.Join(known, ", "))
+			continue
+		}
+		fn(k.Value, k, v)
+	}
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if n.Tag == "!!null" {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func (l *loader) str(n *yaml.Node, what string) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		l.errorf(n, "%s: want a string, got %s", what, describe(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (l *loader) strings(n *yaml.Node, what string) []string {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, "%s: want a list, got %s", what, describe(n))
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		if s := l.str(c, what); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (l *loader) stringMap(n *yaml.Node, what string) map[string]string {
+	out := map[string]string{}
+	l.mapping(n, what, nil, func(key string, k, v *yaml.Node) {
+		if key == "" {
+			l.errorf(k, "%s: empty tag key", what)
+			return
+		}
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			l.errorf(v, "%s: %s has no value (use \"*\" for any value)", what, key)
+			return
+		}
+		out[key] = l.str(v, what+"."+key)
+	})
+	return out
+}
+
+func (l *loader) positive(n *yaml.Node, what string) int {
+	v, err := strconv.Atoi(l.str(n, what))
+	if err != nil || v < 1 {
+		l.errorf(n, "%s: want a whole number of at least 1, got %s", what, describe(n))
+	}
+	return v
+}
+
+var topKeys = []string{"version", "id", "regions", "max-actions", "timeout", "protect", "tags", "rules"}
+
+func (l *loader) file(n *yaml.Node, f *File) {
+	l.mapping(n, "config", topKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "version":
+			if s := l.str(v, key); s != "1" && s != "" {
+				l.errorf(v, "version: unsupported version %q (this broom reads version 1)", s)
+			}
+		case "id":
+			if f.ID = l.str(v, key); f.ID != "" && !idPattern.MatchString(f.ID) {
+				l.errorf(v, "id: %q must be 1-64 letters, digits, '.', '_' or '-'", f.ID)
+			}
+		case "regions":
+			f.Regions = l.strings(v, key)
+			for i, r := range f.Regions {
+				if !regionPattern.MatchString(r) {
+					l.errorf(v.Content[i], "regions: %q is not an AWS region name", r)
+				}
+			}
+		case "max-actions":
+			f.MaxActions = l.positive(v, key)
+		case "timeout":
+			d, err := ParseDuration(l.str(v, key))
+			if err != nil || d <= 0 {
+				l.errorf(v, "timeout: want a positive duration such as 15m or 1h, got %s", describe(v))
+			}
+			f.Timeout = d
+		case "protect":
+			l.mapping(v, key, []string{"tags", "ids"}, func(key string, _, v *yaml.Node) {
+				if key == "tags" {
+					f.Protect.Tags = l.stringMap(v, "protect.tags")
+				} else {
+					f.Protect.IDs = l.strings(v, "protect.ids")
+				}
+			})
+		case "tags":
+			f.Tags = l.stringMap(v, key)
+			for i := 0; v.Kind == yaml.MappingNode && i < len(v.Content); i += 2 {
+				if k := v.Content[i]; strings.HasPrefix(strings.ToLower(k.Value), "aws:") {
+					l.errorf(k, "tags: %q uses the reserved aws: prefix", k.Value)
+				}
+			}
+		case "rules":
+			l.rules(v, f)
+		}
+	})
+}
+
+var ruleKeys = []string{"name", "resource", "action", "where"}
+
+func (l *loader) rules(n *yaml.Node, f *File) {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, "rules: want a list, got %s", describe(n))
+		return
+	}
+	seen := map[string]int{}
+	for _, rn := range n.Content {
+		r := Rule{Line: rn.Line}
+		var whereNode *yaml.Node
+		l.mapping(rn, "rule", ruleKeys, func(key string, _, v *yaml.Node) {
+			switch key {
+			case "name":
+				r.Name = l.str(v, "name")
+			case "resource":
+				r.Resource = l.str(v, "resource")
+			case "action":
+				r.Action = l.str(v, "action")
+			case "where":
+				whereNode = v
+			}
+		})
+		if rn.Kind != yaml.MappingNode {
+			continue
+		}
+		switch {
+		case r.Name == "":
+			l.errorf(rn, "rule: missing name")
+		case !idPattern.MatchString(r.Name):
+			l.errorf(rn, "rule %q: name must be 1-64 letters, digits, '.', '_' or '-'", r.Name)
+		case seen[r.Name] > 0:
+			l.errorf(rn, "rule %q: duplicate name (first at line %d)", r.Name, seen[r.Name])
+		default:
+			seen[r.Name] = rn.Line
+		}
+		filters, ok := l.kindAction(rn, r)
+		if whereNode != nil && ok {
+			l.where(whereNode, &r, filters)
+		}
+		f.Rules = append(f.Rules, r)
+	}
+}
+
+// kindAction checks the rule's resource and action against the catalog and
+// returns the filters that pair accepts.
+func (l *loader) kindAction(n *yaml.Node, r Rule) ([]string, bool) {
+	if r.Resource == "" {
+		l.errorf(n, "rule %q: missing resource (valid: %s)", r.Name, strings.Join(keys(l.cat), ", "))
+		return nil, false
+	}
+	actions, ok := l.cat[r.Resource]
+	if !ok {
+		l.errorf(n, "rule %q: unknown resource %q (valid: %s)", r.Name, r.Resource, strings.Join(keys(l.cat), ", "))
+		return nil, false
+	}
+	filters, ok := actions[r.Action]
+	if r.Action == "" {
+		l.errorf(n, "rule %q: missing action (valid for %s: %s)", r.Name, r.Resource, strings.Join(keys(actions), ", "))
+		return nil, false
+	}
+	if !ok {
+		l.errorf(n, "rule %q: %s has no action %q (valid: %s)", r.Name, r.Resource, r.Action, strings.Join(keys(actions), ", "))
+		return nil, false
+	}
+	return filters, true
+}
+
+func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
+	what := fmt.Sprintf("rule %q: where", r.Name)
+	l.mapping(n, what, filters, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "older-than":
+			d, err := ParseAge(l.str(v, what+".older-than"))
+			if err != nil {
+				l.errorf(v, "%s.older-than: %v", what, err)
+			}
+			r.Where.OlderThan = d
+		case "tags":
+			r.Where.Tags = l.stringMap(v, what+".tags")
+		default:
+			l.errorf(v, "%s: filter %q is not supported yet", what, key)
+		}
+	})
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

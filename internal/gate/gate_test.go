@@ -1,0 +1,100 @@
+package gate
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	const label = "broom:approved"
+	pr := func(action, l string) Event { return Event{Name: "pull_request", Action: action, Label: l} }
+	tests := map[string]struct {
+		ev    Event
+		mode  string
+		want  Do
+		clear bool
+	}{
+		"pr opened plans":                          {pr("opened", ""), "auto", Plan, false},
+		"pr reopened plans":                        {pr("reopened", ""), "auto", Plan, false},
+		"pr synchronize plans and clears approval": {pr("synchronize", ""), "auto", Plan, true},
+		"pr labeled with approve label approves":   {pr("labeled", label), "auto", Approve, false},
+		"pr labeled with another label is ignored": {pr("labeled", "bug"), "auto", Ignore, false},
+		"pr unlabeled is ignored":                  {pr("unlabeled", label), "auto", Ignore, false},
+		"pr closed is ignored":                     {pr("closed", ""), "auto", Ignore, false},
+		"pr approve label in plan mode only plans": {pr("labeled", label), "plan", Plan, false},
+		"pr with mode apply is misuse":             {pr("opened", ""), "apply", Misuse, false},
+		"pr labeled with mode apply is misuse":     {pr("labeled", label), "apply", Misuse, false},
+		"tracking issue labeled approves":          {Event{Name: "issues", Action: "labeled", Label: label, Tracking: true}, "auto", Approve, false},
+		"other issue labeled is ignored":           {Event{Name: "issues", Action: "labeled", Label: label}, "auto", Ignore, false},
+		"tracking issue other label is ignored":    {Event{Name: "issues", Action: "labeled", Label: "x", Tracking: true}, "auto", Ignore, false},
+		"issues with mode apply is misuse":         {Event{Name: "issues", Action: "labeled", Label: label, Tracking: true}, "apply", Misuse, false},
+		"schedule plans":                           {Event{Name: "schedule"}, "auto", Plan, false},
+		"schedule with mode apply applies":         {Event{Name: "schedule"}, "apply", Apply, false},
+		"push plans":                               {Event{Name: "push"}, "auto", Plan, false},
+		"dispatch plans by default":                {Event{Name: "workflow_dispatch"}, "auto", Plan, false},
+		"dispatch with mode plan plans":            {Event{Name: "workflow_dispatch"}, "plan", Plan, false},
+		"dispatch with mode apply applies":         {Event{Name: "workflow_dispatch"}, "apply", Apply, false},
+		"unknown event is ignored":                 {Event{Name: "release", Action: "published"}, "auto", Ignore, false},
+		"no event name is misuse":                  {Event{}, "auto", Misuse, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := Decide(tc.ev, tc.mode, label)
+			if got.Do != tc.want || got.ClearApproval != tc.clear {
+				t.Errorf("Decide = %v (clear %v, %q), want %v (clear %v)", got.Do, got.ClearApproval, got.Reason, tc.want, tc.clear)
+			}
+			if (got.Do == Ignore || got.Do == Misuse) && got.Reason == "" {
+				t.Errorf("%v without a reason", got.Do)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	valid := Facts{Labeler: "alice", LabelerRole: "write", Required: "write", Author: "bob",
+		EventHead: "aaaaaaaa", CurrentHead: "aaaaaaaa", PlanHead: "aaaaaaaa", HasPlan: true, LabelOn: true}
+	with := func(f func(*Facts)) Facts { v := valid; f(&v); return v }
+	tests := map[string]struct {
+		facts Facts
+		want  string // "" = valid; else a phrase the reason must hold
+	}{
+		"write user approves another's plan":    {valid, ""},
+		"admin approves":                        {with(func(f *Facts) { f.LabelerRole = "admin" }), ""},
+		"maintain satisfies write":              {with(func(f *Facts) { f.LabelerRole = "maintain" }), ""},
+		"triage user is refused":                {with(func(f *Facts) { f.LabelerRole = "triage" }), "triage permission"},
+		"read user is refused":                  {with(func(f *Facts) { f.LabelerRole = "read" }), "read permission"},
+		"outsider is refused":                   {with(func(f *Facts) { f.LabelerRole = "" }), "no permission"},
+		"write is not maintain":                 {with(func(f *Facts) { f.Required = "maintain" }), "needs maintain"},
+		"maintain satisfies maintain":           {with(func(f *Facts) { f.Required, f.LabelerRole = "maintain", "maintain" }), ""},
+		"write is not admin":                    {with(func(f *Facts) { f.Required = "admin"; f.LabelerRole = "maintain" }), "needs admin"},
+		"bot is refused even with write":        {with(func(f *Facts) { f.LabelerBot = true }), "is a bot"},
+		"author is refused":                     {with(func(f *Facts) { f.Author = "alice" }), "cannot approve their own"},
+		"author allowed with allow-self":        {with(func(f *Facts) { f.Author, f.AllowSelf = "alice", true }), ""},
+		"fork is refused":                       {with(func(f *Facts) { f.Fork = true }), "fork"},
+		"fork is refused even for admin":        {with(func(f *Facts) { f.Fork, f.LabelerRole = true, "admin" }), "fork"},
+		"new commit after label is refused":     {with(func(f *Facts) { f.CurrentHead = "bbbbbbbb" }), "label was added at commit aaaaaaa"},
+		"plan made at an older commit refused":  {with(func(f *Facts) { f.PlanHead = "cccccccc" }), "plan shown was made at commit ccccccc"},
+		"no plan comment is refused":            {with(func(f *Facts) { f.HasPlan = false }), "no plan"},
+		"label removed meanwhile is refused":    {with(func(f *Facts) { f.LabelOn = false }), "no longer on"},
+		"tracking issue without heads approves": {with(func(f *Facts) { f.EventHead, f.CurrentHead, f.PlanHead = "", "", "" }), ""},
+		"every reason is given, not just first": {with(func(f *Facts) { f.Fork, f.LabelerRole = true, "read" }), "fork"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := Check(tc.facts)
+			if tc.want == "" && got != "" {
+				t.Fatalf("Check = %q, want valid", got)
+			}
+			if tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Fatalf("Check = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+	if got := Check(with(func(f *Facts) { f.Fork, f.LabelerRole = true, "read" })); !strings.Contains(got, "read permission") {
+		t.Errorf("Check = %q: second reason missing", got)
+	}
+}

@@ -1,0 +1,222 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Op is what an action does to a resource.
+type Op int
+
+// The operations of SPEC §5, in the order a report lists them.
+const (
+	Delete Op = iota
+	Create
+	Update
+	Tag
+)
+
+var opNames = [...]string{Delete: "delete", Create: "create", Update: "update", Tag: "tag"}
+
+// String returns the op's name as written in config files and reports.
+func (o Op) String() string {
+	if o < 0 || int(o) >= len(opNames) {
+		return fmt.Sprintf("op(%d)", int(o))
+	}
+	return opNames[o]
+}
+
+// ParseOp is the inverse of Op.String.
+func ParseOp(s string) (Op, error) {
+	for i, n := range opNames {
+		if n == s {
+			return Op(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown op %q", s)
+}
+
+// MarshalText writes the op's name.
+func (o Op) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads an op's name.
+func (o *Op) UnmarshalText(b []byte) error {
+	v, err := ParseOp(string(b))
+	if err != nil {
+		return err
+	}
+	*o = v
+	return nil
+}
+
+// Status is the outcome of one action after apply; empty before.
+type Status string
+
+// The statuses of SPEC §5.
+const (
+	Pending     Status = ""
+	Done        Status = "done"
+	AlreadyDone Status = "already-done"
+	Failed      Status = "failed"
+	Skipped     Status = "skipped"
+)
+
+// Action is one change broom proposes.
+type Action struct {
+	Op      Op     `json:"op"`
+	Kind    string `json:"kind"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Rule    string `json:"rule"`
+	Reason  string `json:"reason"`
+	// Details are kind-specific facts for the report (size, created, …).
+	Details map[string]string `json:"details,omitempty"`
+	// Change is the desired state for tag, create and update actions
+	// (tags to set, settings); it is part of the fingerprint.
+	Change map[string]string `json:"change,omitempty"`
+	// MonthlyCostUSD is what deleting the resource saves, where known.
+	MonthlyCostUSD float64 `json:"monthly_cost_usd,omitempty"`
+	Status         Status  `json:"status,omitempty"`
+	Error          string  `json:"error,omitempty"`
+}
+
+// Key identifies the action's target and op; no two actions of a plan share it.
+func (a Action) Key() string {
+	return a.Account + "/" + a.Region + "/" + a.Kind + "/" + a.ID + "/" + a.Op.String()
+}
+
+// Plan is a report id, its actions in canonical order, and their fingerprint.
+type Plan struct {
+	Version     int       `json:"version"`
+	ID          string    `json:"id"`
+	Fingerprint string    `json:"fingerprint"`
+	Created     time.Time `json:"created"`
+	Actions     []Action  `json:"actions"`
+}
+
+// New sorts the actions and returns a plan with its fingerprint.
+func New(id string, created time.Time, actions []Action) Plan {
+	if actions == nil {
+		actions = []Action{}
+	}
+	Sort(actions)
+	return Plan{Version: 1, ID: id, Fingerprint: Fingerprint(actions), Created: created.UTC(), Actions: actions}
+}
+
+// Sort orders actions by (account, region, kind, id, op), the canonical order.
+func Sort(actions []Action) {
+	sort.SliceStable(actions, func(i, j int) bool { return less(actions[i], actions[j]) })
+}
+
+func less(a, b Action) bool {
+	switch {
+	case a.Account != b.Account:
+		return a.Account < b.Account
+	case a.Region != b.Region:
+		return a.Region < b.Region
+	case a.Kind != b.Kind:
+		return a.Kind < b.Kind
+	case a.ID != b.ID:
+		return a.ID < b.ID
+	}
+	return a.Op < b.Op
+}
+
+// canonical is the part of an action that the fingerprint covers: what is
+// done to which resource, not the wording of reasons or details.
+type canonical struct {
+	Op      string            `json:"op"`
+	Kind    string            `json:"kind"`
+	Account string            `json:"account"`
+	Region  string            `json:"region"`
+	ID      string            `json:"id"`
+	Change  map[string]string `json:"change,omitempty"`
+}
+
+// Fingerprint is the lowercase hex SHA-256 of the canonical JSON of the
+// actions in canonical order. It does not depend on the input order.
+func Fingerprint(actions []Action) string {
+	sorted := append([]Action(nil), actions...)
+	Sort(sorted)
+	c := make([]canonical, len(sorted))
+	for i, a := range sorted {
+		c[i] = canonical{Op: a.Op.String(), Kind: a.Kind, Account: a.Account, Region: a.Region, ID: a.ID, Change: a.Change}
+	}
+	b, err := json.Marshal(c) // maps marshal with sorted keys, so this is canonical
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Remaining returns the actions still to do after an apply: those that
+// failed, were skipped or never ran (SPEC §7).
+func (p Plan) Remaining() []Action {
+	var out []Action
+	for _, a := range p.Actions {
+		if a.Status != Done && a.Status != AlreadyDone {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Counts is how many actions a plan holds per op and per status.
+type Counts struct {
+	ByOp                               map[Op]int
+	Done, AlreadyDone, Failed, Skipped int
+	MonthlyCostUSD                     float64
+}
+
+// Count tallies the plan's actions.
+func (p Plan) Count() Counts {
+	c := Counts{ByOp: map[Op]int{}}
+	for _, a := range p.Actions {
+		c.ByOp[a.Op]++
+		if a.Op == Delete {
+			c.MonthlyCostUSD += a.MonthlyCostUSD
+		}
+		switch a.Status {
+		case Done:
+			c.Done++
+		case AlreadyDone:
+			c.AlreadyDone++
+		case Failed:
+			c.Failed++
+		case Skipped:
+			c.Skipped++
+		}
+	}
+	return c
+}
+
+// Applied reports whether any action of the plan has a result.
+func (p Plan) Applied() bool {
+	for _, a := range p.Actions {
+		if a.Status != Pending {
+			return true
+		}
+	}
+	return false
+}
+
+// Resource is what a resource kind reports about one resource it listed:
+// facts only. Whether a rule acts on it is decided by package policy.
+type Resource struct {
+	ID      string
+	Name    string
+	Created time.Time
+	Tags    map[string]string
+	// InUse, when set, says why the resource must not be deleted
+	// (e.g. "backs AMI ami-0123"); it is a veto no rule overrides.
+	InUse          string
+	Details        map[string]string
+	MonthlyCostUSD float64
+}

@@ -1,0 +1,109 @@
+// Package policy decides, for one resource and one rule, whether broom acts,
+// leaves it, or must not touch it (protected or in use), and why. It is pure:
+// the same inputs give the same verdict, which is what makes a plan
+// reproducible and its fingerprint stable.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// Outcome is what a rule does with a resource.
+type Outcome int
+
+// The outcomes.
+const (
+	Leave   Outcome = iota // the rule's filters do not match
+	Act                    // the rule matches: plan the action
+	Protect                // the rule matches but the resource is protected or in use
+)
+
+// Verdict is an outcome and its reason, written for the report.
+type Verdict struct {
+	Outcome Outcome
+	Reason  string
+}
+
+// Evaluate decides what rule does with r at time now. Protection is checked
+// after matching, so that the report can say which protected resources a
+// rule would otherwise have touched.
+func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Resource) Verdict {
+	var why []string
+	if w := rule.Where.OlderThan; w > 0 {
+		age := now.Sub(r.Created)
+		if r.Created.IsZero() || age <= w {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, fmt.Sprintf("%s old > %s", formatAge(age), config.FormatAge(w)))
+	}
+	if len(rule.Where.Tags) > 0 {
+		if !matchTags(rule.Where.Tags, r.Tags) {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, "tags "+formatTags(rule.Where.Tags))
+	}
+	if reason := Protected(protect, r); reason != "" {
+		return Verdict{Outcome: Protect, Reason: reason}
+	}
+	if r.InUse != "" {
+		return Verdict{Outcome: Protect, Reason: "in use: " + r.InUse}
+	}
+	if len(why) == 0 {
+		why = append(why, "matches rule "+rule.Name)
+	}
+	return Verdict{Outcome: Act, Reason: strings.Join(why, "; ")}
+}
+
+// Protected says why r is protected by the config, or "" if it is not.
+func Protected(p config.Protect, r plan.Resource) string {
+	if slices.Contains(p.IDs, r.ID) {
+		return "protected: id listed in protect.ids"
+	}
+	keys := make([]string, 0, len(p.Tags))
+	for k := range p.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v, ok := r.Tags[k]; ok && (p.Tags[k] == "*" || p.Tags[k] == v) {
+			return fmt.Sprintf("protected: tag %s=%s", k, v)
+		}
+	}
+	return ""
+}
+
+// matchTags reports whether have holds every tag of want; "*" matches any
+// value but the key must be present.
+func matchTags(want, have map[string]string) bool {
+	for k, v := range want {
+		got, ok := have[k]
+		if !ok || (v != "*" && v != got) {
+			return false
+		}
+	}
+	return true
+}
+
+func formatTags(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// formatAge writes an age for people: "412 days", "5 hours".
+func formatAge(d time.Duration) string {
+	if days := int(d / (24 * time.Hour)); days >= 2 {
+		return fmt.Sprintf("%d days", days)
+	}
+	return fmt.Sprintf("%d hours", int(d/time.Hour))
+}

@@ -1,0 +1,66 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+func TestEvaluate(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	rule := config.Rule{Name: "old-ci", Where: config.Where{OlderThan: 30 * day, Tags: map[string]string{"Environment": "ci"}}}
+	protect := config.Protect{Tags: map[string]string{"broom:keep": "*", "Tier": "gold"}, IDs: []string{"snap-listed"}}
+	old := func(id string, tags map[string]string) plan.Resource {
+		return plan.Resource{ID: id, Created: now.Add(-400 * day), Tags: tags}
+	}
+	ci := map[string]string{"Environment": "ci"}
+
+	tests := map[string]struct {
+		rule config.Rule
+		r    plan.Resource
+		want Verdict
+	}{
+		"old and tagged is acted on": {rule, old("snap-1", ci),
+			Verdict{Act, "400 days old > 30d; tags Environment=ci"}},
+		"young is left": {rule, plan.Resource{ID: "snap-2", Created: now.Add(-29 * day), Tags: ci},
+			Verdict{Outcome: Leave}},
+		"exactly the age limit is left": {rule, plan.Resource{ID: "snap-2", Created: now.Add(-30 * day), Tags: ci},
+			Verdict{Outcome: Leave}},
+		"unknown creation time is left": {rule, plan.Resource{ID: "snap-3", Tags: ci},
+			Verdict{Outcome: Leave}},
+		"other tag value is left": {rule, old("snap-4", map[string]string{"Environment": "prod"}),
+			Verdict{Outcome: Leave}},
+		"missing tag is left": {rule, old("snap-5", nil),
+			Verdict{Outcome: Leave}},
+		"star matches any value": {config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "*"}}}, old("snap-6", map[string]string{"Environment": "x"}),
+			Verdict{Act, "tags Environment=*"}},
+		"star needs the key": {config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "*"}}}, old("snap-7", map[string]string{"Other": "x"}),
+			Verdict{Outcome: Leave}},
+		"protect tag with any value wins": {rule, old("snap-8", map[string]string{"Environment": "ci", "broom:keep": "yes"}),
+			Verdict{Protect, "protected: tag broom:keep=yes"}},
+		"protect tag with a value must match it": {rule, old("snap-9", map[string]string{"Environment": "ci", "Tier": "bronze"}),
+			Verdict{Act, "400 days old > 30d; tags Environment=ci"}},
+		"protect id wins": {rule, old("snap-listed", ci),
+			Verdict{Protect, "protected: id listed in protect.ids"}},
+		"in use is never acted on": {rule, plan.Resource{ID: "snap-10", Created: now.Add(-400 * day), Tags: ci, InUse: "backs AMI ami-1"},
+			Verdict{Protect, "in use: backs AMI ami-1"}},
+		"protection is not reported for non-matching resources": {rule, plan.Resource{ID: "snap-listed", Created: now, Tags: ci},
+			Verdict{Outcome: Leave}},
+		"no filters acts on everything": {config.Rule{Name: "all"}, old("snap-11", nil),
+			Verdict{Act, "matches rule all"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, Evaluate(tc.rule, protect, now, tc.r)); diff != "" {
+				t.Errorf("Evaluate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,144 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestEscape(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct{ in, want string }{
+		"pipe cannot end a cell":         {"a|b", `a\|b`},
+		"newline cannot end a row":       {"a\nb\r\nc\rd", "a b c d"},
+		"backtick cannot open code":      {"a`b", "a&#96;b"},
+		"html is shown, not rendered":    {`<img src=x onerror=alert(1)>`, "&lt;img src=x onerror=alert(1)&gt;"},
+		"entities are not decoded":       {"&lt;", "&amp;lt;"},
+		"links are not made":             {"[x](https://evil)", `\[x\](https://evil)`},
+		"emphasis is not made":           {"*a* _b_ ~c~", `\*a\* \_b\_ \~c\~`},
+		"mentions do not ping":           {"@org/team", "&#64;org/team"},
+		"a backslash cannot undo escape": {`\|`, `\\\|`},
+		"plain text is unchanged":        {"Environment=ci 8 GiB", "Environment=ci 8 GiB"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if got := Escape(tc.in); got != tc.want {
+				t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// A hostile tag value must not add a column, a row or markup to the table.
+func TestTableRowsStayIntact(t *testing.T) {
+	t.Parallel()
+	a := action("snap-1")
+	a.Name = "x | y\n| injected | row |"
+	a.Details = map[string]string{"note": "<b>`bold`</b> | @team"}
+	out := Markdown(Report{Plan: plan.New("t", fixed, []plan.Action{a})})
+	var rows []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "|") {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) != 3 { // header, separator, one row
+		t.Fatalf("table has %d lines, want 3:\n%s", len(rows), out)
+	}
+	if n := strings.Count(strings.ReplaceAll(rows[2], `\|`, ""), "|"); n != 7 {
+		t.Errorf("row has %d unescaped pipes, want 7 (6 cells):\n%s", n, rows[2])
+	}
+	for _, bad := range []string{"<b>", "`bold`", "@team"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output contains %q unescaped:\n%s", bad, out)
+		}
+	}
+}
+
+var fixed = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func action(id string) plan.Action {
+	return plan.Action{Op: plan.Delete, Kind: "ebs-snapshot", Account: "123456789012", Region: "us-east-1", ID: id,
+		Rule: "old-ci-snapshots", Reason: "400 days old > 30d; tags Environment=ci",
+		Details: map[string]string{"size": "8 GiB", "created": "2025-10-21"}, MonthlyCostUSD: 0.4}
+}
+
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	applied := plan.New("prod", fixed, []plan.Action{action("snap-a"), action("snap-b"), action("snap-c")})
+	applied.Actions[0].Status = plan.Done
+	applied.Actions[1].Status, applied.Actions[1].Error = plan.Failed, "UnauthorizedOperation: not allowed"
+	applied.Actions[2].Status = plan.AlreadyDone
+	protected := action("snap-keep")
+	protected.Reason = "protected: tag broom:keep=true"
+	marker := "<!-- broom:plan id=prod fingerprint=" + applied.Fingerprint + " head=abc123 -->"
+
+	tests := map[string]Report{
+		"plan": {Plan: plan.New("prod", fixed, []plan.Action{action("snap-b"), action("snap-a")}),
+			Marker: marker, Protected: []plan.Action{protected}, ApproveLabel: "broom:approved"},
+		"empty":   {Plan: plan.New("prod", fixed, nil), Marker: marker, ApproveLabel: "broom:approved"},
+		"applied": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."}, RunURL: "https://github.com/acme/infra/actions/runs/42"},
+	}
+	for name, rep := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			golden(t, name+".golden.md", Markdown(rep))
+			var buf bytes.Buffer
+			if err := Text(&buf, rep); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".golden.txt", buf.String())
+		})
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", name, diff)
+	}
+}
+
+func TestReplaceNotes(t *testing.T) {
+	t.Parallel()
+	body := Markdown(Report{Plan: plan.New("p", fixed, []plan.Action{action("snap-a")}), Marker: "<!-- m -->", Notes: []string{"old note"}})
+	got := ReplaceNotes(body, []string{"Approval refused"})
+	if strings.Contains(got, "old note") || !strings.Contains(got, "> Approval refused") {
+		t.Fatalf("notes not replaced:\n%s", got)
+	}
+	if again := ReplaceNotes(got, []string{"Approval refused"}); again != got {
+		t.Errorf("replacing with the same notes changed the body:\n%s", cmp.Diff(got, again))
+	}
+	if !strings.Contains(got, "snap-a") {
+		t.Errorf("the plan was lost:\n%s", got)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	t.Parallel()
+	p := plan.New("p", fixed, []plan.Action{action("a"), action("b")})
+	if got, want := Summary(p), "Plan: 2 to delete · saves ≈ $0.80/month · fingerprint "+p.Fingerprint[:12]; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,151 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// ec2SnapshotAPI is the part of EC2 this kind uses; *ec2.Client satisfies it.
+type ec2SnapshotAPI interface {
+	ec2.DescribeSnapshotsAPIClient
+	ec2.DescribeImagesAPIClient
+	DeleteSnapshot(context.Context, *ec2.DeleteSnapshotInput, ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+}
+
+type ebsSnapshots struct{ api ec2SnapshotAPI }
+
+var _ Kind = (*ebsSnapshots)(nil)
+
+func newEBSSnapshots(cfg aws.Config) Kind { return &ebsSnapshots{api: ec2.NewFromConfig(cfg)} }
+
+var self = []string{"self"}
+
+// List lists the account's own snapshots and marks those that back one of
+// its AMIs as in use.
+func (k *ebsSnapshots) List(ctx context.Context) ([]plan.Resource, error) {
+	backing, err := k.amiSnapshots(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []plan.Resource
+	p := ec2.NewDescribeSnapshotsPaginator(k.api, &ec2.DescribeSnapshotsInput{OwnerIds: self, MaxResults: aws.Int32(1000)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe snapshots: %w", err)
+		}
+		for _, s := range page.Snapshots {
+			out = append(out, snapshotResource(s, backing))
+		}
+	}
+	return out, nil
+}
+
+// amiSnapshots maps snapshot ids to the AMI each backs, for the account's
+// own images; with ids, only images using those snapshots.
+func (k *ebsSnapshots) amiSnapshots(ctx context.Context, ids []string) (map[string]string, error) {
+	in := &ec2.DescribeImagesInput{Owners: self, MaxResults: aws.Int32(1000)}
+	if len(ids) > 0 {
+		in.Filters = []types.Filter{{Name: aws.String("block-device-mapping.snapshot-id"), Values: ids}}
+	}
+	backing := map[string]string{}
+	p := ec2.NewDescribeImagesPaginator(k.api, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe images: %w", err)
+		}
+		for _, img := range page.Images {
+			for _, m := range img.BlockDeviceMappings {
+				if m.Ebs != nil && m.Ebs.SnapshotId != nil {
+					backing[*m.Ebs.SnapshotId] = aws.ToString(img.ImageId)
+				}
+			}
+		}
+	}
+	return backing, nil
+}
+
+// Get re-reads one snapshot and whether an AMI uses it now.
+func (k *ebsSnapshots) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
+	// A filter, unlike SnapshotIds, answers an empty list for a missing id.
+	out, err := k.api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{
+		OwnerIds: self,
+		Filters:  []types.Filter{{Name: aws.String("snapshot-id"), Values: []string{id}}},
+	})
+	if err != nil {
+		return plan.Resource{}, false, fmt.Errorf("describe snapshot %s: %w", id, err)
+	}
+	if len(out.Snapshots) == 0 {
+		return plan.Resource{}, false, nil
+	}
+	backing, err := k.amiSnapshots(ctx, []string{id})
+	if err != nil {
+		return plan.Resource{}, false, err
+	}
+	return snapshotResource(out.Snapshots[0], backing), true, nil
+}
+
+// Do deletes the snapshot.
+func (k *ebsSnapshots) Do(ctx context.Context, a plan.Action) error {
+	if a.Op != plan.Delete {
+		return fmt.Errorf("ebs-snapshot cannot %s", a.Op)
+	}
+	_, err := k.api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(a.ID)})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidSnapshot.NotFound" {
+		return fmt.Errorf("delete snapshot %s: %w", a.ID, ErrGone)
+	}
+	if err != nil {
+		return fmt.Errorf("delete snapshot %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+func snapshotResource(s types.Snapshot, backing map[string]string) plan.Resource {
+	id := aws.ToString(s.SnapshotId)
+	r := plan.Resource{
+		ID:      id,
+		Created: aws.ToTime(s.StartTime),
+		Tags:    tagMap(s.Tags),
+		Details: map[string]string{"size": fmt.Sprintf("%d GiB", aws.ToInt32(s.VolumeSize))},
+	}
+	r.Name = r.Tags["Name"]
+	if !r.Created.IsZero() {
+		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
+	}
+	r.MonthlyCostUSD = float64(aws.ToInt32(s.VolumeSize)) * snapshotUSDPerGiBMonth
+	switch {
+	case backing[id] != "":
+		r.InUse = "backs AMI " + backing[id]
+	case hasTagPrefix(r.Tags, "aws:backup:"):
+		r.InUse = "managed by AWS Backup"
+	}
+	return r
+}
+
+func tagMap(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+func hasTagPrefix(tags map[string]string, prefix string) bool {
+	for k := range tags {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
