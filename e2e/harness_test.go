@@ -1,0 +1,258 @@
+// Package e2e runs the built broom binary as `broom action`, the way the
+// Docker runner does, against moto (aged with libfaketime) behind a
+// recording proxy and the OpenAPI-checked GitHub fake, with real webhook
+// payloads from @octokit/webhooks-examples.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/broom-dev/broom/internal/awstest"
+	"github.com/broom-dev/broom/internal/pr/prtest"
+)
+
+// binary is the broom built once for the whole package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "broom-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "broom")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/broom")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build broom:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	repo       = "acme/infra"
+	headSHA    = "1111111111111111111111111111111111111111"
+	newHeadSHA = "2222222222222222222222222222222222222222"
+	prNumber   = 7
+	author     = "dana"
+)
+
+// world is one scenario's AWS, GitHub and workspace.
+type world struct {
+	t      *testing.T
+	moto   *awstest.Moto
+	rec    *awstest.Recorder
+	gh     *prtest.Fake
+	aws    aws.Config // for seeding and checking, straight to moto
+	volume string
+	dir    string // workspace: holds .github/broom.yml
+}
+
+const defaultConfig = `version: 1
+id: nightly
+regions: [us-east-1]
+max-actions: 50
+protect:
+  tags: {"broom:keep": "*"}
+rules:
+  - name: old-ci-snapshots
+    resource: ebs-snapshot
+    action: delete
+    where:
+      older-than: 30d
+      tags: {Environment: ci}
+`
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	t.Parallel()
+	w := &world{t: t, moto: awstest.StartMoto(t), gh: prtest.New(t), dir: t.TempDir()}
+	w.rec = awstest.NewRecorder(t, w.moto.URL())
+	w.aws = w.moto.Config(t, "us-east-1")
+	w.volume = awstest.CreateVolume(t, w.aws, 8, "us-east-1a")
+	w.writeConfig(defaultConfig)
+	w.gh.AddPR(prtest.PR{Number: prNumber, Author: author, HeadSHA: headSHA, HeadRepo: repo, Title: "Clean up"})
+	w.gh.SetPermission("alice", "write")
+	w.gh.SetPermission("tom", "triage")
+	w.gh.SetPermission(author, "write")
+	return w
+}
+
+func (w *world) writeConfig(body string) {
+	w.t.Helper()
+	if err := os.MkdirAll(filepath.Join(w.dir, ".github"), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.dir, ".github", "broom.yml"), []byte(body), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// snapshot creates a snapshot with tags, aged by age (e.g. "-400d" or "+0").
+func (w *world) snapshot(age string, tags map[string]string) string {
+	w.t.Helper()
+	w.moto.SetClock(age)
+	defer w.moto.SetClock("+0")
+	return awstest.CreateSnapshot(w.t, w.aws, w.volume, tags)
+}
+
+func (w *world) exists(id string) bool {
+	_, ok := awstest.Snapshots(w.t, w.aws)[id]
+	return ok
+}
+
+// prPayload is a real pull_request example adjusted to this world's PR.
+func (w *world) prPayload(action string) map[string]any {
+	p := prtest.Payload(w.t, "pull_request", action)
+	prtest.Set(p, "number", prNumber)
+	prtest.Set(p, "pull_request.number", prNumber)
+	prtest.Set(p, "pull_request.user.login", author)
+	prtest.Set(p, "pull_request.head.sha", headSHA)
+	prtest.Set(p, "pull_request.head.repo.full_name", repo)
+	prtest.Set(p, "pull_request.base.repo.full_name", repo)
+	prtest.Set(p, "pull_request.labels", []any{})
+	prtest.Set(p, "repository.full_name", repo)
+	return p
+}
+
+func (w *world) labeled(sender, label string) map[string]any {
+	p := w.prPayload("labeled")
+	prtest.Set(p, "label.name", label)
+	prtest.Set(p, "sender.login", sender)
+	prtest.Set(p, "sender.type", "User")
+	prtest.Set(p, "pull_request.labels", []any{map[string]any{"name": label}})
+	w.gh.SetLabels(prNumber, label)
+	return p
+}
+
+// result is what one broom run left behind.
+type result struct {
+	code           int
+	outputs        map[string]string
+	stdout, stderr string
+	summary        string
+}
+
+// run runs `broom action` for event with payload and extra inputs.
+func (w *world) run(event string, payload map[string]any, inputs map[string]string) result {
+	w.t.Helper()
+	tmp := w.t.TempDir()
+	outFile, summaryFile := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
+	for _, f := range []string{outFile, summaryFile} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	env := append(w.moto.Env(w.rec.URL()),
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+tmp,
+		"GITHUB_ACTIONS=true",
+		"GITHUB_EVENT_NAME="+event,
+		"GITHUB_OUTPUT="+outFile,
+		"GITHUB_STEP_SUMMARY="+summaryFile,
+		"GITHUB_RUN_ID=4242",
+		"GITHUB_SHA="+headSHA,
+		"RUNNER_TEMP="+tmp,
+		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
+	)
+	if payload != nil {
+		env = append(env, "GITHUB_EVENT_PATH="+prtest.WritePayload(w.t, payload))
+	}
+	for k, v := range w.gh.Env() {
+		env = append(env, k+"="+v)
+	}
+	for k, v := range inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "action")
+	cmd.Dir, cmd.Env = w.dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		w.t.Fatalf("run broom: %v", err)
+	}
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	r.outputs = readOutputs(w.t, outFile)
+	s, _ := os.ReadFile(summaryFile)
+	r.summary = string(s)
+	w.t.Logf("broom action (%s) exit %d\nstdout:\n%s\nstderr:\n%s", event, r.code, r.stdout, r.stderr)
+	return r
+}
+
+// readOutputs parses GITHUB_OUTPUT's name<<DELIMITER … DELIMITER blocks.
+func readOutputs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, delim, ok := strings.Cut(sc.Text(), "<<")
+		if !ok {
+			t.Fatalf("GITHUB_OUTPUT line %q is not name<<delimiter", sc.Text())
+		}
+		var lines []string
+		for sc.Scan() && sc.Text() != delim {
+			lines = append(lines, sc.Text())
+		}
+		out[name] = strings.Join(lines, "\n")
+	}
+	return out
+}
+
+// want checks outputs by name.
+func (r result) want(t *testing.T, code int, outputs map[string]string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit code %d, want %d", r.code, code)
+	}
+	for k, v := range outputs {
+		if got, ok := r.outputs[k]; !ok || got != v {
+			t.Errorf("output %s = %q (set %v), want %q", k, got, ok, v)
+		}
+	}
+	if r.outputs["exit-code"] != fmt.Sprint(r.code) {
+		t.Errorf("output exit-code = %q, process exited %d", r.outputs["exit-code"], r.code)
+	}
+}
+
+// stickyComments returns the comments on the PR that carry broom's marker.
+func (w *world) stickyComments() []prtest.Comment {
+	var out []prtest.Comment
+	for _, c := range w.gh.Comments(prNumber) {
+		if strings.HasPrefix(c.Body, "<!-- broom:plan ") && c.Author == prtest.DefaultLogin {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (w *world) noMutatingCalls() {
+	w.t.Helper()
+	if m := w.rec.Mutating(); len(m) > 0 {
+		w.t.Errorf("a run that must not change anything made mutating AWS calls: %v", m)
+	}
+}

@@ -1,0 +1,206 @@
+package awstest
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sign(req *http.Request, region, service string) {
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDTEST/20250101/"+region+"/"+service+
+		"/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
+}
+
+func TestIdentify(t *testing.T) {
+	form := "application/x-www-form-urlencoded; charset=utf-8"
+	for _, tc := range []struct {
+		method, target, service, contentType, body string
+		header                                     map[string]string
+		want                                       string
+	}{
+		{"POST", "/", "ec2", form, "Action=DescribeSnapshots&Version=2016-11-15", nil, "DescribeSnapshots"},
+		{"POST", "/", "sts", form, "Action=GetCallerIdentity&Version=2011-06-15", nil, "GetCallerIdentity"},
+		{"GET", "/?Action=ListUsers&Version=2010-05-08", "iam", "", "", nil, "ListUsers"},
+		{"POST", "/", "logs", "application/x-amz-json-1.1", "{}", map[string]string{"X-Amz-Target": "Logs_20140328.DescribeLogGroups"}, "DescribeLogGroups"},
+		{"POST", "/service/GraniteServiceVersion20100801/operation/GetMetricData", "monitoring", "application/cbor", "", nil, "GetMetricData"},
+		{"GET", "/", "s3", "", "", nil, "ListBuckets"},
+		{"PUT", "/bkt", "s3", "", "", nil, "CreateBucket"},
+		{"PUT", "/bkt?versioning", "s3", "", "", nil, "PutBucketVersioning"},
+		{"GET", "/bkt?versioning", "s3", "", "", nil, "GetBucketVersioning"},
+		{"GET", "/bkt?tagging", "s3", "", "", nil, "GetBucketTagging"},
+		{"DELETE", "/bkt?tagging", "s3", "", "", nil, "DeleteBucketTagging"},
+		{"PUT", "/bkt?lifecycle", "s3", "", "", nil, "PutBucketLifecycleConfiguration"},
+		{"DELETE", "/bkt?lifecycle", "s3", "", "", nil, "DeleteBucketLifecycle"},
+		{"GET", "/bkt?publicAccessBlock", "s3", "", "", nil, "GetPublicAccessBlock"},
+		{"HEAD", "/bkt", "s3", "", "", nil, "HeadBucket"},
+		{"DELETE", "/bkt", "s3", "", "", nil, "DeleteBucket"},
+		{"GET", "/bkt?list-type=2&prefix=a", "s3", "", "", nil, "ListObjectsV2"},
+		{"GET", "/bkt", "s3", "", "", nil, "ListObjects"},
+		{"GET", "/bkt?versions", "s3", "", "", nil, "ListObjectVersions"},
+		{"POST", "/bkt?delete", "s3", "application/xml", "<Delete/>", nil, "DeleteObjects"},
+		{"PUT", "/bkt/a/b.txt", "s3", "text/plain", "hi", nil, "PutObject"},
+		{"PUT", "/bkt/a/b.txt", "s3", "", "", map[string]string{"X-Amz-Copy-Source": "/o/k"}, "CopyObject"},
+		{"GET", "/bkt/a/b.txt", "s3", "", "", nil, "GetObject"},
+		{"HEAD", "/bkt/a/b.txt", "s3", "", "", nil, "HeadObject"},
+		{"DELETE", "/bkt/a/b.txt?versionId=3", "s3", "", "", nil, "DeleteObject"},
+		{"PUT", "/bkt/k?tagging", "s3", "", "", nil, "PutObjectTagging"},
+		{"POST", "/bkt/k?uploads", "s3", "", "", nil, "CreateMultipartUpload"},
+		{"PUT", "/bkt/k?partNumber=1&uploadId=u", "s3", "", "", nil, "UploadPart"},
+		{"POST", "/bkt/k?uploadId=u", "s3", "", "", nil, "CompleteMultipartUpload"},
+		{"DELETE", "/bkt/k?uploadId=u", "s3", "", "", nil, "AbortMultipartUpload"},
+		{"PATCH", "/bkt", "s3", "", "", nil, "S3:PATCH"},
+		{"POST", "/x", "", "", "", nil, "UNKNOWN:POST /x"},
+	} {
+		req := httptest.NewRequest(tc.method, "http://127.0.0.1:1"+tc.target, strings.NewReader(tc.body))
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
+		}
+		if tc.service != "" {
+			sign(req, "eu-west-1", tc.service)
+		}
+		got := identify(req)
+		want := Call{Op: tc.want}
+		if tc.service != "" {
+			want.Service, want.Region = tc.service, "eu-west-1"
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s %s (-want +got):\n%s", tc.method, tc.target, diff)
+		}
+		if b, _ := io.ReadAll(req.Body); string(b) != tc.body {
+			t.Errorf("%s %s: body after identify = %q, want %q", tc.method, tc.target, b, tc.body)
+		}
+	}
+}
+
+func TestIsRead(t *testing.T) {
+	for op, want := range map[string]bool{
+		"DescribeSnapshots": true, "GetCallerIdentity": true, "ListBuckets": true, "HeadBucket": true,
+		"DeleteSnapshot": false, "CreateTags": false, "DeregisterImage": false, "PutBucketVersioning": false,
+		"AssumeRole": false, "S3:PATCH": false, "": false,
+	} {
+		if got := IsRead(op); got != want {
+			t.Errorf("IsRead(%q) = %v, want %v", op, got, want)
+		}
+	}
+}
+
+// TestRecorderForwards checks the proxy passes the body, method, path and
+// Host through unchanged, and records the call before forwarding.
+func TestRecorderForwards(t *testing.T) {
+	type seen struct{ method, path, host, body string }
+	got := make(chan seen, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.RequestURI(), r.Host, string(b)}
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	rec := NewRecorder(t, backend.URL)
+	if !strings.HasPrefix(rec.URL(), "http://127.0.0.1:") {
+		t.Errorf("URL() = %q, want loopback", rec.URL())
+	}
+
+	body := "Action=DeleteSnapshot&SnapshotId=snap-1&Version=2016-11-15"
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", rec.URL()+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sign(req, "us-east-1", "ec2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	respBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTeapot || string(respBody) != "ok" {
+		t.Errorf("response %d %q", resp.StatusCode, respBody)
+	}
+	want := seen{"POST", "/", strings.TrimPrefix(rec.URL(), "http://"), body}
+	if diff := cmp.Diff(want, <-got, cmp.AllowUnexported(seen{})); diff != "" {
+		t.Errorf("backend saw (-want +got):\n%s", diff)
+	}
+	wantCalls := []Call{{Service: "ec2", Region: "us-east-1", Op: "DeleteSnapshot"}}
+	if diff := cmp.Diff(wantCalls, rec.Mutating()); diff != "" {
+		t.Errorf("Mutating() (-want +got):\n%s", diff)
+	}
+	if n := rec.Count("DeleteSnapshot"); n != 1 {
+		t.Errorf("Count = %d", n)
+	}
+}
+
+// fakeTB records Fatalf and Skipf; both end the goroutine like the real ones.
+type fakeTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.fatal = format
+	runtime.Goexit()
+}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skip = format
+	runtime.Goexit()
+}
+
+func TestMissingDep(t *testing.T) {
+	run := func() *fakeTB {
+		f := &fakeTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			missingDep(f, errors.New("moto_server not on PATH"))
+		}()
+		<-done
+		return f
+	}
+	t.Setenv("CI", "true")
+	if f := run(); f.fatal == "" || f.skip != "" {
+		t.Errorf("CI=true: fatal %q skip %q, want a failure", f.fatal, f.skip)
+	}
+	t.Setenv("CI", "")
+	if f := run(); f.skip == "" || f.fatal != "" {
+		t.Errorf("CI unset: fatal %q skip %q, want a skip", f.fatal, f.skip)
+	}
+}
+
+func TestLibfaketimeCandidates(t *testing.T) {
+	c := libfaketimeCandidates()
+	want := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
+	if want != "" && !strings.Contains(c[0], want) {
+		t.Errorf("first candidate %q, want the %s multiarch path", c[0], want)
+	}
+}
+
+// TestStopKillsGroup checks that when the test that started moto ends, the
+// server's whole process group is gone and its port is closed.
+func TestStopKillsGroup(t *testing.T) {
+	var m *Moto
+	t.Run("inner", func(t *testing.T) {
+		m = StartMoto(t)
+	})
+	if m == nil {
+		t.Skip("moto did not start")
+	}
+	pgid := m.cmd.Process.Pid
+	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process group %d still exists after cleanup (kill 0: %v)", pgid, err)
+	}
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(m.URL(), "http://"), time.Second)
+	if err == nil {
+		conn.Close()
+		t.Errorf("%s still accepts connections after cleanup", m.URL())
+	}
+}

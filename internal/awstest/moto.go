@@ -1,0 +1,383 @@
+// Package awstest is test support for code that talks to AWS: it runs a real
+// moto_server on a loopback port under libfaketime (so tests can make
+// resources that are old), builds hermetic SDK configurations for it, seeds
+// EC2 resources, and records the API calls a process under test makes
+// through a reverse proxy (see Recorder).
+//
+// Everything it starts is stopped by t.Cleanup and listens on 127.0.0.1 only.
+package awstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+)
+
+// Static credentials used for moto. moto accepts any; these are obviously fake.
+const (
+	AccessKeyID     = "AKIDTEST"
+	SecretAccessKey = "secret"
+	// AccountID is the account moto reports (STS GetCallerIdentity, OwnerId
+	// of snapshots and images) for any credentials that are not a 12-digit
+	// access key.
+	AccountID = "123456789012"
+	// DefaultRegion is the region Env puts into AWS_REGION.
+	DefaultRegion = "us-east-1"
+)
+
+const (
+	startTimeout = 30 * time.Second
+	stopTimeout  = 10 * time.Second
+	callTimeout  = 30 * time.Second
+)
+
+// Moto is a moto_server process started by StartMoto. Its clock can be moved
+// with SetClock; it is stopped when the test that started it ends.
+type Moto struct {
+	t         testing.TB
+	url       string
+	clockFile string
+	logFile   string
+	cmd       *exec.Cmd
+	exited    chan struct{} // closed when cmd.Wait returns
+}
+
+// StartMoto starts moto_server on a free 127.0.0.1 port under libfaketime,
+// with MOTO_EC2_LOAD_DEFAULT_AMIS=false (an empty account), and waits until it
+// answers. The server runs in its own process group, which t.Cleanup kills.
+//
+// If moto_server or libfaketime is missing the test is skipped, unless the
+// environment variable CI is "true": there a missing dependency fails it.
+func StartMoto(t testing.TB) *Moto {
+	t.Helper()
+	motoPath, libPath, err := findDeps()
+	if err != nil {
+		missingDep(t, err)
+		return nil // not reached with a real testing.TB
+	}
+	dir := t.TempDir()
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		m, err := startMoto(t, motoPath, libPath, dir, attempt)
+		if err == nil {
+			return m
+		}
+		lastErr = err
+		if !errors.Is(err, errExitedEarly) {
+			break
+		}
+		// Most likely the port was taken between probing and binding: retry.
+	}
+	t.Fatalf("awstest: start moto_server: %v", lastErr)
+	return nil
+}
+
+var errExitedEarly = errors.New("moto_server exited before answering")
+
+// findDeps locates moto_server on PATH and libfaketime at the Debian
+// multiarch path for this architecture (or a few usual fallbacks).
+func findDeps() (motoPath, libPath string, err error) {
+	var missing []string
+	motoPath, lookErr := exec.LookPath("moto_server")
+	if lookErr != nil {
+		missing = append(missing, "moto_server not on PATH (pip install 'moto[server]==5.2.1')")
+	}
+	libPath = findLibfaketime()
+	if libPath == "" {
+		missing = append(missing, "libfaketime.so.1 not found (apt-get install faketime)")
+	}
+	if len(missing) > 0 {
+		return "", "", errors.New(strings.Join(missing, "; "))
+	}
+	return motoPath, libPath, nil
+}
+
+// libfaketimeCandidates lists where libfaketime.so.1 is looked for, best first.
+func libfaketimeCandidates() []string {
+	var c []string
+	switch runtime.GOARCH {
+	case "amd64":
+		c = append(c, "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+	case "arm64":
+		c = append(c, "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
+	}
+	return append(c,
+		"/usr/lib/faketime/libfaketime.so.1",
+		"/usr/local/lib/faketime/libfaketime.so.1",
+	)
+}
+
+func findLibfaketime() string {
+	for _, p := range libfaketimeCandidates() {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// missingDep fails the test in CI and skips it elsewhere.
+func missingDep(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("awstest: missing test dependency in CI: %v", err)
+		return
+	}
+	t.Skipf("awstest: skipping, missing test dependency: %v (set CI=true to make this a failure)", err)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("listen on loopback: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("close probe listener: %w", err)
+	}
+	return port, nil
+}
+
+// childEnv is the parent's environment without variables that would change
+// moto's clock or account, plus moto's own settings.
+func childEnv(libPath, clockFile string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "LD_PRELOAD" || k == "MOTO_EC2_LOAD_DEFAULT_AMIS" || strings.HasPrefix(k, "FAKETIME") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"MOTO_EC2_LOAD_DEFAULT_AMIS=false",
+		"LD_PRELOAD="+libPath,
+		"FAKETIME_TIMESTAMP_FILE="+clockFile,
+		"FAKETIME_NO_CACHE=1",
+		// Fake only the wall clock. A faked monotonic clock ahead of the real
+		// one turns the server's timed waits into waits of days.
+		"FAKETIME_DONT_FAKE_MONOTONIC=1",
+	)
+}
+
+func startMoto(t testing.TB, motoPath, libPath, dir string, attempt int) (*Moto, error) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	clockFile := filepath.Join(dir, "ft")
+	if err := os.WriteFile(clockFile, []byte("+0\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write clock file: %w", err)
+	}
+	logFile := filepath.Join(dir, fmt.Sprintf("moto-%d.log", attempt))
+	out, err := os.Create(logFile)
+	if err != nil {
+		return nil, fmt.Errorf("create log file: %w", err)
+	}
+	defer out.Close() // the child has its own descriptor
+
+	cmd := exec.Command(motoPath, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = childEnv(libPath, clockFile)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = motoProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("run %s: %w", motoPath, err)
+	}
+	m := &Moto{
+		t:         t,
+		url:       "http://127.0.0.1:" + strconv.Itoa(port),
+		clockFile: clockFile,
+		logFile:   logFile,
+		cmd:       cmd,
+		exited:    make(chan struct{}),
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(m.exited)
+	}()
+
+	if err := m.waitReady(); err != nil {
+		m.stop()
+		t.Logf("awstest: moto_server output (%s):\n%s", logFile, readTail(logFile, 16<<10))
+		return nil, err
+	}
+	t.Cleanup(func() {
+		m.stop()
+		if t.Failed() {
+			t.Logf("awstest: end of moto_server output (%s):\n%s", logFile, readTail(logFile, 8<<10))
+		}
+	})
+	return m, nil
+}
+
+// waitReady polls moto until it answers HTTP, it exits, or startTimeout passes.
+func (m *Moto) waitReady() error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(startTimeout)
+	for {
+		resp, err := client.Get(m.url + "/moto-api/")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-m.exited:
+			return fmt.Errorf("%w (%v)", errExitedEarly, m.cmd.ProcessState)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("moto_server did not answer on %s within %v: %w", m.url, startTimeout, err)
+		}
+	}
+}
+
+// stop terminates moto's process group and waits for the server to exit.
+func (m *Moto) stop() {
+	pgid := m.cmd.Process.Pid // Setpgid: the group id is the leader's pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(stopTimeout):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-m.exited
+	}
+	// Anything left in the group (children of the leader) goes too.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+func readTail(path string, max int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read: %v)", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > max {
+		_, _ = f.Seek(st.Size()-max, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// URL is moto's endpoint, http://127.0.0.1:PORT.
+func (m *Moto) URL() string { return m.url }
+
+var clockOffsetRE = regexp.MustCompile(`^[+-][0-9]+(\.[0-9]+)?[smhdy]?$`)
+
+// SetClock moves moto's wall clock: offset is a libfaketime relative offset
+// such as "-400d" (400 days back), "-2h", or "+0" (the real time). It takes
+// effect for the next request. Resources keep the time they were made at,
+// so to make an old snapshot: SetClock("-400d"), create it, SetClock("+0").
+//
+// SetClock panics if offset is not of that form or the clock file cannot be
+// written; it needs no testing.TB so it may be called from any subtest.
+func (m *Moto) SetClock(offset string) {
+	if !clockOffsetRE.MatchString(offset) {
+		panic(fmt.Sprintf("awstest: SetClock(%q): not a libfaketime relative offset like -400d or +0", offset))
+	}
+	// Write a new file and rename it, so moto never reads a half-written one.
+	tmp := m.clockFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(offset+"\n"), 0o600); err != nil {
+		panic(fmt.Sprintf("awstest: SetClock: write clock file: %v", err))
+	}
+	if err := os.Rename(tmp, m.clockFile); err != nil {
+		panic(fmt.Sprintf("awstest: SetClock: replace clock file: %v", err))
+	}
+}
+
+// Reset empties every moto backend (POST /moto-api/reset), so one server can
+// serve several subtests. It does not touch the clock. It panics if moto does
+// not accept the reset.
+func (m *Moto) Reset() {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.url+"/moto-api/reset", nil)
+	if err != nil {
+		panic(fmt.Sprintf("awstest: Reset: build request: %v", err))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(fmt.Sprintf("awstest: Reset: post to moto: %v", err))
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		panic(fmt.Sprintf("awstest: Reset: moto answered %s: %s", resp.Status, body))
+	}
+}
+
+// Config returns an SDK configuration for seeding and inspecting moto
+// directly: static credentials, BaseEndpoint moto, one attempt per call, no
+// IMDS. It ignores the developer's ~/.aws files, AWS_PROFILE and
+// AWS_ENDPOINT_URL_<SERVICE>. To send calls through a Recorder, set
+// cfg.BaseEndpoint = aws.String(rec.URL()).
+func (m *Moto) Config(t testing.TB, region string) aws.Config {
+	t.Helper()
+	// An explicit profile in an empty file of our own: with no files at all,
+	// an AWS_PROFILE in the environment would make loading fail.
+	shared := filepath.Join(t.TempDir(), "aws-config")
+	if err := os.WriteFile(shared, []byte("[default]\n"), 0o600); err != nil {
+		t.Fatalf("awstest: write empty aws config: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
+		config.WithBaseEndpoint(m.url),
+		config.WithRetryMaxAttempts(1),
+		config.WithSharedConfigFiles([]string{shared}),
+		config.WithSharedCredentialsFiles([]string{}),
+		config.WithSharedConfigProfile("default"),
+		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
+	)
+	if err != nil {
+		t.Fatalf("awstest: load aws config: %v", err)
+	}
+	// ConfigSources carry the environment into each client, where
+	// AWS_ENDPOINT_URL_EC2 and friends would override BaseEndpoint, and
+	// AWS_USE_FIPS_ENDPOINT would break it. Drop them: everything needed
+	// has been resolved above.
+	cfg.ConfigSources = nil
+	return cfg
+}
+
+// Env is the environment a broom process under test needs to reach endpoint
+// (moto's URL or a Recorder's) with the test credentials in DefaultRegion,
+// never touching IMDS or the developer's ~/.aws files.
+//
+// It holds only these AWS variables. Build a child's environment from it plus
+// the non-AWS variables the child needs (PATH, HOME, GITHUB_*, ...) rather
+// than appending it to os.Environ(), which may carry AWS_PROFILE,
+// AWS_SESSION_TOKEN or AWS_ENDPOINT_URL_EC2 from the developer's shell.
+func (m *Moto) Env(endpoint string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_REGION=" + DefaultRegion,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+}
