@@ -154,10 +154,10 @@ func TestApprovalRefused(t *testing.T) {
 		fork    bool
 		want    string
 	}{
-		"triage-only user":        {labeler: "tom", want: "triage permission"},
-		"outside user":            {labeler: "mallory", want: "no permission"},
-		"the PR's own author":     {labeler: author, want: "cannot approve their own"},
-		"fork pull request":       {labeler: "alice", fork: true, want: "fork"},
+		"triage-only user":         {labeler: "tom", want: "triage permission"},
+		"outside user":             {labeler: "mallory", want: "no permission"},
+		"the PR's own author":      {labeler: author, want: "cannot approve their own"},
+		"fork pull request":        {labeler: "alice", fork: true, want: "fork"},
 		"write below maintain bar": {labeler: "alice", inputs: map[string]string{"approver-permission": "maintain"}, want: "needs maintain"},
 	}
 	for name, tc := range tests {
