@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/sethvargo/go-githubactions"
+
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/pr"
@@ -41,7 +43,7 @@ func (r *run) runURL() string {
 // output. It runs on every path, failures included.
 func (r *run) finish(o Outcome) {
 	if o.Err != nil {
-		r.annotate(o.Err)
+		Annotate(r.gha, o.Err)
 		o.Notes = append(o.Notes, "Error: "+o.Err.Error())
 	}
 	for _, a := range o.Protected {
@@ -95,9 +97,9 @@ func (r *run) finish(o Outcome) {
 	}
 }
 
-// annotate turns an error into ::error annotations, one per config problem
-// at its file and line.
-func (r *run) annotate(err error) {
+// Annotate turns an error into ::error workflow commands: one per config
+// problem, at its file and line, so that GitHub shows it on the file.
+func Annotate(gha *githubactions.Action, err error) {
 	var problems config.Problems
 	var one *config.Error
 	switch {
@@ -105,14 +107,18 @@ func (r *run) annotate(err error) {
 	case errors.As(err, &one):
 		problems = config.Problems{one}
 	default:
-		r.gha.Errorf("%s", err)
+		gha.Errorf("%s", err)
 		return
 	}
 	for _, p := range problems {
+		if p.File == "" {
+			gha.Errorf("%s", p.Msg)
+			continue
+		}
 		fields := map[string]string{"file": p.File}
 		if p.Line > 0 {
 			fields["line"] = strconv.Itoa(p.Line)
 		}
-		r.gha.WithFieldsMap(fields).Errorf("%s", p.Msg)
+		gha.WithFieldsMap(fields).Errorf("%s", p.Msg)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sethvargo/go-githubactions"
+
 	"github.com/broom-dev/broom/internal/action"
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
@@ -154,7 +156,7 @@ func runValidate(args []string, env IO) int {
 }
 
 // printProblems writes each config problem on its own line, and as an
-// ::error annotation when running in GitHub Actions.
+// ::error annotation at its file and line when running in GitHub Actions.
 func printProblems(env IO, err error) {
 	var problems config.Problems
 	var one *config.Error
@@ -162,22 +164,15 @@ func printProblems(env IO, err error) {
 	case errors.As(err, &problems):
 	case errors.As(err, &one):
 		problems = config.Problems{one}
-	}
-	if len(problems) == 0 {
-		fmt.Fprintln(env.Stderr, "broom:", err)
-		return
+	default:
+		problems = config.Problems{{Msg: err.Error()}}
 	}
 	for _, p := range problems {
 		fmt.Fprintln(env.Stderr, p.Error())
-		if env.Getenv("GITHUB_ACTIONS") == "true" {
-			fmt.Fprintf(env.Stdout, "::error file=%s,line=%d::%s\n", p.File, p.Line, escapeData(p.Msg))
-		}
 	}
-}
-
-// escapeData escapes a workflow command's message as the runner expects.
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+	if env.Getenv("GITHUB_ACTIONS") == "true" {
+		action.Annotate(githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout)), problems)
+	}
 }
 
 func misuse(env IO, err error) int {

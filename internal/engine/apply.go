@@ -86,6 +86,11 @@ func (e *Engine) kinds(ctx context.Context, actions []plan.Action) (map[string]r
 // nothing protects it now, then acts.
 func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action) {
 	log := e.logger.With("kind", a.Kind, "region", a.Region, "id", a.ID, "op", a.Op.String())
+	if rule.Name == "" {
+		a.Status, a.Error = plan.Skipped, fmt.Sprintf("no longer planned: rule %q is not in the config", a.Rule)
+		log.Warn("action skipped", "reason", a.Error)
+		return
+	}
 	r, found, err := k.Get(ctx, a.ID)
 	switch {
 	case err != nil:

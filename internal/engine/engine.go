@@ -29,7 +29,9 @@ type Engine struct {
 	// listers bounds concurrent (region, kind) listings; workers bounds
 	// concurrent actions during apply.
 	listers, workers int
-	actionTimeout    time.Duration
+	// listTimeout bounds one (region, kind) listing, all pages; actionTimeout
+	// bounds one action, re-read included.
+	listTimeout, actionTimeout time.Duration
 }
 
 // Option configures an Engine.
@@ -49,7 +51,7 @@ func WithWorkers(n int) Option { return func(e *Engine) { e.workers = n } }
 // New returns an engine that builds AWS configurations with load.
 func New(logger *slog.Logger, load func(ctx context.Context, region string) (aws.Config, error), opts ...Option) *Engine {
 	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup,
-		listers: 8, workers: 8, actionTimeout: 5 * time.Minute}
+		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute}
 	for _, o := range opts {
 		o(e)
 	}
@@ -89,7 +91,9 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, account string) (R
 				return err
 			}
 			start := time.Now()
-			found, err := t.spec.New(awsCfg).List(gctx)
+			lctx, cancel := context.WithTimeout(gctx, e.listTimeout)
+			defer cancel()
+			found, err := t.spec.New(awsCfg).List(lctx)
 			if err != nil {
 				return fmt.Errorf("list %s in %s: %w", t.spec.Name, t.region, err)
 			}

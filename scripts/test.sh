@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every broom test: unit tests, integration tests against moto_server
+# (started by the tests on loopback, aged with libfaketime) and end-to-end
+# tests of the built binary against moto and the OpenAPI-checked GitHub fake.
+# Also the static checks: gofmt, go vet, staticcheck.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+ensure_tools
+bash scripts/test-deps.sh
+# One build configuration for vet, staticcheck, the tests and the binary the
+# end-to-end tests build: the AWS SDK's EC2 package takes minutes to compile
+# and a second configuration would compile it twice.
+export CGO_ENABLED=0
+
+echo "== gofmt"
+unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))"
+if [[ -n "$unformatted" ]]; then
+	echo "gofmt would change: $unformatted" >&2
+	exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== go test"
+# CI=true turns a missing moto or faketime into a failure instead of a skip.
+CI="${CI:-true}" go test -count=1 -timeout 15m "$@" ./...
