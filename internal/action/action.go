@@ -76,6 +76,9 @@ func (r *run) run(ctx context.Context) Outcome {
 	case gate.Misuse:
 		return failed("plan", ExitMisuse, errors.New(route.Reason))
 	}
+	if r.cfg.TrackingIssue {
+		r.gha.Warningf("tracking-issue is not implemented in this version of broom: the plan is in the job summary and the plan-file output")
+	}
 	if err := ResolveRegions(&r.cfg, r.Getenv); err != nil {
 		return failed("plan", ExitMisuse, err)
 	}

@@ -2,7 +2,6 @@ package action
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,17 +99,7 @@ func (r *run) finish(o Outcome) {
 // Annotate turns an error into ::error workflow commands: one per config
 // problem, at its file and line, so that GitHub shows it on the file.
 func Annotate(gha *githubactions.Action, err error) {
-	var problems config.Problems
-	var one *config.Error
-	switch {
-	case errors.As(err, &problems):
-	case errors.As(err, &one):
-		problems = config.Problems{one}
-	default:
-		gha.Errorf("%s", err)
-		return
-	}
-	for _, p := range problems {
+	for _, p := range config.AsProblems(err) {
 		if p.File == "" {
 			gha.Errorf("%s", p.Msg)
 			continue

@@ -158,15 +158,7 @@ func runValidate(args []string, env IO) int {
 // printProblems writes each config problem on its own line, and as an
 // ::error annotation at its file and line when running in GitHub Actions.
 func printProblems(env IO, err error) {
-	var problems config.Problems
-	var one *config.Error
-	switch {
-	case errors.As(err, &problems):
-	case errors.As(err, &one):
-		problems = config.Problems{one}
-	default:
-		problems = config.Problems{{Msg: err.Error()}}
-	}
+	problems := config.AsProblems(err)
 	for _, p := range problems {
 		fmt.Fprintln(env.Stderr, p.Error())
 	}

@@ -24,6 +24,20 @@ func (p Problems) Error() string {
 	return strings.Join(s, "\n")
 }
 
+// AsProblems lists the problems in err: a Problems, a single *Error, or any
+// other error as one problem without a file.
+func AsProblems(err error) Problems {
+	var problems Problems
+	var one *Error
+	switch {
+	case errors.As(err, &problems):
+		return problems
+	case errors.As(err, &one):
+		return Problems{one}
+	}
+	return Problems{{Msg: err.Error()}}
+}
+
 var (
 	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
