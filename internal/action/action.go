@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -119,7 +120,10 @@ func (r *run) connectGitHub(ctx context.Context) error {
 		return &MisuseError{errors.New("input github-token is empty: broom needs it to comment on the pull request")}
 	}
 	apiURL := nonEmpty(r.Getenv("GITHUB_API_URL"), "https://api.github.com")
-	gqlURL := nonEmpty(r.Getenv("GITHUB_GRAPHQL_URL"), apiURL+"/graphql")
+	gqlURL := r.Getenv("GITHUB_GRAPHQL_URL")
+	if gqlURL == "" { // GHES serves REST at /api/v3 and GraphQL at /api/graphql
+		gqlURL = strings.TrimSuffix(strings.TrimSuffix(apiURL, "/"), "/v3") + "/graphql"
+	}
 	gh, err := pr.New(token, apiURL, gqlURL, r.Getenv("GITHUB_REPOSITORY"), r.HTTPClient)
 	if err != nil {
 		return &MisuseError{err}
@@ -274,7 +278,7 @@ func (r *run) approvePR(ctx context.Context) Outcome {
 
 func contains(list []string, s string) bool {
 	for _, v := range list {
-		if v == s {
+		if strings.EqualFold(v, s) { // GitHub label names ignore case
 			return true
 		}
 	}

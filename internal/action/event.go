@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // payload is the part of a webhook event payload broom reads. Anything the
@@ -90,7 +91,7 @@ func (p payload) prHasLabel(name string) bool {
 		return false
 	}
 	for _, l := range p.PullRequest.Labels {
-		if l.Name == name {
+		if strings.EqualFold(l.Name, name) { // GitHub label names ignore case
 			return true
 		}
 	}

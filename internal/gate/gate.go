@@ -45,7 +45,7 @@ type Route struct {
 // Decide routes an event. mode is auto, plan or apply.
 func Decide(ev Event, mode, approveLabel string) Route {
 	labeled := ev.Action == "labeled"
-	approving := labeled && ev.Label == approveLabel
+	approving := labeled && strings.EqualFold(ev.Label, approveLabel) // label names ignore case
 	switch ev.Name {
 	case "pull_request":
 		if mode == "apply" {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -180,6 +181,9 @@ func (c *Client) Role(ctx context.Context, user string) (string, error) {
 	case "admin", "maintain", "write", "triage", "read":
 		return out.RoleName, nil
 	}
+	if out.Permission == "none" { // no access to a private repository
+		return "", nil
+	}
 	return out.Permission, nil // a custom role: its base permission
 }
 
@@ -188,7 +192,12 @@ func (c *Client) Role(ctx context.Context, user string) (string, error) {
 func (c *Client) RemoveLabel(ctx context.Context, number int, label string) error {
 	// go-github puts the name into the path unescaped.
 	resp, err := c.gh.Issues.RemoveLabelForIssue(ctx, c.owner, c.repo, number, url.PathEscape(label))
-	if err != nil && !(resp != nil && resp.StatusCode == http.StatusNotFound) {
+	var ghErr *github.ErrorResponse
+	if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound &&
+		errors.As(err, &ghErr) && ghErr.Message == "Label does not exist" {
+		return nil // already gone; any other 404 (a wrong path) is an error
+	}
+	if err != nil {
 		return fmt.Errorf("remove label %q from #%d: %w", label, number, err)
 	}
 	return nil
