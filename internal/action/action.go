@@ -138,7 +138,8 @@ func (r *run) connectGitHub(ctx context.Context) error {
 
 // connect builds the AWS side and plans.
 func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
-	c, err := Connect(ctx, r.Logger, r.cfg, r.Engine...)
+	opts := append([]engine.Option{engine.WithChangeRef(r.changeRef())}, r.Engine...)
+	c, err := Connect(ctx, r.Logger, r.cfg, opts...)
 	if err != nil {
 		return c, engine.Result{}, err
 	}
@@ -274,6 +275,14 @@ func (r *run) approvePR(ctx context.Context) Outcome {
 		r.comment(ctx, &o, number, cur.HeadSHA, fingerprint)
 	}
 	return o
+}
+
+// changeRef is the broom:change tag's value: the pull request, or the run.
+func (r *run) changeRef() string {
+	if r.pay.PullRequest != nil && r.Getenv("GITHUB_SERVER_URL") != "" {
+		return fmt.Sprintf("%s/%s/pull/%d", r.Getenv("GITHUB_SERVER_URL"), r.Getenv("GITHUB_REPOSITORY"), r.pay.PullRequest.Number)
+	}
+	return nonEmpty(r.runURL(), "github-actions")
 }
 
 func contains(list []string, s string) bool {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -68,32 +69,71 @@ type MisuseError struct{ Err error }
 func (e *MisuseError) Error() string { return e.Err.Error() }
 func (e *MisuseError) Unwrap() error { return e.Err }
 
-// Cloud is the AWS side of a run: an engine and the account it acts in.
+// Cloud is the AWS side of a run: an engine and the accounts it acts in.
 type Cloud struct {
-	Engine  *engine.Engine
-	Account string
+	Engine   *engine.Engine
+	Accounts []string
 }
 
-// Connect builds the engine for cfg and asks STS for the account id.
+// Connect builds the engine for cfg. Without accounts in the config it
+// works in the current credentials' account; with them, it assumes each
+// role and checks that STS names the account the config says.
 func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (Cloud, error) {
-	load := func(ctx context.Context, region string) (aws.Config, error) {
-		return cloud.Load(ctx, region, cloud.Options{})
+	roles := map[string]string{}
+	for _, a := range cfg.Accounts {
+		roles[a.ID] = a.Role
 	}
-	first, err := load(ctx, cfg.Regions[0])
+	var mu sync.Mutex
+	cache := map[string]aws.Config{}
+	load := func(ctx context.Context, account, region string) (aws.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := cache[account+"/"+region]; ok {
+			return c, nil
+		}
+		c, err := cloud.Load(ctx, region, cloud.Options{})
+		if err != nil {
+			return c, err
+		}
+		if role := roles[account]; role != "" {
+			c = cloud.AssumeRole(c, role, "broom")
+		}
+		cache[account+"/"+region] = c
+		return c, nil
+	}
+	first, err := cloud.Load(ctx, cfg.Regions[0], cloud.Options{})
 	if err != nil {
 		return Cloud{}, err
 	}
-	account, err := cloud.AccountID(ctx, first)
+	current, err := cloud.AccountID(ctx, first)
 	if err != nil {
 		return Cloud{}, err
 	}
-	logger.Info("connected", "account", account, "regions", strings.Join(cfg.Regions, ","))
-	return Cloud{Engine: engine.New(logger, load, opts...), Account: account}, nil
+	accounts := []string{current}
+	if len(cfg.Accounts) > 0 {
+		accounts = accounts[:0]
+		for _, a := range cfg.Accounts {
+			c, err := load(ctx, a.ID, cfg.Regions[0])
+			if err != nil {
+				return Cloud{}, err
+			}
+			got, err := cloud.AccountID(ctx, c)
+			if err != nil {
+				return Cloud{}, fmt.Errorf("assume %s: %w", a.Role, err)
+			}
+			if got != a.ID { // never act in an account the config does not name
+				return Cloud{}, fmt.Errorf("assume %s: credentials are for account %s, not %s", a.Role, got, a.ID)
+			}
+			accounts = append(accounts, a.ID)
+		}
+	}
+	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", strings.Join(cfg.Regions, ","))
+	return Cloud{Engine: engine.New(logger, load, opts...), Accounts: accounts}, nil
 }
 
 // Plan computes the plan; nothing is changed.
 func (c Cloud) Plan(ctx context.Context, cfg config.Config) (engine.Result, error) {
-	return c.Engine.Plan(ctx, cfg, c.Account)
+	return c.Engine.Plan(ctx, cfg, c.Accounts...)
 }
 
 // PlanOutcome is the outcome of a run that only plans.

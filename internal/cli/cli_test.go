@@ -33,7 +33,7 @@ const badConfig = `version: 1
 regions: [eu-west-1]
 rules:
   - name: orphan-volumes
-    resource: ebs-volume
+    resource: rds-instance
     action: delete
 `
 
@@ -74,7 +74,7 @@ func TestRun(t *testing.T) {
 	noRegions := writeFile(t, "noregions.yml", goodNoRegions)
 	bad := writeFile(t, "bad.yml", badConfig)
 	badPrefix := bad + ":4: "
-	const badMsg = `rule "orphan-volumes": unknown resource "ebs-volume" (valid: ebs-snapshot)`
+	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket)`
 	actions := map[string]string{"GITHUB_ACTIONS": "true"}
 
 	tests := map[string]struct {

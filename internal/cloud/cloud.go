@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -55,6 +56,15 @@ func Load(ctx context.Context, region string, o Options) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS configuration for %s: %w", region, err)
 	}
 	return cfg, nil
+}
+
+// AssumeRole returns cfg with credentials of role, assumed through STS with
+// cfg's own credentials and refreshed before they expire.
+func AssumeRole(cfg aws.Config, role, session string) aws.Config {
+	out := cfg.Copy()
+	out.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role,
+		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = session }))
+	return out
 }
 
 // AccountID asks STS which account the configuration's credentials belong to.

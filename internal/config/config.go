@@ -27,7 +27,14 @@ type File struct {
 	Timeout    time.Duration
 	Protect    Protect
 	Tags       map[string]string
+	Accounts   []Account // empty: the account of the current credentials
 	Rules      []Rule
+}
+
+// Account is one AWS account broom works in, reached by assuming Role.
+type Account struct {
+	ID   string
+	Role string
 }
 
 // Protect lists what no rule may touch.
@@ -42,7 +49,15 @@ type Rule struct {
 	Resource string
 	Action   string
 	Where    Where
-	Line     int // where the rule starts, for messages
+	// Set is the tags a tag action writes.
+	Set map[string]string
+	// Bucket, Region and Settings describe what an ensure action converges.
+	Bucket   string
+	Region   string
+	Settings map[string]string
+	// SnapshotFirst asks a volume delete to snapshot the volume first.
+	SnapshotFirst bool
+	Line          int // where the rule starts, for messages
 }
 
 // Where holds a rule's filters. Which ones a rule may use depends on its
@@ -50,12 +65,21 @@ type Rule struct {
 type Where struct {
 	OlderThan time.Duration     // zero: no age filter
 	Tags      map[string]string // all must match; "*" = any value
+	// Flags are yes/no facts a kind reports, by filter name: unattached,
+	// unused, unassociated. A filter set to true matches only resources
+	// with the fact; false, only those without.
+	Flags       map[string]bool
+	MissingTags []string // matches when any of these tag keys is absent
 }
 
+// FlagFilters are the where-filters that test a yes/no fact of a resource.
+var FlagFilters = []string{"unattached", "unused", "unassociated"}
+
 // Catalog tells the loader which resource kinds exist, the actions each
-// accepts and the filters each action accepts, so that a typo is caught
-// before any API call. Package resource provides it.
-type Catalog map[string]map[string][]string // kind → action → filters
+// accepts and, for each, the where-filters and rule options (OptionKeys) it
+// accepts, so that a typo is caught before any API call. Package resource
+// provides it.
+type Catalog map[string]map[string][]string // kind → action → filters and options
 
 // Error is a problem in a file at a line; it prints as file:line: message.
 // A problem with a setting (a flag, input or BROOM_* variable) has no file.

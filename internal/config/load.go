@@ -185,7 +185,48 @@ func (l *loader) positive(n *yaml.Node, what string) int {
 	return v
 }
 
-var topKeys = []string{"version", "id", "regions", "max-actions", "timeout", "protect", "tags", "rules"}
+var topKeys = []string{"version", "id", "regions", "max-actions", "timeout", "protect", "tags", "accounts", "rules"}
+
+var (
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+$`)
+)
+
+// accounts reads the accounts list: each an id and the role to assume in it.
+func (l *loader) accounts(n *yaml.Node, f *File) {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, "accounts: want a list, got %s", describe(n))
+		return
+	}
+	seen := map[string]int{}
+	for _, an := range n.Content {
+		var a Account
+		l.mapping(an, "accounts", []string{"id", "role"}, func(key string, _, v *yaml.Node) {
+			if key == "id" {
+				a.ID = l.str(v, "accounts: id")
+			} else {
+				a.Role = l.str(v, "accounts: role")
+			}
+		})
+		if an.Kind != yaml.MappingNode {
+			continue
+		}
+		m := rolePattern.FindStringSubmatch(a.Role)
+		switch {
+		case !accountPattern.MatchString(a.ID):
+			l.errorf(an, "accounts: id %q is not a 12-digit AWS account id", a.ID)
+		case m == nil:
+			l.errorf(an, "accounts: role %q is not an IAM role ARN", a.Role)
+		case m[1] != a.ID:
+			l.errorf(an, "accounts: role %s is in account %s, not %s", a.Role, m[1], a.ID)
+		case seen[a.ID] > 0:
+			l.errorf(an, "accounts: %s listed twice (first at line %d)", a.ID, seen[a.ID])
+		default:
+			seen[a.ID] = an.Line
+		}
+		f.Accounts = append(f.Accounts, a)
+	}
+}
 
 func (l *loader) file(n *yaml.Node, f *File) {
 	l.mapping(n, "config", topKeys, func(key string, k, v *yaml.Node) {
@@ -228,13 +269,22 @@ func (l *loader) file(n *yaml.Node, f *File) {
 					l.errorf(k, "tags: %q uses the reserved aws: prefix", k.Value)
 				}
 			}
+		case "accounts":
+			l.accounts(v, f)
 		case "rules":
 			l.rules(v, f)
 		}
 	})
 }
 
-var ruleKeys = []string{"name", "resource", "action", "where"}
+// OptionKeys are the rule keys beside name, resource, action and where.
+// Which of them a rule may use depends on its kind and action: the catalog
+// lists them together with the filters.
+var OptionKeys = []string{"set", "bucket", "region", "settings", "snapshot-first"}
+
+var ruleKeys = append([]string{"name", "resource", "action", "where"}, OptionKeys...)
+
+var bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 func (l *loader) rules(n *yaml.Node, f *File) {
 	if n.Kind != yaml.SequenceNode {
@@ -245,7 +295,8 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 	for _, rn := range n.Content {
 		r := Rule{Line: rn.Line}
 		var whereNode *yaml.Node
-		l.mapping(rn, "rule", ruleKeys, func(key string, _, v *yaml.Node) {
+		options := map[string][2]*yaml.Node{}
+		l.mapping(rn, "rule", ruleKeys, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "name":
 				r.Name = l.str(v, "name")
@@ -255,6 +306,8 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 				r.Action = l.str(v, "action")
 			case "where":
 				whereNode = v
+			default:
+				options[key] = [2]*yaml.Node{k, v}
 			}
 		})
 		if rn.Kind != yaml.MappingNode {
@@ -270,9 +323,12 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 		default:
 			seen[r.Name] = rn.Line
 		}
-		filters, ok := l.kindAction(rn, r)
-		if whereNode != nil && ok {
-			l.where(whereNode, &r, filters)
+		accepted, ok := l.kindAction(rn, r)
+		if ok {
+			if whereNode != nil {
+				l.where(whereNode, &r, without(accepted, OptionKeys))
+			}
+			l.options(rn, &r, options, accepted)
 		}
 		f.Rules = append(f.Rules, r)
 	}
@@ -314,10 +370,98 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 			r.Where.OlderThan = d
 		case "tags":
 			r.Where.Tags = l.stringMap(v, what+".tags")
+		case "unattached", "unused", "unassociated":
+			if r.Where.Flags == nil {
+				r.Where.Flags = map[string]bool{}
+			}
+			r.Where.Flags[key] = l.boolean(v, what+"."+key)
+		case "missing-tags":
+			r.Where.MissingTags = l.strings(v, what+".missing-tags")
+			if v.Kind == yaml.SequenceNode && len(r.Where.MissingTags) == 0 {
+				l.errorf(v, "%s.missing-tags: empty list", what)
+			}
 		default:
 			l.errorf(v, "%s: filter %q is not supported yet", what, key)
 		}
 	})
+}
+
+// options reads a rule's option keys, each allowed only where the catalog
+// says the rule's kind and action take it, and checks the required ones.
+func (l *loader) options(rn *yaml.Node, r *Rule, options map[string][2]*yaml.Node, accepted []string) {
+	what := fmt.Sprintf("rule %q", r.Name)
+	for _, key := range OptionKeys {
+		kv, ok := options[key]
+		if !ok {
+			continue
+		}
+		k, v := kv[0], kv[1]
+		if !slices.Contains(accepted, key) {
+			l.errorf(k, "%s: %s %s does not take %q", what, r.Resource, r.Action, key)
+			continue
+		}
+		switch key {
+		case "set":
+			r.Set = l.stringMap(v, what+": set")
+		case "bucket":
+			if r.Bucket = l.str(v, what+": bucket"); r.Bucket != "" && !bucketPattern.MatchString(r.Bucket) {
+				l.errorf(v, "%s: bucket %q is not a valid S3 bucket name", what, r.Bucket)
+			}
+		case "region":
+			if r.Region = l.str(v, what+": region"); r.Region != "" && !regionPattern.MatchString(r.Region) {
+				l.errorf(v, "%s: region %q is not an AWS region name", what, r.Region)
+			}
+		case "settings":
+			r.Settings = l.settings(v, what+": settings")
+		case "snapshot-first":
+			r.SnapshotFirst = l.boolean(v, what+": snapshot-first")
+		}
+	}
+	if slices.Contains(accepted, "set") && len(r.Set) == 0 {
+		l.errorf(rn, "%s: a %s rule needs set: {Key: value, …}", what, r.Action)
+	}
+	if slices.Contains(accepted, "bucket") && r.Bucket == "" {
+		l.errorf(rn, "%s: an %s rule needs bucket: NAME", what, r.Action)
+	}
+}
+
+// bucketSettings are the settings an ensure rule may converge, with the
+// values each accepts.
+var bucketSettings = map[string][]string{
+	"versioning":          {"true", "false"},
+	"block-public-access": {"true", "false"},
+	"encryption":          {"AES256", "aws:kms"},
+}
+
+func (l *loader) settings(n *yaml.Node, what string) map[string]string {
+	out := map[string]string{}
+	l.mapping(n, what, keys(bucketSettings), func(key string, _, v *yaml.Node) {
+		val := l.str(v, what+"."+key)
+		if !slices.Contains(bucketSettings[key], val) {
+			l.errorf(v, "%s.%s: %q is not one of %s", what, key, val, strings.Join(bucketSettings[key], ", "))
+			return
+		}
+		out[key] = val
+	})
+	return out
+}
+
+func (l *loader) boolean(n *yaml.Node, what string) bool {
+	b, err := strconv.ParseBool(l.str(n, what))
+	if n.Kind == yaml.ScalarNode && (err != nil || n.Tag != "!!bool") {
+		l.errorf(n, "%s: want true or false, got %s", what, describe(n))
+	}
+	return b
+}
+
+func without(list, drop []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(drop, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func keys[V any](m map[string]V) []string {

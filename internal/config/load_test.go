@@ -191,11 +191,15 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 		},
 		"unknown top-level key at its line": {
 			yaml: "version: 1\nrule:\n  - name: x\n",
-			want: []string{`broom.yml:2: config: unknown key "rule" (valid: version, id, regions, max-actions, timeout, protect, tags, rules)`},
+			want: []string{`broom.yml:2: config: unknown key "rule" (valid: version, id, regions, max-actions, timeout, protect, tags, accounts, rules)`},
 		},
 		"unknown key in a rule at its line": {
+			yaml: "rules:\n  - name: x\n    resource: ebs-snapshot\n    action: delete\n    bukket: b\n",
+			want: []string{`broom.yml:5: rule: unknown key "bukket" (valid: name, resource, action, where, set, bucket, region, settings, snapshot-first)`},
+		},
+		"option the kind and action do not take at its line": {
 			yaml: "rules:\n  - name: x\n    resource: ebs-snapshot\n    action: delete\n    bucket: b\n",
-			want: []string{`broom.yml:5: rule: unknown key "bucket" (valid: name, resource, action, where)`},
+			want: []string{`broom.yml:5: rule "x": ebs-snapshot delete does not take "bucket"`},
 		},
 		"unknown key in protect": {
 			yaml: "protect:\n  tag: {a: b}\nrules: []\n",

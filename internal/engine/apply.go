@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/aws/smithy-go"
@@ -21,7 +22,7 @@ import (
 func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan.Plan {
 	out := p
 	out.Actions = append([]plan.Action(nil), p.Actions...)
-	kinds, err := e.kinds(ctx, out.Actions)
+	kinds, err := e.kinds(ctx, cfg, out.Actions)
 	if err != nil {
 		for i := range out.Actions {
 			out.Actions[i].Status, out.Actions[i].Error = plan.Failed, err.Error()
@@ -54,18 +55,20 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 			// interrupted delete would leave its outcome unknown.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
 			defer cancel()
-			e.applyOne(actx, kinds[a.Region+"/"+a.Kind], rules[a.Rule], cfg.Protect, a)
+			e.applyOne(actx, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a)
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
-// kinds builds one Kind per (region, kind) the plan touches.
-func (e *Engine) kinds(ctx context.Context, actions []plan.Action) (map[string]resource.Kind, error) {
+func kindKey(a plan.Action) string { return a.Account + "/" + a.Region + "/" + a.Kind }
+
+// kinds builds one Kind per (account, region, kind) the plan touches.
+func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Action) (map[string]resource.Kind, error) {
 	out := map[string]resource.Kind{}
 	for _, a := range actions {
-		key := a.Region + "/" + a.Kind
+		key := kindKey(a)
 		if out[key] != nil {
 			continue
 		}
@@ -73,11 +76,11 @@ func (e *Engine) kinds(ctx context.Context, actions []plan.Action) (map[string]r
 		if err != nil {
 			return nil, err
 		}
-		cfg, err := e.load(ctx, a.Region)
+		env, err := e.env(ctx, cfg, a.Account, a.Region)
 		if err != nil {
 			return nil, err
 		}
-		out[key] = spec.New(cfg)
+		out[key] = spec.New(env)
 	}
 	return out, nil
 }
@@ -91,6 +94,12 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		log.Warn("action skipped", "reason", a.Error)
 		return
 	}
+	if a.Op == plan.Create || a.Op == plan.Update {
+		// Ensure actions name their desired state; the kind re-reads and
+		// compares before writing.
+		e.finish(log, a, k.Do(ctx, *a))
+		return
+	}
 	r, found, err := k.Get(ctx, a.ID)
 	switch {
 	case err != nil:
@@ -99,21 +108,33 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		a.Status = plan.AlreadyDone
 	case !found:
 		a.Status, a.Error = plan.Failed, "resource no longer exists"
+	case a.Op == plan.Tag && policy.TagChange(a.Change, r.Tags) == nil:
+		a.Status = plan.AlreadyDone
 	default:
 		if v := policy.Evaluate(rule, protect, e.now(), r); v.Outcome != policy.Act {
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+nonEmpty(v.Reason, "the rule no longer matches")
 			break
 		}
-		err := k.Do(ctx, *a)
-		switch {
-		case errors.Is(err, resource.ErrGone):
-			a.Status = plan.AlreadyDone
-		case err != nil:
-			a.Status, a.Error = plan.Failed, errorText(err)
-		default:
-			a.Status = plan.Done
-		}
+		e.finish(log, a, k.Do(ctx, *a))
+		return
 	}
+	e.log(log, a)
+}
+
+// finish records the outcome of an action's Do.
+func (e *Engine) finish(log *slog.Logger, a *plan.Action, err error) {
+	switch {
+	case errors.Is(err, resource.ErrGone), errors.Is(err, resource.ErrConverged):
+		a.Status = plan.AlreadyDone
+	case err != nil:
+		a.Status, a.Error = plan.Failed, errorText(err)
+	default:
+		a.Status = plan.Done
+	}
+	e.log(log, a)
+}
+
+func (e *Engine) log(log *slog.Logger, a *plan.Action) {
 	if a.Status == plan.Failed {
 		log.Error("action failed", "error", a.Error)
 	} else {

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -24,8 +25,10 @@ import (
 type Engine struct {
 	logger *slog.Logger
 	now    func() time.Time
-	load   func(ctx context.Context, region string) (aws.Config, error)
+	load   Loader
 	lookup func(kind string) (resource.Spec, error)
+	// change is the broom:change tag's value for this run.
+	change string
 	// listers bounds concurrent (region, kind) listings; workers bounds
 	// concurrent actions during apply.
 	listers, workers int
@@ -45,12 +48,19 @@ func WithKinds(lookup func(string) (resource.Spec, error)) Option {
 	return func(e *Engine) { e.lookup = lookup }
 }
 
+// WithChangeRef sets the value of the broom:change tag stamped on what the
+// run creates or modifies: the pull request or run URL, or "local".
+func WithChangeRef(ref string) Option { return func(e *Engine) { e.change = ref } }
+
 // WithWorkers sets how many actions run at once during apply.
 func WithWorkers(n int) Option { return func(e *Engine) { e.workers = n } }
 
+// Loader returns the AWS configuration for an account and region.
+type Loader func(ctx context.Context, account, region string) (aws.Config, error)
+
 // New returns an engine that builds AWS configurations with load.
-func New(logger *slog.Logger, load func(ctx context.Context, region string) (aws.Config, error), opts ...Option) *Engine {
-	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup,
+func New(logger *slog.Logger, load Loader, opts ...Option) *Engine {
+	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup, change: "local",
 		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute}
 	for _, o := range opts {
 		o(e)
@@ -64,17 +74,24 @@ type Result struct {
 	Protected []plan.Action // Reason says why each is left
 }
 
-// target is one listing: a kind in a region, and the rules that use it.
+// target is one listing: a kind in an account and region, and the rules
+// that use it; or one ensure rule.
 type target struct {
-	region string
-	spec   resource.Spec
-	rules  []config.Rule
+	account, region string
+	spec            resource.Spec
+	rules           []config.Rule
 }
 
-// Plan lists what the selected rules need and returns the plan for account
-// (the account id the credentials belong to).
-func (e *Engine) Plan(ctx context.Context, cfg config.Config, account string) (Result, error) {
-	targets, err := e.targets(cfg)
+// env is what the target's kind is built with.
+func (e *Engine) env(ctx context.Context, cfg config.Config, account, region string) (resource.Env, error) {
+	awsCfg, err := e.load(ctx, account, region)
+	return resource.Env{AWS: awsCfg, Tags: cfg.Tags, Change: e.change}, err
+}
+
+// Plan lists what the selected rules need in each account (ids the
+// credentials were checked against) and returns the plan.
+func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string) (Result, error) {
+	targets, err := e.targets(cfg, accounts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -85,20 +102,27 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, account string) (R
 	g.SetLimit(e.listers)
 	for _, t := range targets {
 		g.Go(func() error {
-			log := e.logger.With("kind", t.spec.Name, "region", t.region)
-			awsCfg, err := e.load(gctx, t.region)
+			log := e.logger.With("kind", t.spec.Name, "region", t.region, "account", t.account)
+			env, err := e.env(gctx, cfg, t.account, t.region)
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			lctx, cancel := context.WithTimeout(gctx, e.listTimeout)
 			defer cancel()
-			found, err := t.spec.New(awsCfg).List(lctx)
+			var act, prot []plan.Action
+			if ensure := t.rules[0]; ensure.Action == "ensure" {
+				act, prot, err = e.ensure(lctx, t, env, cfg)
+			} else {
+				var found []plan.Resource
+				if found, err = t.spec.New(env).List(lctx); err == nil {
+					act, prot = decide(t, cfg.Protect, now, found)
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("list %s in %s: %w", t.spec.Name, t.region, err)
 			}
-			act, prot := decide(t, account, cfg.Protect, now, found)
-			log.Debug("listed", "found", len(found), "planned", len(act), "protected", len(prot), "took", time.Since(start))
+			log.Debug("listed", "planned", len(act), "protected", len(prot), "took", time.Since(start))
 			mu.Lock()
 			actions, protected = append(actions, act...), append(protected, prot...)
 			mu.Unlock()
@@ -112,37 +136,71 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, account string) (R
 	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected}, nil
 }
 
-// targets groups the selected rules by (region, kind), in config order.
-func (e *Engine) targets(cfg config.Config) ([]target, error) {
+// targets groups the selected rules by (account, region, kind), in config
+// order. An ensure rule is a target of its own, in its region (or the first
+// region) of each account.
+func (e *Engine) targets(cfg config.Config, accounts []string) ([]target, error) {
 	var out []target
 	index := map[string]int{}
-	for _, region := range cfg.Regions {
+	for _, account := range accounts {
 		for _, r := range cfg.Selected() {
 			spec, err := e.lookup(r.Resource)
 			if err != nil {
 				return nil, err
 			}
-			key := region + "/" + r.Resource
-			if i, ok := index[key]; ok {
-				out[i].rules = append(out[i].rules, r)
+			if r.Action == "ensure" {
+				region := r.Region
+				if region == "" {
+					region = cfg.Regions[0]
+				}
+				out = append(out, target{account: account, region: region, spec: spec, rules: []config.Rule{r}})
 				continue
 			}
-			index[key] = len(out)
-			out = append(out, target{region: region, spec: spec, rules: []config.Rule{r}})
+			for _, region := range cfg.Regions {
+				key := account + "/" + region + "/" + r.Resource
+				if i, ok := index[key]; ok {
+					out[i].rules = append(out[i].rules, r)
+					continue
+				}
+				index[key] = len(out)
+				out = append(out, target{account: account, region: region, spec: spec, rules: []config.Rule{r}})
+			}
 		}
 	}
 	return out, nil
 }
 
+// ensure plans one ensure rule: the kind compares the named resource with
+// the rule's settings and the config's tags. A resource of that name that
+// belongs to someone else is reported as left alone, never taken over.
+func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg config.Config) (act, prot []plan.Action, err error) {
+	rule := t.rules[0]
+	en, ok := t.spec.New(env).(resource.Ensurer)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s cannot ensure", t.spec.Name)
+	}
+	act, err = en.Ensure(ctx, resource.Desired{Name: rule.Bucket, Settings: rule.Settings, Tags: cfg.Tags})
+	if errors.Is(err, resource.ErrForeign) {
+		act, err = nil, nil
+		prot = []plan.Action{{Op: plan.Create, ID: rule.Bucket, Name: rule.Bucket, Reason: resource.ErrForeign.Error()}}
+	}
+	for _, list := range [][]plan.Action{act, prot} {
+		for i := range list {
+			list[i].Kind, list[i].Account, list[i].Region, list[i].Rule = t.spec.Name, t.account, t.region, rule.Name
+		}
+	}
+	return act, prot, err
+}
+
 // decide asks policy about every listed resource. The first rule (in config
 // order) that acts on a resource owns the action; a resource matched only by
 // rules it is protected from is reported once.
-func decide(t target, account string, protect config.Protect, now time.Time, found []plan.Resource) (act, prot []plan.Action) {
+func decide(t target, protect config.Protect, now time.Time, found []plan.Resource) (act, prot []plan.Action) {
 	for _, r := range found {
 		var shielded *plan.Action
 		for _, rule := range t.rules {
 			v := policy.Evaluate(rule, protect, now, r)
-			a := newAction(t, account, rule, r, v.Reason)
+			a := newAction(t, rule, r, v)
 			if v.Outcome == policy.Act {
 				act = append(act, a)
 				shielded = nil
@@ -159,8 +217,15 @@ func decide(t target, account string, protect config.Protect, now time.Time, fou
 	return act, prot
 }
 
-func newAction(t target, account string, rule config.Rule, r plan.Resource, reason string) plan.Action {
+func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) plan.Action {
 	op, _ := plan.ParseOp(rule.Action) // the loader only accepts the kind's actions
-	return plan.Action{Op: op, Kind: t.spec.Name, Account: account, Region: t.region, ID: r.ID, Name: r.Name,
-		Rule: rule.Name, Reason: reason, Details: r.Details, MonthlyCostUSD: r.MonthlyCostUSD}
+	a := plan.Action{Op: op, Kind: t.spec.Name, Account: t.account, Region: t.region, ID: r.ID, Name: r.Name,
+		Rule: rule.Name, Reason: v.Reason, Details: r.Details, Change: v.Change}
+	if op == plan.Delete {
+		a.MonthlyCostUSD = r.MonthlyCostUSD
+	}
+	if op == plan.Delete && rule.SnapshotFirst {
+		a.Change = map[string]string{"snapshot-first": "true"}
+	}
+	return a
 }

@@ -102,7 +102,7 @@ func newEngine(w *world, opts ...Option) *Engine {
 	spec := resource.Spec{
 		Name:    kind,
 		Actions: map[string][]string{"delete": {"older-than", "tags"}},
-		New:     func(cfg aws.Config) resource.Kind { return &fakeKind{w: w, region: cfg.Region} },
+		New:     func(env resource.Env) resource.Kind { return &fakeKind{w: w, region: env.AWS.Region} },
 	}
 	lookup := func(name string) (resource.Spec, error) {
 		if name == kind {
@@ -110,7 +110,7 @@ func newEngine(w *world, opts ...Option) *Engine {
 		}
 		return resource.Spec{}, fmt.Errorf("unknown resource kind %q", name)
 	}
-	load := func(_ context.Context, region string) (aws.Config, error) { return aws.Config{Region: region}, nil }
+	load := func(_ context.Context, _, region string) (aws.Config, error) { return aws.Config{Region: region}, nil }
 	opts = append([]Option{WithKinds(lookup), WithClock(func() time.Time { return now })}, opts...)
 	return New(slog.New(slog.DiscardHandler), load, opts...)
 }

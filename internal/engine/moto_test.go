@@ -44,7 +44,7 @@ func TestMotoPlanChangesNothingAndApplyIsIdempotent(t *testing.T) {
 	// m.Config's t.Fatalf would not stop the test.
 	recorded := m.Config(t, region)
 	recorded.BaseEndpoint = aws.String(rec.URL())
-	load := func(_ context.Context, r string) (aws.Config, error) {
+	load := func(_ context.Context, _, r string) (aws.Config, error) {
 		if r != region {
 			return aws.Config{}, fmt.Errorf("load: unexpected region %q", r)
 		}

@@ -109,7 +109,8 @@ func New(id string, created time.Time, actions []Action) Plan {
 	return Plan{Version: 1, ID: id, Fingerprint: Fingerprint(actions), Created: created.UTC(), Actions: actions}
 }
 
-// Sort orders actions by (account, region, kind, id, op), the canonical order.
+// Sort orders actions by (account, region, kind, id, op), the canonical
+// order, then by name where one resource has several actions of an op.
 func Sort(actions []Action) {
 	sort.SliceStable(actions, func(i, j int) bool { return less(actions[i], actions[j]) })
 }
@@ -124,8 +125,10 @@ func less(a, b Action) bool {
 		return a.Kind < b.Kind
 	case a.ID != b.ID:
 		return a.ID < b.ID
+	case a.Op != b.Op:
+		return a.Op < b.Op
 	}
-	return a.Op < b.Op
+	return a.Name < b.Name // e.g. one bucket's several updates
 }
 
 // canonical is the part of an action that the fingerprint covers: what is
@@ -216,7 +219,10 @@ type Resource struct {
 	Tags    map[string]string
 	// InUse, when set, says why the resource must not be deleted
 	// (e.g. "backs AMI ami-0123"); it is a veto no rule overrides.
-	InUse          string
+	InUse string
+	// Flags are yes/no facts that where-filters test, by filter name:
+	// "unattached", "unused", "unassociated".
+	Flags          map[string]bool
 	Details        map[string]string
 	MonthlyCostUSD float64
 }

@@ -25,10 +25,12 @@ const (
 	Protect                // the rule matches but the resource is protected or in use
 )
 
-// Verdict is an outcome and its reason, written for the report.
+// Verdict is an outcome and its reason, written for the report, and for a
+// tag action the tags that differ.
 type Verdict struct {
 	Outcome Outcome
 	Reason  string
+	Change  map[string]string
 }
 
 // Evaluate decides what rule does with r at time now. Protection is checked
@@ -49,16 +51,74 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 		}
 		why = append(why, "tags "+formatTags(rule.Where.Tags))
 	}
+	for _, name := range config.FlagFilters {
+		want, ok := rule.Where.Flags[name]
+		if !ok {
+			continue
+		}
+		if r.Flags[name] != want {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, fmt.Sprintf("%s: %v", name, want))
+	}
+	if len(rule.Where.MissingTags) > 0 {
+		missing := missingTags(rule.Where.MissingTags, r.Tags)
+		if len(missing) == 0 {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, "missing tags "+strings.Join(missing, ","))
+	}
+	var change map[string]string
+	if rule.Action == "tag" {
+		if change = TagChange(rule.Set, r.Tags); len(change) == 0 {
+			return Verdict{Outcome: Leave} // already as the rule asks
+		}
+		if len(rule.Where.MissingTags) == 0 {
+			why = append(why, "set "+formatTags(change))
+		}
+	}
 	if reason := Protected(protect, r); reason != "" {
 		return Verdict{Outcome: Protect, Reason: reason}
 	}
-	if r.InUse != "" {
+	if r.InUse != "" && rule.Action != "tag" { // in use vetoes all but tagging
 		return Verdict{Outcome: Protect, Reason: "in use: " + r.InUse}
 	}
 	if len(why) == 0 {
 		why = append(why, "matches rule "+rule.Name)
 	}
-	return Verdict{Outcome: Act, Reason: strings.Join(why, "; ")}
+	return Verdict{Outcome: Act, Reason: strings.Join(why, "; "), Change: change}
+}
+
+// TagChange returns the tags of want whose value differs in have: only
+// those are written. broom's own broom:change stamp is never a difference.
+func TagChange(want, have map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range want {
+		if k == ChangeTag {
+			continue
+		}
+		if got, ok := have[k]; !ok || got != v {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ChangeTag is the tag broom stamps on what it creates or modifies, with
+// the pull request or run that did it.
+const ChangeTag = "broom:change"
+
+func missingTags(keys []string, have map[string]string) []string {
+	var out []string
+	for _, k := range keys {
+		if _, ok := have[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Protected says why r is protected by the config, or "" if it is not.

@@ -27,7 +27,7 @@ func TestEvaluate(t *testing.T) {
 		want Verdict
 	}{
 		"old and tagged is acted on": {rule, old("snap-1", ci),
-			Verdict{Act, "400 days old > 30d; tags Environment=ci"}},
+			Verdict{Outcome: Act, Reason: "400 days old > 30d; tags Environment=ci"}},
 		"young is left": {rule, plan.Resource{ID: "snap-2", Created: now.Add(-29 * day), Tags: ci},
 			Verdict{Outcome: Leave}},
 		"exactly the age limit is left": {rule, plan.Resource{ID: "snap-2", Created: now.Add(-30 * day), Tags: ci},
@@ -39,21 +39,21 @@ func TestEvaluate(t *testing.T) {
 		"missing tag is left": {rule, old("snap-5", nil),
 			Verdict{Outcome: Leave}},
 		"star matches any value": {config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "*"}}}, old("snap-6", map[string]string{"Environment": "x"}),
-			Verdict{Act, "tags Environment=*"}},
+			Verdict{Outcome: Act, Reason: "tags Environment=*"}},
 		"star needs the key": {config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "*"}}}, old("snap-7", map[string]string{"Other": "x"}),
 			Verdict{Outcome: Leave}},
 		"protect tag with any value wins": {rule, old("snap-8", map[string]string{"Environment": "ci", "broom:keep": "yes"}),
-			Verdict{Protect, "protected: tag broom:keep=yes"}},
+			Verdict{Outcome: Protect, Reason: "protected: tag broom:keep=yes"}},
 		"protect tag with a value must match it": {rule, old("snap-9", map[string]string{"Environment": "ci", "Tier": "bronze"}),
-			Verdict{Act, "400 days old > 30d; tags Environment=ci"}},
+			Verdict{Outcome: Act, Reason: "400 days old > 30d; tags Environment=ci"}},
 		"protect id wins": {rule, old("snap-listed", ci),
-			Verdict{Protect, "protected: id listed in protect.ids"}},
+			Verdict{Outcome: Protect, Reason: "protected: id listed in protect.ids"}},
 		"in use is never acted on": {rule, plan.Resource{ID: "snap-10", Created: now.Add(-400 * day), Tags: ci, InUse: "backs AMI ami-1"},
-			Verdict{Protect, "in use: backs AMI ami-1"}},
+			Verdict{Outcome: Protect, Reason: "in use: backs AMI ami-1"}},
 		"protection is not reported for non-matching resources": {rule, plan.Resource{ID: "snap-listed", Created: now, Tags: ci},
 			Verdict{Outcome: Leave}},
 		"no filters acts on everything": {config.Rule{Name: "all"}, old("snap-11", nil),
-			Verdict{Act, "matches rule all"}},
+			Verdict{Outcome: Act, Reason: "matches rule all"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -62,5 +62,51 @@ func TestEvaluate(t *testing.T) {
 				t.Errorf("Evaluate (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestEvaluateNewFilters(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	protect := config.Protect{Tags: map[string]string{"broom:keep": "*"}}
+	unattached := config.Rule{Name: "orphans", Action: "delete", Where: config.Where{Flags: map[string]bool{"unattached": true}}}
+	attachedOnly := config.Rule{Name: "attached", Action: "delete", Where: config.Where{Flags: map[string]bool{"unattached": false}}}
+	tagOwner := config.Rule{Name: "owner", Action: "tag", Where: config.Where{MissingTags: []string{"Owner"}}, Set: map[string]string{"Owner": "platform"}}
+	setTeam := config.Rule{Name: "team", Action: "tag", Set: map[string]string{"Team": "sre", "Cost": "42"}}
+
+	tests := map[string]struct {
+		rule config.Rule
+		r    plan.Resource
+		want Verdict
+	}{
+		"flag filter true matches the fact": {unattached, plan.Resource{ID: "vol-1", Flags: map[string]bool{"unattached": true}},
+			Verdict{Outcome: Act, Reason: "unattached: true"}},
+		"flag filter true leaves the others": {unattached, plan.Resource{ID: "vol-2", Flags: map[string]bool{"unattached": false}},
+			Verdict{Outcome: Leave}},
+		"flag filter false matches the absence": {attachedOnly, plan.Resource{ID: "vol-3", InUse: "attached to i-1"},
+			Verdict{Outcome: Protect, Reason: "in use: attached to i-1"}},
+		"missing tag is tagged": {tagOwner, plan.Resource{ID: "vol-4", Tags: map[string]string{"Name": "x"}},
+			Verdict{Outcome: Act, Reason: "missing tags Owner", Change: map[string]string{"Owner": "platform"}}},
+		"present tag is left": {tagOwner, plan.Resource{ID: "vol-5", Tags: map[string]string{"Owner": "someone"}},
+			Verdict{Outcome: Leave}},
+		"in use does not stop tagging": {tagOwner, plan.Resource{ID: "vol-6", InUse: "attached to i-1"},
+			Verdict{Outcome: Act, Reason: "missing tags Owner", Change: map[string]string{"Owner": "platform"}}},
+		"protected is not tagged either": {tagOwner, plan.Resource{ID: "vol-7", Tags: map[string]string{"broom:keep": "1"}},
+			Verdict{Outcome: Protect, Reason: "protected: tag broom:keep=1"}},
+		"only differing tags are written": {setTeam, plan.Resource{ID: "vol-8", Tags: map[string]string{"Team": "sre", "Cost": "41"}},
+			Verdict{Outcome: Act, Reason: "set Cost=42", Change: map[string]string{"Cost": "42"}}},
+		"already converged is left": {setTeam, plan.Resource{ID: "vol-9", Tags: map[string]string{"Team": "sre", "Cost": "42", "broom:change": "old"}},
+			Verdict{Outcome: Leave}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, Evaluate(tc.rule, protect, now, tc.r)); diff != "" {
+				t.Errorf("Evaluate (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := TagChange(map[string]string{ChangeTag: "x", "A": "1"}, map[string]string{"A": "1"}); got != nil {
+		t.Errorf("a missing broom:change alone is a difference: %v", got)
 	}
 }

@@ -2,14 +2,12 @@ package resource
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/broom-dev/broom/internal/plan"
 )
@@ -18,14 +16,21 @@ import (
 type ec2SnapshotAPI interface {
 	ec2.DescribeSnapshotsAPIClient
 	ec2.DescribeImagesAPIClient
+	ec2TagAPI
 	DeleteSnapshot(context.Context, *ec2.DeleteSnapshotInput, ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
 }
 
-type ebsSnapshots struct{ api ec2SnapshotAPI }
+type ebsSnapshots struct {
+	api    ec2SnapshotAPI
+	region string
+	ref    string // broom:change
+}
 
 var _ Kind = (*ebsSnapshots)(nil)
 
-func newEBSSnapshots(cfg aws.Config) Kind { return &ebsSnapshots{api: ec2.NewFromConfig(cfg)} }
+func newEBSSnapshots(env Env) Kind {
+	return &ebsSnapshots{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change}
+}
 
 var self = []string{"self"}
 
@@ -44,7 +49,7 @@ func (k *ebsSnapshots) List(ctx context.Context) ([]plan.Resource, error) {
 			return nil, fmt.Errorf("describe snapshots: %w", err)
 		}
 		for _, s := range page.Snapshots {
-			out = append(out, snapshotResource(s, backing))
+			out = append(out, snapshotResource(s, backing, k.region))
 		}
 	}
 	return out, nil
@@ -76,10 +81,7 @@ func (k *ebsSnapshots) amiSnapshots(ctx context.Context) (map[string]string, err
 // Get re-reads one snapshot and whether an AMI uses it now.
 func (k *ebsSnapshots) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
 	// A filter, unlike SnapshotIds, answers an empty list for a missing id.
-	out, err := k.api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{
-		OwnerIds: self,
-		Filters:  []types.Filter{{Name: aws.String("snapshot-id"), Values: []string{id}}},
-	})
+	out, err := k.api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: self, Filters: byFilter("snapshot-id", id)})
 	if err != nil {
 		return plan.Resource{}, false, fmt.Errorf("describe snapshot %s: %w", id, err)
 	}
@@ -90,17 +92,20 @@ func (k *ebsSnapshots) Get(ctx context.Context, id string) (plan.Resource, bool,
 	if err != nil {
 		return plan.Resource{}, false, err
 	}
-	return snapshotResource(out.Snapshots[0], backing), true, nil
+	return snapshotResource(out.Snapshots[0], backing, k.region), true, nil
 }
 
-// Do deletes the snapshot.
+// Do deletes or tags the snapshot.
 func (k *ebsSnapshots) Do(ctx context.Context, a plan.Action) error {
-	if a.Op != plan.Delete {
+	switch a.Op {
+	case plan.Tag:
+		return tagEC2(ctx, k.api, a.ID, a.Change, k.ref)
+	case plan.Delete:
+	default:
 		return fmt.Errorf("ebs-snapshot cannot %s", a.Op)
 	}
 	_, err := k.api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(a.ID)})
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidSnapshot.NotFound" {
+	if isCode(err, "InvalidSnapshot.NotFound") {
 		return fmt.Errorf("delete snapshot %s: %w", a.ID, ErrGone)
 	}
 	if err != nil {
@@ -109,7 +114,7 @@ func (k *ebsSnapshots) Do(ctx context.Context, a plan.Action) error {
 	return nil
 }
 
-func snapshotResource(s types.Snapshot, backing map[string]string) plan.Resource {
+func snapshotResource(s types.Snapshot, backing map[string]string, region string) plan.Resource {
 	id := aws.ToString(s.SnapshotId)
 	r := plan.Resource{
 		ID:      id,
@@ -121,7 +126,11 @@ func snapshotResource(s types.Snapshot, backing map[string]string) plan.Resource
 	if !r.Created.IsZero() {
 		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
 	}
-	r.MonthlyCostUSD = float64(aws.ToInt32(s.VolumeSize)) * snapshotUSDPerGiBMonth
+	usd, note := price(snapshotPrices, region)
+	r.MonthlyCostUSD = float64(aws.ToInt32(s.VolumeSize)) * usd
+	if note != "" {
+		r.Details["price"] = note
+	}
 	switch {
 	case backing[id] != "":
 		r.InUse = "backs AMI " + backing[id]

@@ -35,6 +35,19 @@ type fakeEC2 struct {
 	mu      sync.Mutex
 	tokens  []string // NextToken of each paginated DescribeSnapshots call, "" for the first
 	deleted []string
+	tagged  map[string]map[string]string // id → tags written by CreateTags
+}
+
+func (f *fakeEC2) CreateTags(_ context.Context, in *ec2.CreateTagsInput, _ ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tagged == nil {
+		f.tagged = map[string]map[string]string{}
+	}
+	for _, id := range in.Resources {
+		f.tagged[id] = tagMap(in.Tags)
+	}
+	return &ec2.CreateTagsOutput{}, nil
 }
 
 var _ ec2SnapshotAPI = (*fakeEC2)(nil)
@@ -357,10 +370,10 @@ func TestDo(t *testing.T) {
 			wantErr:  "delete snapshot snap-1: api error InvalidSnapshot.InUse: in use by ami-1",
 			wantCode: "InvalidSnapshot.InUse",
 		},
-		"a non-delete op is refused without a call": {
+		"an op the kind has not is refused without a call": {
 			fake:    &fakeEC2{Pages: [][]types.Snapshot{{snap("snap-1", 1)}}},
-			action:  plan.Action{Op: plan.Tag, ID: "snap-1"},
-			wantErr: "ebs-snapshot cannot tag",
+			action:  plan.Action{Op: plan.Update, ID: "snap-1"},
+			wantErr: "ebs-snapshot cannot update",
 		},
 	}
 	for name, tc := range tests {
@@ -391,9 +404,17 @@ func TestDo(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	t.Parallel()
-	want := map[string]map[string][]string{"ebs-snapshot": {"delete": {"older-than", "tags"}}}
-	if diff := cmp.Diff(want, Catalog()); diff != "" {
-		t.Errorf("Catalog (-want +got):\n%s", diff)
+	got := Catalog()
+	if diff := cmp.Diff([]string{"older-than", "tags"}, got["ebs-snapshot"]["delete"]); diff != "" {
+		t.Errorf("ebs-snapshot delete filters (-want +got):\n%s", diff)
+	}
+	for kind, actions := range got {
+		if len(actions) == 0 {
+			t.Errorf("kind %s has no actions", kind)
+		}
+	}
+	if _, ok := got["s3-bucket"]["delete"]; ok {
+		t.Error("s3-bucket must only be ensured, never deleted")
 	}
 }
 
@@ -404,8 +425,8 @@ func TestLookup(t *testing.T) {
 		wantErr string
 	}{
 		"known kind":                         {name: "ebs-snapshot"},
-		"unknown kind lists the valid kinds": {name: "ebs-volume", wantErr: `unknown resource kind "ebs-volume", valid kinds are ebs-snapshot`},
-		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ebs-snapshot`},
+		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket`},
+		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -423,8 +444,8 @@ func TestLookup(t *testing.T) {
 			if spec.Name != tc.name || spec.New == nil {
 				t.Fatalf("Lookup(%q) = %+v", tc.name, spec)
 			}
-			if _, ok := spec.New(aws.Config{Region: "us-east-1"}).(*ebsSnapshots); !ok {
-				t.Errorf("New built %T, want *ebsSnapshots", spec.New(aws.Config{}))
+			if _, ok := spec.New(Env{AWS: aws.Config{Region: "us-east-1"}}).(*ebsSnapshots); !ok {
+				t.Errorf("New built %T, want *ebsSnapshots", spec.New(Env{}))
 			}
 		})
 	}
@@ -459,7 +480,7 @@ func TestMoto(t *testing.T) {
 		rec := awstest.NewRecorder(t, m.URL())
 		cfg := m.Config(t, region)
 		cfg.BaseEndpoint = aws.String(rec.URL())
-		return newEBSSnapshots(cfg), rec
+		return newEBSSnapshots(Env{AWS: cfg}), rec
 	}
 	near := func(t *testing.T, what string, got, want time.Time) {
 		t.Helper()

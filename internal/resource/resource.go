@@ -28,12 +28,42 @@ type Kind interface {
 // ErrGone means the resource no longer exists: a delete is already done.
 var ErrGone = errors.New("resource no longer exists")
 
+// ErrConverged means the resource is already as the action would make it.
+var ErrConverged = errors.New("already as desired")
+
+// Env is what a kind is built with: the AWS configuration of one account
+// and region, and how to tag what broom creates or modifies.
+type Env struct {
+	AWS aws.Config
+	// Tags are the config's tags, stamped on what broom creates.
+	Tags map[string]string
+	// Change is the value of the broom:change tag: the PR or run URL, or
+	// "local". It goes on everything broom creates or modifies.
+	Change string
+}
+
+// Ensurer is a kind whose rules name one resource and its desired state
+// (action ensure) instead of filtering a listing.
+type Ensurer interface {
+	// Ensure compares the named resource with what is desired and returns
+	// the create and update actions that would converge it (none when it
+	// already is), with Op, ID, Change and Reason set.
+	Ensure(ctx context.Context, d Desired) ([]plan.Action, error)
+}
+
+// Desired is what an ensure rule asks for.
+type Desired struct {
+	Name     string
+	Settings map[string]string
+	Tags     map[string]string
+}
+
 // Spec describes a kind: its name, the actions it supports with the filters
-// each accepts, and how to build it for a region.
+// and options each accepts, and how to build it for an account and region.
 type Spec struct {
 	Name    string
-	Actions map[string][]string // action → accepted where-filters
-	New     func(cfg aws.Config) Kind
+	Actions map[string][]string // action → accepted where-filters and rule options
+	New     func(env Env) Kind
 }
 
 // Lookup returns the spec of the named kind.

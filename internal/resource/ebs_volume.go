@@ -1,0 +1,162 @@
+package resource
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// ec2VolumeAPI is the part of EC2 this kind uses; *ec2.Client satisfies it.
+type ec2VolumeAPI interface {
+	ec2.DescribeVolumesAPIClient
+	ec2.DescribeSnapshotsAPIClient
+	ec2TagAPI
+	DeleteVolume(context.Context, *ec2.DeleteVolumeInput, ...func(*ec2.Options)) (*ec2.DeleteVolumeOutput, error)
+	CreateSnapshot(context.Context, *ec2.CreateSnapshotInput, ...func(*ec2.Options)) (*ec2.CreateSnapshotOutput, error)
+}
+
+type ebsVolumes struct {
+	api    ec2VolumeAPI
+	region string
+	tags   map[string]string // config tags, for the snapshot broom creates
+	ref    string
+	// waitMax bounds the wait for a snapshot-first snapshot to complete.
+	waitMax time.Duration
+}
+
+var _ Kind = (*ebsVolumes)(nil)
+
+func newEBSVolumes(env Env) Kind {
+	return &ebsVolumes{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change, waitMax: 30 * time.Minute}
+}
+
+// sourceVolumeTag names the volume a snapshot-first snapshot was taken of.
+const sourceVolumeTag = "broom:source-volume"
+
+// List lists the region's volumes.
+func (k *ebsVolumes) List(ctx context.Context) ([]plan.Resource, error) {
+	var out []plan.Resource
+	p := ec2.NewDescribeVolumesPaginator(k.api, &ec2.DescribeVolumesInput{MaxResults: aws.Int32(500)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe volumes: %w", err)
+		}
+		for _, v := range page.Volumes {
+			out = append(out, k.volumeResource(v))
+		}
+	}
+	return out, nil
+}
+
+// Get re-reads one volume.
+func (k *ebsVolumes) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
+	out, err := k.api.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: byFilter("volume-id", id)})
+	if err != nil {
+		return plan.Resource{}, false, fmt.Errorf("describe volume %s: %w", id, err)
+	}
+	if len(out.Volumes) == 0 {
+		return plan.Resource{}, false, nil
+	}
+	return k.volumeResource(out.Volumes[0]), true, nil
+}
+
+// Do deletes the volume (after a snapshot when the rule asks) or tags it.
+func (k *ebsVolumes) Do(ctx context.Context, a plan.Action) error {
+	switch a.Op {
+	case plan.Tag:
+		return tagEC2(ctx, k.api, a.ID, a.Change, k.ref)
+	case plan.Delete:
+	default:
+		return fmt.Errorf("ebs-volume cannot %s", a.Op)
+	}
+	if a.Change["snapshot-first"] == "true" {
+		if err := k.snapshotFirst(ctx, a.ID); err != nil {
+			return err
+		}
+	}
+	_, err := k.api.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(a.ID)})
+	if isCode(err, "InvalidVolume.NotFound") {
+		return fmt.Errorf("delete volume %s: %w", a.ID, ErrGone)
+	}
+	if err != nil {
+		return fmt.Errorf("delete volume %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// snapshotFirst snapshots the volume, tagged so the delete can be undone,
+// and waits until the snapshot is complete. A snapshot left by an earlier,
+// interrupted run is reused rather than taken twice.
+func (k *ebsVolumes) snapshotFirst(ctx context.Context, volume string) error {
+	prior, err := k.api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: self, Filters: byFilter("tag:"+sourceVolumeTag, volume)})
+	if err != nil {
+		return fmt.Errorf("look for an earlier snapshot of %s: %w", volume, err)
+	}
+	var id string
+	if len(prior.Snapshots) > 0 {
+		id = aws.ToString(prior.Snapshots[0].SnapshotId)
+	} else {
+		tags := stamped(k.tags, k.ref)
+		tags[sourceVolumeTag] = volume
+		out, err := k.api.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
+			VolumeId:          aws.String(volume),
+			Description:       aws.String("broom: snapshot of " + volume + " before deleting it"),
+			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeSnapshot, Tags: ec2Tags(tags)}},
+		})
+		if isCode(err, "InvalidVolume.NotFound") {
+			return fmt.Errorf("snapshot volume %s: %w", volume, ErrGone)
+		}
+		if err != nil {
+			return fmt.Errorf("snapshot volume %s: %w", volume, err)
+		}
+		id = aws.ToString(out.SnapshotId)
+	}
+	w := ec2.NewSnapshotCompletedWaiter(k.api, func(o *ec2.SnapshotCompletedWaiterOptions) { o.MinDelay = time.Second })
+	if err := w.Wait(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}}, k.waitMax); err != nil {
+		return fmt.Errorf("wait for snapshot %s of %s: %w", id, volume, err)
+	}
+	return nil
+}
+
+func (k *ebsVolumes) volumeResource(v types.Volume) plan.Resource {
+	size := aws.ToInt32(v.Size)
+	r := plan.Resource{
+		ID:      aws.ToString(v.VolumeId),
+		Created: aws.ToTime(v.CreateTime),
+		Tags:    tagMap(v.Tags),
+		Flags:   map[string]bool{"unattached": v.State == types.VolumeStateAvailable},
+		Details: map[string]string{
+			"size":  fmt.Sprintf("%d GiB", size),
+			"type":  string(v.VolumeType),
+			"state": string(v.State),
+		},
+	}
+	r.Name = r.Tags["Name"]
+	if !r.Created.IsZero() {
+		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
+	}
+	var attached []string
+	for _, at := range v.Attachments {
+		attached = append(attached, aws.ToString(at.InstanceId))
+	}
+	if len(attached) > 0 {
+		r.InUse = "attached to " + strings.Join(attached, ", ")
+		r.Details["attached"] = strings.Join(attached, ", ")
+	} else if v.State != types.VolumeStateAvailable {
+		r.InUse = "state " + string(v.State)
+	}
+	usd, note := price(volumePrices[string(v.VolumeType)], k.region)
+	r.MonthlyCostUSD = float64(size) * usd
+	if note != "" {
+		r.Details["price"] = note
+	}
+	return r
+}

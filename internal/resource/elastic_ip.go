@@ -1,0 +1,101 @@
+package resource
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// ec2AddressAPI is the part of EC2 this kind uses; *ec2.Client satisfies it.
+type ec2AddressAPI interface {
+	DescribeAddresses(context.Context, *ec2.DescribeAddressesInput, ...func(*ec2.Options)) (*ec2.DescribeAddressesOutput, error)
+	ReleaseAddress(context.Context, *ec2.ReleaseAddressInput, ...func(*ec2.Options)) (*ec2.ReleaseAddressOutput, error)
+	ec2TagAPI
+}
+
+type elasticIPs struct {
+	api    ec2AddressAPI
+	region string
+	ref    string
+}
+
+var _ Kind = (*elasticIPs)(nil)
+
+func newElasticIPs(env Env) Kind {
+	return &elasticIPs{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change}
+}
+
+// List lists the region's VPC addresses (DescribeAddresses is not paged).
+func (k *elasticIPs) List(ctx context.Context) ([]plan.Resource, error) {
+	out, err := k.api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
+	if err != nil {
+		return nil, fmt.Errorf("describe addresses: %w", err)
+	}
+	var res []plan.Resource
+	for _, a := range out.Addresses {
+		if a.AllocationId != nil { // EC2-Classic addresses are gone from AWS
+			res = append(res, k.addressResource(a))
+		}
+	}
+	return res, nil
+}
+
+// Get re-reads one address by allocation id.
+func (k *elasticIPs) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
+	out, err := k.api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: byFilter("allocation-id", id)})
+	if err != nil {
+		return plan.Resource{}, false, fmt.Errorf("describe address %s: %w", id, err)
+	}
+	if len(out.Addresses) == 0 {
+		return plan.Resource{}, false, nil
+	}
+	return k.addressResource(out.Addresses[0]), true, nil
+}
+
+// Do releases or tags the address.
+func (k *elasticIPs) Do(ctx context.Context, a plan.Action) error {
+	switch a.Op {
+	case plan.Tag:
+		return tagEC2(ctx, k.api, a.ID, a.Change, k.ref)
+	case plan.Delete:
+	default:
+		return fmt.Errorf("elastic-ip cannot %s", a.Op)
+	}
+	_, err := k.api.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(a.ID)})
+	if isCode(err, "InvalidAllocationID.NotFound") {
+		return fmt.Errorf("release address %s: %w", a.ID, ErrGone)
+	}
+	if err != nil {
+		return fmt.Errorf("release address %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+func (k *elasticIPs) addressResource(a types.Address) plan.Resource {
+	r := plan.Resource{
+		ID:      aws.ToString(a.AllocationId),
+		Tags:    tagMap(a.Tags),
+		Flags:   map[string]bool{"unassociated": a.AssociationId == nil},
+		Details: map[string]string{"ip": aws.ToString(a.PublicIp)},
+	}
+	r.Name = r.Tags["Name"]
+	if a.AssociationId != nil {
+		with := aws.ToString(a.InstanceId)
+		if with == "" {
+			with = aws.ToString(a.NetworkInterfaceId)
+		}
+		r.InUse = "associated with " + with
+		r.Details["associated"] = with
+	}
+	usd, note := price(addressPrices, k.region)
+	r.MonthlyCostUSD = usd
+	if note != "" {
+		r.Details["price"] = note
+	}
+	return r
+}

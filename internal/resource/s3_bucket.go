@@ -1,0 +1,320 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// s3BucketAPI is the part of S3 this kind uses; *s3.Client satisfies it.
+type s3BucketAPI interface {
+	HeadBucket(context.Context, *s3.HeadBucketInput, ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
+	CreateBucket(context.Context, *s3.CreateBucketInput, ...func(*s3.Options)) (*s3.CreateBucketOutput, error)
+	GetBucketVersioning(context.Context, *s3.GetBucketVersioningInput, ...func(*s3.Options)) (*s3.GetBucketVersioningOutput, error)
+	PutBucketVersioning(context.Context, *s3.PutBucketVersioningInput, ...func(*s3.Options)) (*s3.PutBucketVersioningOutput, error)
+	GetPublicAccessBlock(context.Context, *s3.GetPublicAccessBlockInput, ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error)
+	PutPublicAccessBlock(context.Context, *s3.PutPublicAccessBlockInput, ...func(*s3.Options)) (*s3.PutPublicAccessBlockOutput, error)
+	GetBucketEncryption(context.Context, *s3.GetBucketEncryptionInput, ...func(*s3.Options)) (*s3.GetBucketEncryptionOutput, error)
+	PutBucketEncryption(context.Context, *s3.PutBucketEncryptionInput, ...func(*s3.Options)) (*s3.PutBucketEncryptionOutput, error)
+	GetBucketTagging(context.Context, *s3.GetBucketTaggingInput, ...func(*s3.Options)) (*s3.GetBucketTaggingOutput, error)
+	PutBucketTagging(context.Context, *s3.PutBucketTaggingInput, ...func(*s3.Options)) (*s3.PutBucketTaggingOutput, error)
+}
+
+type s3Buckets struct {
+	api    s3BucketAPI
+	region string
+	tags   map[string]string
+	ref    string
+}
+
+var (
+	_ Kind    = (*s3Buckets)(nil)
+	_ Ensurer = (*s3Buckets)(nil)
+)
+
+func newS3Buckets(env Env) Kind {
+	return &s3Buckets{api: s3.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change}
+}
+
+// ErrForeign means the named resource exists but is not the account's own:
+// broom never takes it over.
+var ErrForeign = errors.New("exists and belongs to another account (or broom may not read it); broom never takes it over")
+
+// tagPrefix marks tags in a create or update action's change.
+const tagPrefix = "tag:"
+
+// List is empty: buckets are only ensured, named by their rule.
+func (k *s3Buckets) List(context.Context) ([]plan.Resource, error) { return nil, nil }
+
+// Get says whether the bucket exists and is the account's.
+func (k *s3Buckets) Get(ctx context.Context, name string) (plan.Resource, bool, error) {
+	ok, err := k.exists(ctx, name)
+	return plan.Resource{ID: name}, ok, err
+}
+
+func (k *s3Buckets) exists(ctx context.Context, name string) (bool, error) {
+	_, err := k.api.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+	var re *awshttp.ResponseError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound:
+		return false, nil
+	case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden:
+		return false, fmt.Errorf("bucket %s: %w", name, ErrForeign)
+	}
+	return false, fmt.Errorf("head bucket %s: %w", name, err)
+}
+
+// Ensure plans the create of a missing bucket (with every setting and tag
+// in one action, so nothing can run before the bucket exists), or one
+// update per setting or tag set that differs.
+func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, error) {
+	ok, err := k.exists(ctx, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		change := map[string]string{}
+		for s, v := range d.Settings {
+			change[s] = v
+		}
+		for t, v := range d.Tags {
+			change[tagPrefix+t] = v
+		}
+		return []plan.Action{{Op: plan.Create, ID: d.Name, Name: d.Name, Change: change,
+			Reason: "bucket does not exist", Details: map[string]string{"settings": describeChange(change)}}}, nil
+	}
+	var out []plan.Action
+	for _, s := range sortedKeys(d.Settings) {
+		have, err := k.setting(ctx, d.Name, s)
+		if err != nil {
+			return nil, err
+		}
+		if have != d.Settings[s] {
+			out = append(out, plan.Action{Op: plan.Update, ID: d.Name, Name: s, Change: map[string]string{s: d.Settings[s]},
+				Reason: fmt.Sprintf("%s is %s, want %s", s, have, d.Settings[s])})
+		}
+	}
+	have, err := k.bucketTags(ctx, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	if diff := tagDiff(d.Tags, have); len(diff) > 0 {
+		change := map[string]string{}
+		for t, v := range diff {
+			change[tagPrefix+t] = v
+		}
+		out = append(out, plan.Action{Op: plan.Update, ID: d.Name, Name: "tags", Change: change,
+			Reason: "tags differ: " + describeChange(change)})
+	}
+	return out, nil
+}
+
+// Do creates the bucket and converges it, or converges one setting.
+func (k *s3Buckets) Do(ctx context.Context, a plan.Action) error {
+	switch a.Op {
+	case plan.Create:
+		if err := k.create(ctx, a.ID); err != nil {
+			return err
+		}
+		return k.converge(ctx, a.ID, a.Change, true)
+	case plan.Update:
+		return k.converge(ctx, a.ID, a.Change, false)
+	}
+	return fmt.Errorf("s3-bucket cannot %s", a.Op)
+}
+
+func (k *s3Buckets) create(ctx context.Context, name string) error {
+	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
+	if k.region != "us-east-1" { // us-east-1 refuses its own name as a constraint
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(k.region)}
+	}
+	_, err := k.api.CreateBucket(ctx, in)
+	switch {
+	case err == nil, isCode(err, "BucketAlreadyOwnedByYou"): // a retry, or a race with ourselves
+		return nil
+	case isCode(err, "BucketAlreadyExists"):
+		return fmt.Errorf("create bucket %s: %w", name, ErrForeign)
+	}
+	return fmt.Errorf("create bucket %s: %w", name, err)
+}
+
+// converge writes each setting and the tags in change that differ now.
+// Without any difference it reports ErrConverged (unless just created).
+func (k *s3Buckets) converge(ctx context.Context, name string, change map[string]string, created bool) error {
+	wrote := created
+	tags := map[string]string{}
+	for _, key := range sortedKeys(change) {
+		want := change[key]
+		if t, ok := strings.CutPrefix(key, tagPrefix); ok {
+			tags[t] = want
+			continue
+		}
+		have, err := k.setting(ctx, name, key)
+		if err != nil {
+			return err
+		}
+		if have == want {
+			continue
+		}
+		if err := k.put(ctx, name, key, want); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	if len(tags) > 0 {
+		have, err := k.bucketTags(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(tagDiff(tags, have)) > 0 || created {
+			// PutBucketTagging replaces the whole set: keep what is there.
+			for t, v := range tags {
+				have[t] = v
+			}
+			have[changeTag] = k.ref
+			if err := k.putTags(ctx, name, have); err != nil {
+				return err
+			}
+			wrote = true
+		}
+	}
+	if !wrote {
+		return fmt.Errorf("bucket %s: %w", name, ErrConverged)
+	}
+	return nil
+}
+
+// setting reads one setting as a config value: versioning and
+// block-public-access are "true" or "false", encryption the algorithm.
+func (k *s3Buckets) setting(ctx context.Context, name, key string) (string, error) {
+	b := aws.String(name)
+	switch key {
+	case "versioning":
+		out, err := k.api.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: b})
+		if err != nil {
+			return "", fmt.Errorf("get versioning of %s: %w", name, err)
+		}
+		return fmt.Sprint(out.Status == s3types.BucketVersioningStatusEnabled), nil
+	case "block-public-access":
+		out, err := k.api.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
+		if isCode(err, "NoSuchPublicAccessBlockConfiguration") {
+			return "false", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("get public access block of %s: %w", name, err)
+		}
+		c := out.PublicAccessBlockConfiguration
+		all := c != nil && aws.ToBool(c.BlockPublicAcls) && aws.ToBool(c.BlockPublicPolicy) && aws.ToBool(c.IgnorePublicAcls) && aws.ToBool(c.RestrictPublicBuckets)
+		return fmt.Sprint(all), nil
+	case "encryption":
+		out, err := k.api.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b})
+		if isCode(err, "ServerSideEncryptionConfigurationNotFoundError") {
+			return "none", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("get encryption of %s: %w", name, err)
+		}
+		if c := out.ServerSideEncryptionConfiguration; c != nil && len(c.Rules) > 0 && c.Rules[0].ApplyServerSideEncryptionByDefault != nil {
+			return string(c.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm), nil
+		}
+		return "none", nil
+	}
+	return "", fmt.Errorf("unknown bucket setting %q", key)
+}
+
+func (k *s3Buckets) put(ctx context.Context, name, key, want string) error {
+	b := aws.String(name)
+	var err error
+	switch key {
+	case "versioning":
+		status := s3types.BucketVersioningStatusSuspended
+		if want == "true" {
+			status = s3types.BucketVersioningStatusEnabled
+		}
+		_, err = k.api.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b,
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: status}})
+	case "block-public-access":
+		on := aws.Bool(want == "true")
+		_, err = k.api.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b,
+			PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+				BlockPublicAcls: on, BlockPublicPolicy: on, IgnorePublicAcls: on, RestrictPublicBuckets: on}})
+	case "encryption":
+		_, err = k.api.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b,
+			ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+				ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryption(want)}}}}})
+	default:
+		err = fmt.Errorf("unknown bucket setting %q", key)
+	}
+	if err != nil {
+		return fmt.Errorf("set %s of %s to %s: %w", key, name, want, err)
+	}
+	return nil
+}
+
+func (k *s3Buckets) bucketTags(ctx context.Context, name string) (map[string]string, error) {
+	out, err := k.api.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
+	if isCode(err, "NoSuchTagSet", "NoSuchTagSetError") {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tags of %s: %w", name, err)
+	}
+	m := make(map[string]string, len(out.TagSet))
+	for _, t := range out.TagSet {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m, nil
+}
+
+func (k *s3Buckets) putTags(ctx context.Context, name string, tags map[string]string) error {
+	set := make([]s3types.Tag, 0, len(tags))
+	for _, t := range sortedKeys(tags) {
+		set = append(set, s3types.Tag{Key: aws.String(t), Value: aws.String(tags[t])})
+	}
+	_, err := k.api.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
+	if err != nil {
+		return fmt.Errorf("tag bucket %s: %w", name, err)
+	}
+	return nil
+}
+
+// tagDiff returns the tags of want that have differs on; broom:change alone
+// is never a difference.
+func tagDiff(want, have map[string]string) map[string]string {
+	out := map[string]string{}
+	for t, v := range want {
+		if t != changeTag && have[t] != v {
+			out[t] = v
+		}
+	}
+	return out
+}
+
+func describeChange(change map[string]string) string {
+	parts := make([]string, 0, len(change))
+	for _, k := range sortedKeys(change) {
+		parts = append(parts, k+"="+change[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
