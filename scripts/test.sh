@@ -2,7 +2,7 @@
 # Runs every broom test: unit tests, integration tests against moto_server
 # (started by the tests on loopback, aged with libfaketime) and end-to-end
 # tests of the built binary against moto and the OpenAPI-checked GitHub fake.
-# Also the static checks: gofmt, go vet, staticcheck.
+# Also the static checks: gofmt, go vet, staticcheck, actionlint.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -24,6 +24,11 @@ echo "== go vet"
 go vet ./...
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== actionlint"
+# Every workflow file: ours and the copy-pasteable examples. actionlint also
+# runs shellcheck on run: scripts when shellcheck is installed.
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -no-color \
+	.github/workflows/*.yml examples/workflows/*.yml
 echo "== go test"
 # CI=true turns a missing moto or faketime into a failure instead of a skip.
 CI="${CI:-true}" go test -count=1 -timeout 15m "$@" ./...

@@ -360,6 +360,10 @@ func (l *loader) kindAction(n *yaml.Node, r Rule) ([]string, bool) {
 
 func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 	what := fmt.Sprintf("rule %q: where", r.Name)
+	if len(filters) == 0 {
+		l.errorf(n, "%s: %s %s takes no filters", what, r.Resource, r.Action)
+		return
+	}
 	l.mapping(n, what, filters, func(key string, _, v *yaml.Node) {
 		switch key {
 		case "older-than":
@@ -455,7 +459,7 @@ func (l *loader) boolean(n *yaml.Node, what string) bool {
 }
 
 func without(list, drop []string) []string {
-	var out []string
+	out := []string{} // never nil: mapping reads nil as "any key"
 	for _, s := range list {
 		if !slices.Contains(drop, s) {
 			out = append(out, s)
