@@ -69,16 +69,18 @@ func (r *run) run(ctx context.Context) Outcome {
 	if r.pay, err = readEvent(r.event, r.Getenv("GITHUB_EVENT_PATH")); err != nil {
 		return failed("plan", ExitMisuse, err)
 	}
-	route := gate.Decide(gate.Event{Name: r.event, Action: r.pay.Action, Label: r.pay.label()}, cfg.Mode, cfg.ApproveLabel)
+	tracking := false
+	if r.pay.Issue != nil {
+		m, ok := pr.ParseMarker(r.pay.Issue.Body)
+		tracking = ok && m.ID == cfg.ID // routing only: the issue is read again from the API
+	}
+	route := gate.Decide(gate.Event{Name: r.event, Action: r.pay.Action, Label: r.pay.label(), Tracking: tracking}, cfg.Mode, cfg.ApproveLabel)
 	r.Logger.Info("event", "event", r.event, "action", r.pay.Action, "do", route.Do.String(), "reason", route.Reason)
 	switch route.Do {
 	case gate.Ignore:
 		return Outcome{Mode: "plan", Result: Ignored, Notes: []string{route.Reason}}
 	case gate.Misuse:
 		return failed("plan", ExitMisuse, errors.New(route.Reason))
-	}
-	if r.cfg.TrackingIssue {
-		r.gha.Warningf("tracking-issue is not implemented in this version of broom: the plan is in the job summary and the plan-file output")
 	}
 	if err := ResolveRegions(&r.cfg, r.Getenv); err != nil {
 		return failed("plan", ExitMisuse, err)
@@ -87,22 +89,38 @@ func (r *run) run(ctx context.Context) Outcome {
 	defer cancel()
 
 	onPR := r.pay.PullRequest != nil && r.event == "pull_request"
-	if onPR && (r.cfg.Comment || route.Do == gate.Approve) {
+	if (onPR && r.cfg.Comment) || route.Do == gate.Approve || r.cfg.TrackingIssue && !onPR {
 		if err := r.connectGitHub(ctx); err != nil {
 			return failed("plan", codeOf(err), err)
 		}
 	}
+	var o Outcome
 	switch {
 	case route.Do == gate.Approve && onPR:
 		return r.approvePR(ctx)
 	case route.Do == gate.Approve:
-		return failed("plan", ExitMisuse, errors.New("approval on a tracking issue is not supported by this version of broom"))
+		return r.approveIssue(ctx)
 	case onPR:
 		return r.planPR(ctx, route)
 	case route.Do == gate.Apply:
-		return r.applyDirect(ctx)
+		o = r.applyDirect(ctx)
+	default:
+		o = r.planOnly(ctx)
 	}
-	return r.planOnly(ctx)
+	if r.cfg.TrackingIssue && o.Err == nil {
+		existing, err := r.gh.FindTrackingIssue(ctx, r.cfg.ID, r.viewer)
+		if err != nil {
+			o.Notes = append(o.Notes, err.Error())
+			o.Code = max(o.Code, ExitFailure)
+			return o
+		}
+		fp := o.Plan.Fingerprint
+		if o.Plan.Applied() {
+			fp = plan.Fingerprint(o.Plan.Remaining())
+		}
+		r.trackingIssue(ctx, &o, existing, fp)
+	}
+	return o
 }
 
 // codeOf maps an error to its exit code: misuse or unexpected failure.
@@ -208,20 +226,22 @@ func (r *run) comment(ctx context.Context, o *Outcome, number int, head, fingerp
 	}
 }
 
+// home is where a shown plan lives: the PR's sticky comment or a tracking
+// issue. An approval is checked against it and its result written to it.
+type home struct {
+	number int
+	shown  *pr.Marker // the plan shown there, nil when none was found
+	body   string
+	// write replaces the body with o's report, whose marker carries
+	// fingerprint: what an approval would now approve.
+	write func(ctx context.Context, o *Outcome, fingerprint string)
+	// notes replaces only the notes of the body (a refusal leaves the
+	// plan shown as it was).
+	notes func(ctx context.Context, o *Outcome)
+}
+
 func (r *run) approvePR(ctx context.Context) Outcome {
 	number := r.pay.PullRequest.Number
-	label := r.cfg.ApproveLabel
-	refuse := func(o Outcome, sticky *pr.Comment) Outcome {
-		if err := r.gh.RemoveLabel(ctx, number, label); err != nil {
-			o.Notes = append(o.Notes, err.Error())
-		}
-		if sticky != nil && r.cfg.Comment {
-			if c, err := r.gh.Upsert(ctx, number, sticky, report.ReplaceNotes(sticky.Body, o.Notes)); err == nil {
-				o.CommentURL = c.URL
-			}
-		}
-		return o
-	}
 	cur, err := r.gh.GetPullRequest(ctx, number)
 	if err != nil {
 		return failed("plan", ExitFailure, err)
@@ -230,51 +250,125 @@ func (r *run) approvePR(ctx context.Context) Outcome {
 	if err != nil {
 		return failed("plan", ExitFailure, err)
 	}
+	h := home{number: number,
+		write: func(ctx context.Context, o *Outcome, fp string) {
+			if r.cfg.Comment {
+				r.comment(ctx, o, number, cur.HeadSHA, fp)
+			}
+		},
+		notes: func(ctx context.Context, o *Outcome) {
+			if sticky != nil && r.cfg.Comment {
+				if c, err := r.gh.Upsert(ctx, number, sticky, report.ReplaceNotes(sticky.Body, o.Notes)); err == nil {
+					o.CommentURL = c.URL
+				}
+			}
+		}}
+	facts := gate.Facts{Author: cur.Author, Fork: cur.Fork(), EventHead: r.pay.PullRequest.Head.SHA,
+		CurrentHead: cur.HeadSHA, HasPlan: sticky != nil, LabelOn: contains(cur.Labels, r.cfg.ApproveLabel)}
+	if sticky != nil {
+		h.shown, facts.PlanHead = &sticky.Marker, sticky.Marker.Head
+	}
+	return r.approve(ctx, h, facts)
+}
+
+// approveIssue handles the approve label on a tracking issue: the same gate
+// and apply as a pull request, against the plan in the issue's body.
+func (r *run) approveIssue(ctx context.Context) Outcome {
+	is, err := r.gh.GetIssue(ctx, r.pay.Issue.Number)
+	if err != nil {
+		return failed("plan", ExitFailure, err)
+	}
+	// Only broom's own issue for this report id holds a plan to approve.
+	own := strings.EqualFold(is.Author, r.viewer) && is.Marker.ID == r.cfg.ID && is.State == "open"
+	h := home{number: is.Number, body: is.Body,
+		write: func(ctx context.Context, o *Outcome, fp string) { r.trackingIssue(ctx, o, &is, fp) },
+		notes: func(ctx context.Context, o *Outcome) {
+			if own {
+				if up, err := r.gh.UpsertIssue(ctx, &is, "", report.ReplaceNotes(is.Body, o.Notes), false); err == nil {
+					o.CommentURL = up.URL
+				}
+			}
+		}}
+	if own {
+		h.shown = &is.Marker
+	}
+	return r.approve(ctx, h, gate.Facts{Author: "", HasPlan: own, LabelOn: contains(is.Labels, r.cfg.ApproveLabel)})
+}
+
+// approve checks an approval (facts hold what the home knows; the labeler's
+// part is filled in here), then plans again and applies if the plan is the
+// one shown. The approve label is removed whatever happens.
+func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
+	label := r.cfg.ApproveLabel
+	removeLabel := func(o *Outcome) {
+		if err := r.gh.RemoveLabel(ctx, h.number, label); err != nil {
+			o.Notes = append(o.Notes, err.Error())
+		}
+	}
 	role, err := r.gh.Role(ctx, r.pay.Sender.Login)
 	if err != nil {
 		return failed("plan", ExitFailure, err)
 	}
-	facts := gate.Facts{
-		Labeler: r.pay.Sender.Login, LabelerBot: r.pay.Sender.Type == "Bot", LabelerRole: role,
-		Required: r.cfg.ApproverPermission, Author: cur.Author, AllowSelf: r.cfg.AllowSelfApproval,
-		Fork: cur.Fork(), EventHead: r.pay.PullRequest.Head.SHA, CurrentHead: cur.HeadSHA,
-		HasPlan: sticky != nil, LabelOn: contains(cur.Labels, label),
-	}
-	if sticky != nil {
-		facts.PlanHead = sticky.Marker.Head
-	}
+	facts.Labeler, facts.LabelerBot, facts.LabelerRole = r.pay.Sender.Login, r.pay.Sender.Type == "Bot", role
+	facts.Required, facts.AllowSelf = r.cfg.ApproverPermission, r.cfg.AllowSelfApproval
 	if why := gate.Check(facts); why != "" {
 		r.Logger.Warn("approval refused", "labeler", facts.Labeler, "reason", why)
-		return refuse(Outcome{Mode: "plan", Result: Refused, Code: ExitRefused,
-			Notes: []string{fmt.Sprintf("Approval by %s refused: %s. Nothing was applied.", facts.Labeler, why)}}, sticky)
+		o := Outcome{Mode: "plan", Result: Refused, Code: ExitRefused,
+			Notes: []string{fmt.Sprintf("Approval by %s refused: %s. Nothing was applied.", facts.Labeler, why)}}
+		removeLabel(&o)
+		h.notes(ctx, &o)
+		return o
 	}
 
 	c, res, err := r.plan(ctx)
 	if err != nil {
 		return failed("plan", ExitFailure, err)
 	}
-	if res.Plan.Fingerprint != sticky.Marker.Fingerprint {
+	// An empty plan changes nothing, so it needs no matching approval: this
+	// is a re-approval after a complete apply whose comment was not updated.
+	if res.Plan.Fingerprint != h.shown.Fingerprint && len(res.Plan.Actions) > 0 {
 		o := PlanOutcome(res, r.cfg)
 		o.Result, o.Code = Drift, ExitDrift
 		o.Notes = append([]string{fmt.Sprintf("Drift: the plan changed since it was shown (fingerprint %.12s → %.12s). Nothing was applied; review the new plan below and approve again.",
-			sticky.Marker.Fingerprint, res.Plan.Fingerprint)}, o.Notes...)
-		_ = r.gh.RemoveLabel(ctx, number, label)
-		r.comment(ctx, &o, number, cur.HeadSHA, res.Plan.Fingerprint)
+			h.shown.Fingerprint, res.Plan.Fingerprint)}, o.Notes...)
+		removeLabel(&o)
+		h.write(ctx, &o, res.Plan.Fingerprint)
 		return o
 	}
 	o := c.Apply(ctx, r.cfg, res, "")
 	o.Notes = append([]string{fmt.Sprintf("Approved by %s at %s.", facts.Labeler, time.Now().UTC().Format(time.RFC3339))}, o.Notes...)
-	if err := r.gh.RemoveLabel(ctx, number, label); err != nil {
-		o.Notes = append(o.Notes, err.Error())
-	}
+	removeLabel(&o)
 	fingerprint := o.Plan.Fingerprint
 	if o.Plan.Applied() {
 		fingerprint = plan.Fingerprint(o.Plan.Remaining())
 	}
-	if r.cfg.Comment {
-		r.comment(ctx, &o, number, cur.HeadSHA, fingerprint)
-	}
+	h.write(ctx, &o, fingerprint)
 	return o
+}
+
+// trackingIssue writes a scheduled or dispatched run's plan into the report
+// id's tracking issue: opened when there is something to do, updated in
+// place, closed when nothing remains.
+func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue, fingerprint string) {
+	remaining := len(o.Plan.Actions)
+	if o.Plan.Applied() {
+		remaining = len(o.Plan.Remaining())
+	}
+	if existing == nil && remaining == 0 {
+		return // nothing to track
+	}
+	marker := pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: r.Getenv("GITHUB_SHA")}
+	body := report.Markdown(r.report(*o, marker))
+	is, err := r.gh.UpsertIssue(ctx, existing, "broom plan: "+r.cfg.ID, body, remaining == 0)
+	if err != nil {
+		r.Logger.Error("tracking issue not written", "error", err)
+		o.Notes = append(o.Notes, "The tracking issue could not be written: "+err.Error())
+		if o.Code == ExitOK {
+			o.Code = ExitFailure
+		}
+		return
+	}
+	o.CommentURL = is.URL
 }
 
 // changeRef is the broom:change tag's value: the pull request, or the run.

@@ -34,8 +34,11 @@ func New(token, apiURL, graphqlURL, repository string, httpClient *http.Client) 
 		return nil, fmt.Errorf("repository %q: want owner/name", repository)
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 10 * time.Second}
+		// Long enough to sit out a secondary rate limit's Retry-After (the
+		// transport waits up to a minute); the run's deadline bounds it too.
+		httpClient = &http.Client{Timeout: 90 * time.Second}
 	}
+	httpClient = withRetries(httpClient) // rate limits, 5xx and broken connections: see retry.go
 	gh := github.NewClient(httpClient).WithAuthToken(token)
 	base, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
 	if err != nil || base.Scheme == "" || base.Host == "" {
@@ -56,6 +59,8 @@ func (c *Client) Viewer(ctx context.Context) (string, error) {
 	}
 	req.Header.Set("Authorization", "bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
+	// A query changes nothing: let the transport retry it like a GET.
+	req.Header.Set("Idempotency-Key", "viewer-login")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("ask who broom is: %w", err)

@@ -103,6 +103,8 @@ func TestViewer(t *testing.T) {
 		setup   func(f *prtest.Fake)
 		want    string
 		wantErr string
+		// requests is how many GraphQL requests to expect (default 1).
+		requests int
 	}{
 		"the workflow token is github-actions[bot]": {
 			token: prtest.DefaultToken,
@@ -118,10 +120,11 @@ func TestViewer(t *testing.T) {
 			setup: func(f *prtest.Fake) { f.AddToken("pat", "octocat") },
 			want:  "octocat",
 		},
-		"GraphQL answers 502": {
-			token: prtest.DefaultToken,
+		"GraphQL answers 502 every time": {
+			token:    prtest.DefaultToken,
+			requests: 5, // retried like a GET, then given up
 			setup: func(f *prtest.Fake) {
-				f.FailNext("POST", "/graphql", 1, http.StatusBadGateway, nil, "<html>Bad Gateway</html>")
+				f.FailNext("POST", "/graphql", 5, http.StatusBadGateway, nil, "<html>Bad Gateway</html>")
 			},
 			wantErr: "502",
 		},
@@ -145,8 +148,8 @@ func TestViewer(t *testing.T) {
 				tc.setup(f)
 			}
 			got, err := newClient(t, f, tc.token).Viewer(t.Context())
-			if n := f.Count("POST", "/graphql"); n != 1 {
-				t.Errorf("GraphQL requests = %d, want 1", n)
+			if want := max(tc.requests, 1); f.Count("POST", "/graphql") != want {
+				t.Errorf("GraphQL requests = %d, want %d", f.Count("POST", "/graphql"), want)
 			}
 			if n := f.Count("GET", "/user"); n != 0 {
 				t.Errorf("GET /user requests = %d, want 0 (it refuses GITHUB_TOKEN)", n)
@@ -414,7 +417,7 @@ func TestUpsertErrors(t *testing.T) {
 				existing = &pr.Comment{ID: f.AddComment(n, prtest.DefaultLogin, stickyBody("prod", otherFingerprint))}
 			}
 			f.FailNext(tc.method, "/repos/acme/infra/issues/", 1, http.StatusForbidden,
-				http.Header{"Retry-After": {"60"}}, `{"message":"You have exceeded a secondary rate limit."}`)
+				http.Header{"Retry-After": {"3600"}}, `{"message":"You have exceeded a secondary rate limit."}`)
 			got, err := newClient(t, f, prtest.DefaultToken).Upsert(t.Context(), n, existing, stickyBody("prod", testFingerprint))
 			if err == nil {
 				t.Fatalf("Upsert() = %+v, want an error", got)
