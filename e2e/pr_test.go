@@ -78,6 +78,9 @@ func TestSynchronizeUpdatesTheSameCommentPastManyOthers(t *testing.T) {
 	if !strings.Contains(comments[0].Body, newer) {
 		t.Errorf("updated comment does not list the new snapshot %s", newer)
 	}
+	if !strings.Contains(comments[0].Body, "Changed since the last plan: +1 new, −0 gone") {
+		t.Errorf("updated comment does not say what changed since the last plan:\n%s", comments[0].Body)
+	}
 	if n := w.gh.Count("POST", "/repos/acme/infra/issues/7/comments"); n != 1 {
 		t.Errorf("%d comments created, want 1 (then updated in place)", n)
 	}

@@ -212,7 +212,11 @@ func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
 func (r *run) comment(ctx context.Context, o *Outcome, number int, head, fingerprint string) {
 	existing, err := r.gh.FindSticky(ctx, number, r.cfg.ID, r.viewer)
 	if err == nil {
-		body := report.Markdown(r.report(*o, pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: head}))
+		var prev *pr.Comment
+		if existing != nil {
+			prev = existing
+		}
+		body := r.body(o, pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: head}, prev)
 		var c *pr.Comment
 		if c, err = r.gh.Upsert(ctx, number, existing, body); err == nil {
 			o.CommentURL = c.URL
@@ -358,7 +362,11 @@ func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue,
 		return // nothing to track
 	}
 	marker := pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: r.Getenv("GITHUB_SHA")}
-	body := report.Markdown(r.report(*o, marker))
+	var prev *pr.Comment
+	if existing != nil {
+		prev = &pr.Comment{Body: existing.Body, Marker: existing.Marker}
+	}
+	body := r.body(o, marker, prev)
 	is, err := r.gh.UpsertIssue(ctx, existing, "broom plan: "+r.cfg.ID, body, remaining == 0)
 	if err != nil {
 		r.Logger.Error("tracking issue not written", "error", err)
@@ -369,6 +377,21 @@ func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue,
 		return
 	}
 	o.CommentURL = is.URL
+}
+
+// body renders the report for a sticky comment or tracking issue: within
+// GitHub's body limit, with a hidden list of the plan's actions, and, when
+// it replaces an earlier plan, a line saying what changed since.
+func (r *run) body(o *Outcome, marker pr.Marker, prev *pr.Comment) string {
+	rep := r.report(*o, marker)
+	if prev != nil && !o.Plan.Applied() {
+		if line := report.Changes(prev.Body, prev.Marker.Fingerprint, o.Plan); line != "" {
+			rep.Notes = append([]string{line}, rep.Notes...)
+		}
+	}
+	keys := report.KeysBlock(o.Plan)
+	rep.Limit = report.CommentLimit - len(keys)
+	return report.Markdown(rep) + keys
 }
 
 // changeRef is the broom:change tag's value: the pull request, or the run.

@@ -37,6 +37,9 @@ func (r *run) runURL() string {
 	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)
 }
 
+// maxWarnings caps the left-alone annotations of one run.
+const maxWarnings = 10
+
 // finish reports the outcome everywhere it belongs: annotations, the text
 // report in the log, the plan and report files, the job summary and every
 // output. It runs on every path, failures included.
@@ -45,7 +48,11 @@ func (r *run) finish(o Outcome) {
 		Annotate(r.gha, o.Err)
 		o.Notes = append(o.Notes, "Error: "+o.Err.Error())
 	}
-	for _, a := range o.Protected {
+	for i, a := range o.Protected {
+		if i == maxWarnings { // GitHub shows only a few annotations per step
+			r.gha.Warningf("%d more resources matched a rule but were left alone: see the report", len(o.Protected)-i)
+			break
+		}
 		r.gha.Warningf("%s %s in %s matched rule %s but was left alone: %s", a.Kind, a.ID, a.Region, a.Rule, a.Reason)
 	}
 	rep := r.report(o, pr.Marker{})
@@ -56,7 +63,9 @@ func (r *run) finish(o Outcome) {
 	_ = report.Text(r.Stdout, rep)
 	r.gha.EndGroup()
 
-	md := report.Markdown(rep)
+	full := report.Markdown(rep)        // the report file holds every row
+	rep.Limit = report.SummaryLimit - 1 // AddStepSummary adds a newline
+	summary := report.Markdown(rep)
 	dir := nonEmpty(r.Getenv("RUNNER_TEMP"), os.TempDir())
 	planFile := filepath.Join(dir, "broom-plan-"+rep.Plan.ID+".json")
 	reportFile := filepath.Join(dir, "broom-report-"+rep.Plan.ID+".md")
@@ -68,12 +77,12 @@ func (r *run) finish(o Outcome) {
 			planFile = ""
 		}
 	}
-	if err := os.WriteFile(reportFile, []byte(md), 0o644); err != nil {
+	if err := os.WriteFile(reportFile, []byte(full), 0o644); err != nil {
 		r.Logger.Error("report file not written", "error", err)
 		reportFile = ""
 	}
 	if r.Getenv("GITHUB_STEP_SUMMARY") != "" { // go-githubactions panics without it
-		r.gha.AddStepSummary(md)
+		r.gha.AddStepSummary(summary)
 	}
 	if r.Getenv("GITHUB_OUTPUT") == "" {
 		return

@@ -5,7 +5,7 @@ package report
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/broom-dev/broom/internal/plan"
@@ -21,7 +21,23 @@ type Report struct {
 	Notes        []string // shown above the table, e.g. why an approval was refused
 	ApproveLabel string   // how to approve; empty: no approval hint
 	RunURL       string   // link to the workflow run, if any
+	// Limit is the most bytes Markdown may return; 0 or less means no limit.
+	// Bytes, not characters: a UTF-8 string has at least as many bytes as
+	// characters (code points or UTF-16 units), so a body within Limit bytes
+	// is within Limit characters however GitHub counts them. With a Marker,
+	// Markdown leaves Limit/64 of it free for ReplaceNotes to add notes.
+	Limit int
 }
+
+// Length limits for Report.Limit.
+const (
+	// CommentLimit is GitHub's limit on an issue or pull request comment
+	// body (and an issue body): 65,536 characters.
+	CommentLimit = 65536
+	// SummaryLimit is GitHub's limit on the job summary a step writes:
+	// 1 MiB.
+	SummaryLimit = 1 << 20
+)
 
 // Summary is the one-line description of a plan, as in
 // "Plan: 12 to delete, 3 to tag · saves ≈ $4.20/month · fingerprint abc123def456".
@@ -53,21 +69,36 @@ func shortFP(fp string) string {
 	return fp
 }
 
-// details writes an action's kind-specific facts as "key: value, …" in key order.
+// details writes an action's kind-specific facts as "key: value, …" in key
+// order, then the reason. It runs for every row of a report, so it builds
+// the string in one allocation.
 func details(a plan.Action) string {
-	keys := make([]string, 0, len(a.Details))
-	for k := range a.Details {
-		keys = append(keys, k)
+	type fact struct{ key, value string }
+	var buf [8]fact // kinds report a few facts: no allocation for them
+	facts := buf[:0]
+	n := len(a.Reason)
+	for k, v := range a.Details {
+		facts = append(facts, fact{k, v})
+		n += len(k) + len(v) + len(": , ")
 	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys)+1)
-	for _, k := range keys {
-		parts = append(parts, k+": "+a.Details[k])
+	slices.SortFunc(facts, func(x, y fact) int { return strings.Compare(x.key, y.key) })
+	var b strings.Builder
+	b.Grow(n)
+	for i, f := range facts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.key)
+		b.WriteString(": ")
+		b.WriteString(f.value)
 	}
 	if a.Reason != "" {
-		parts = append(parts, a.Reason)
+		if len(facts) > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a.Reason)
 	}
-	return strings.Join(parts, ", ")
+	return b.String()
 }
 
 // result is an action's Result cell: its status and, when it failed, why.
