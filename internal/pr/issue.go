@@ -23,7 +23,6 @@ type Issue struct {
 	Marker Marker
 }
 
-
 // FindTrackingIssue finds the open issue broom (viewer) opened for report
 // id, by the broom label and the marker in its body; nil if there is none.
 func (c *Client) FindTrackingIssue(ctx context.Context, id, viewer string) (*Issue, error) {
