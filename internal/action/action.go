@@ -26,8 +26,10 @@ type Env struct {
 	Getenv     func(string) string
 	Stdout     io.Writer // workflow commands and the text report
 	Logger     *slog.Logger
-	HTTPClient *http.Client // for GitHub; nil: a client with a 10 s timeout
+	HTTPClient *http.Client // for GitHub; nil: pr's default client
 	Engine     []engine.Option
+	// Connect replaces the AWS connection, for tests; nil: Connect.
+	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (Cloud, error)
 }
 
 // run is one `broom action` invocation.
@@ -157,7 +159,11 @@ func (r *run) connectGitHub(ctx context.Context) error {
 // connect builds the AWS side and plans.
 func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
 	opts := append([]engine.Option{engine.WithChangeRef(r.changeRef())}, r.Engine...)
-	c, err := Connect(ctx, r.Logger, r.cfg, opts...)
+	connect := r.Connect
+	if connect == nil {
+		connect = Connect
+	}
+	c, err := connect(ctx, r.Logger, r.cfg, opts...)
 	if err != nil {
 		return c, engine.Result{}, err
 	}
