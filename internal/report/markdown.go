@@ -169,7 +169,7 @@ func actionHeader(applied bool) string {
 
 // actionRows renders one table line per action, in plan order.
 func actionRows(p plan.Plan) []string {
-	applied := p.Applied()
+	applied, multi := p.Applied(), manyAccounts(p.Actions)
 	rows := make([]string, len(p.Actions))
 	cells := make([]string, 0, len(actionColumns)+1)
 	for i, a := range p.Actions {
@@ -177,13 +177,28 @@ func actionRows(p plan.Plan) []string {
 		if a.Name != "" {
 			id += " " + Escape(a.Name)
 		}
-		cells = append(cells[:0], a.Op.String(), Escape(a.Kind), id, Escape(a.Region), Escape(details(a)), Escape(a.Rule))
+		region := Escape(a.Region)
+		if multi {
+			region = Escape(a.Account) + " " + region
+		}
+		cells = append(cells[:0], a.Op.String(), Escape(a.Kind), id, region, Escape(details(a)), Escape(a.Rule))
 		if applied {
 			cells = append(cells, Escape(result(a)))
 		}
 		rows[i] = tableRow(cells...)
 	}
 	return rows
+}
+
+// manyAccounts reports whether the actions span accounts; then the Region
+// column names the account too.
+func manyAccounts(actions []plan.Action) bool {
+	for _, a := range actions {
+		if a.Account != actions[0].Account {
+			return true
+		}
+	}
+	return false
 }
 
 // tableHeader renders a markdown table's header and alignment row with

@@ -142,3 +142,17 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary = %q, want %q", got, want)
 	}
 }
+
+func TestAccountShownWhenPlanSpansAccounts(t *testing.T) {
+	t.Parallel()
+	a, b := action("snap-a"), action("snap-b")
+	b.Account = "111111111111"
+	one := Markdown(Report{Plan: plan.New("p", fixed, []plan.Action{a})})
+	two := Markdown(Report{Plan: plan.New("p", fixed, []plan.Action{a, b})})
+	if strings.Contains(one, "123456789012") {
+		t.Errorf("a single-account plan names its account in every row:\n%s", one)
+	}
+	if !strings.Contains(two, "| 111111111111 us-east-1 |") || !strings.Contains(two, "| 123456789012 us-east-1 |") {
+		t.Errorf("a plan over two accounts does not name them:\n%s", two)
+	}
+}
