@@ -86,12 +86,38 @@ func newWorld(t *testing.T) *world {
 	w.rec = awstest.NewRecorder(t, w.moto.URL())
 	w.aws = w.moto.Config(t, "us-east-1")
 	w.volume = awstest.CreateVolume(t, w.aws, 8, "us-east-1a")
+	w.setupGitHub()
+	return w
+}
+
+// newWorldWithoutAWS is a world for runs that must not reach AWS at all:
+// its recorder forwards to a closed port, and tests assert it saw nothing.
+// It starts no moto, which keeps the suite fast.
+func newWorldWithoutAWS(t *testing.T) *world {
+	t.Helper()
+	t.Parallel()
+	w := &world{t: t, gh: prtest.New(t), dir: t.TempDir()}
+	w.rec = awstest.NewRecorder(t, "http://127.0.0.1:1")
+	w.setupGitHub()
+	return w
+}
+
+// env is the AWS part of a broom process's environment.
+func (w *world) env() []string {
+	if w.moto != nil {
+		return w.moto.Env(w.rec.URL())
+	}
+	return []string{"AWS_ENDPOINT_URL=" + w.rec.URL(), "AWS_ACCESS_KEY_ID=" + awstest.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + awstest.SecretAccessKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+}
+
+func (w *world) setupGitHub() {
 	w.writeConfig(defaultConfig)
 	w.gh.AddPR(prtest.PR{Number: prNumber, Author: author, HeadSHA: headSHA, HeadRepo: repo, Title: "Clean up"})
 	w.gh.SetPermission("alice", "write")
 	w.gh.SetPermission("tom", "triage")
 	w.gh.SetPermission(author, "write")
-	return w
 }
 
 func (w *world) writeConfig(body string) {
@@ -159,7 +185,7 @@ func (w *world) run(event string, payload map[string]any, inputs map[string]stri
 			w.t.Fatal(err)
 		}
 	}
-	env := append(w.moto.Env(w.rec.URL()),
+	env := append(w.env(),
 		"PATH="+os.Getenv("PATH"),
 		"HOME="+tmp,
 		"GITHUB_ACTIONS=true",

@@ -151,23 +151,26 @@ func TestApprovalByWriterApplies(t *testing.T) {
 }
 
 func TestApprovalRefused(t *testing.T) {
-	tests := map[string]struct {
+	// One world for every case: a refusal changes nothing but the label
+	// and the comment's notes, which each case checks afresh.
+	w := newWorld(t)
+	old, _ := w.seed()
+	w.run("pull_request", w.prPayload("opened"), nil).want(t, 0, nil)
+	tests := []struct {
+		name    string
 		labeler string
 		inputs  map[string]string
 		fork    bool
 		want    string
 	}{
-		"triage-only user":         {labeler: "tom", want: "triage permission"},
-		"outside user":             {labeler: "mallory", want: "no permission"},
-		"the PR's own author":      {labeler: author, want: "cannot approve their own"},
-		"fork pull request":        {labeler: "alice", fork: true, want: "fork"},
-		"write below maintain bar": {labeler: "alice", inputs: map[string]string{"approver-permission": "maintain"}, want: "needs maintain"},
+		{name: "triage-only user", labeler: "tom", want: "triage permission"},
+		{name: "outside user", labeler: "mallory", want: "no permission"},
+		{name: "the PR's own author", labeler: author, want: "cannot approve their own"},
+		{name: "write below a maintain bar", labeler: "alice", inputs: map[string]string{"approver-permission": "maintain"}, want: "needs maintain"},
+		{name: "fork pull request", labeler: "alice", fork: true, want: "fork"},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			w := newWorld(t)
-			old, _ := w.seed()
-			w.run("pull_request", w.prPayload("opened"), nil).want(t, 0, nil)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			if tc.fork {
 				w.gh.AddPR(prtestPR(w, "someone/infra-fork"))
 			}
@@ -264,7 +267,7 @@ func TestNewCommitAfterLabelIsRefused(t *testing.T) {
 }
 
 func TestBadConfigIsMisuseBeforeAnyCall(t *testing.T) {
-	w := newWorld(t)
+	w := newWorldWithoutAWS(t)
 	w.writeConfig("version: 1\nrules:\n  - name: x\n    resource: ebs-snapshot\n    action: delete\n    where: {older-than: 30 days}\n")
 	r := w.run("pull_request", w.prPayload("opened"), nil)
 	r.want(t, 2, map[string]string{"result": "error"})
@@ -280,7 +283,7 @@ func TestBadConfigIsMisuseBeforeAnyCall(t *testing.T) {
 }
 
 func TestBadPayloadIsMisuse(t *testing.T) {
-	w := newWorld(t)
+	w := newWorldWithoutAWS(t)
 	p := w.prPayload("opened")
 	delete(p, "pull_request")
 	w.run("pull_request", p, nil).want(t, 2, map[string]string{"result": "error"})
@@ -290,8 +293,7 @@ func TestBadPayloadIsMisuse(t *testing.T) {
 }
 
 func TestOtherLabelIsIgnored(t *testing.T) {
-	w := newWorld(t)
-	w.seed()
+	w := newWorldWithoutAWS(t)
 	w.run("pull_request", w.labeled("alice", "bug"), nil).want(t, 0, map[string]string{"result": "ignored"})
 	if calls := w.rec.Calls(); len(calls) != 0 {
 		t.Errorf("AWS calls made for an ignored event: %v", calls)

@@ -44,9 +44,9 @@ const (
 )
 
 const (
-	startTimeout = 30 * time.Second
+	startTimeout = 90 * time.Second // a loaded 2-core CI machine starts several at once
 	stopTimeout  = 10 * time.Second
-	callTimeout  = 30 * time.Second
+	callTimeout  = 2 * time.Minute // a fresh moto builds its EC2 backend on the first call
 )
 
 // Moto is a moto_server process started by StartMoto. Its clock can be moved
