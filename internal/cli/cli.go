@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -37,11 +38,12 @@ type IO struct {
 const usage = `usage: broom <command> [flags]
 
 commands:
-  plan      compute the plan, print/write the report, change nothing
-  apply     compute the plan, then execute it (dry-run first, always)
-  action    run as a GitHub Action (reads the event, decides plan or apply)
-  validate  check the config file and exit 0 or 2
-  version   print the version
+  plan        compute the plan, print/write the report, change nothing
+  apply       compute the plan, then execute it (dry-run first, always)
+  action      run as a GitHub Action (reads the event, decides plan or apply)
+  validate    check the config file and exit 0 or 2
+  iam-policy  print the least-privilege IAM policy for the config's rules
+  version     print the version
 
 Run "broom <command> -h" for a command's flags.
 `
@@ -57,6 +59,8 @@ func Run(ctx context.Context, args []string, env IO) int {
 		return runPlanApply(ctx, cmd, rest, env)
 	case "validate":
 		return runValidate(rest, env)
+	case "iam-policy":
+		return runIAMPolicy(rest, env)
 	case "action":
 		if len(rest) > 0 {
 			fmt.Fprintf(env.Stderr, "broom action: takes no arguments (it reads INPUT_* and the event), got %q\n", strings.Join(rest, " "))
@@ -205,7 +209,7 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 	o := action.PlanOutcome(res, cfg)
 	if cmd == "apply" && !dryRun {
 		// Dry-run first, always: the plan is shown before anything changes.
-		if err := show(env.Stdout, "text", report.Report{Plan: res.Plan, Protected: res.Protected}); err != nil {
+		if err := show(env.Stdout, "text", report.Report{Plan: res.Plan, Protected: res.Protected}, textWidth(env.Getenv)); err != nil {
 			fmt.Fprintln(env.Stderr, "broom:", err)
 			return action.ExitFailure
 		}
@@ -216,7 +220,7 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 	if cmd == "apply" && !dryRun {
 		rep.Protected = nil // already shown with the plan
 	}
-	if err := show(env.Stdout, cfg.Format, rep); err != nil {
+	if err := show(env.Stdout, cfg.Format, rep, textWidth(env.Getenv)); err != nil {
 		fmt.Fprintln(env.Stderr, "broom:", err)
 		return action.ExitFailure
 	}
@@ -230,7 +234,8 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 	return o.Code
 }
 
-func show(w io.Writer, format string, rep report.Report) error {
+// show writes the report in format; text is fitted to width columns.
+func show(w io.Writer, format string, rep report.Report, width int) error {
 	switch format {
 	case "json":
 		return report.JSON(w, rep.Plan)
@@ -238,7 +243,21 @@ func show(w io.Writer, format string, rep report.Report) error {
 		_, err := io.WriteString(w, report.Markdown(rep))
 		return err
 	}
-	return report.Text(w, rep)
+	return report.TextWidth(w, rep, width)
+}
+
+// defaultWidth is the terminal width the text report assumes when COLUMNS
+// does not say.
+const defaultWidth = 120
+
+// textWidth is the width of the text report: $COLUMNS, else 120. (Shells
+// keep the terminal's width in COLUMNS without exporting it: export
+// COLUMNS, or run COLUMNS=$COLUMNS broom plan, to pass it on.)
+func textWidth(getenv func(string) string) int {
+	if n, err := strconv.Atoi(strings.TrimSpace(getenv("COLUMNS"))); err == nil && n > 0 {
+		return n
+	}
+	return defaultWidth
 }
 
 func writePlan(path string, rep report.Report) error {

@@ -85,7 +85,7 @@ type target struct {
 // env is what the target's kind is built with.
 func (e *Engine) env(ctx context.Context, cfg config.Config, account, region string) (resource.Env, error) {
 	awsCfg, err := e.load(ctx, account, region)
-	return resource.Env{AWS: awsCfg, Tags: cfg.Tags, Change: e.change}, err
+	return resource.Env{AWS: awsCfg, Account: account, Tags: cfg.Tags, Change: e.change}, err
 }
 
 // Plan lists what the selected rules need in each account (ids the

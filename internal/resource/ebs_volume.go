@@ -27,14 +27,16 @@ type ebsVolumes struct {
 	region string
 	tags   map[string]string // config tags, for the snapshot broom creates
 	ref    string
-	// waitMax bounds the wait for a snapshot-first snapshot to complete.
+	// waitMax bounds the wait for a snapshot-first snapshot to complete,
+	// inside the engine's 5-minute limit per action; a snapshot still
+	// pending fails the action, and a re-run reuses it.
 	waitMax time.Duration
 }
 
 var _ Kind = (*ebsVolumes)(nil)
 
 func newEBSVolumes(env Env) Kind {
-	return &ebsVolumes{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change, waitMax: 30 * time.Minute}
+	return &ebsVolumes{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change, waitMax: 4 * time.Minute}
 }
 
 // sourceVolumeTag names the volume a snapshot-first snapshot was taken of.

@@ -34,7 +34,8 @@ var ErrConverged = errors.New("already as desired")
 // Env is what a kind is built with: the AWS configuration of one account
 // and region, and how to tag what broom creates or modifies.
 type Env struct {
-	AWS aws.Config
+	AWS     aws.Config
+	Account string // the account id the credentials were checked against
 	// Tags are the config's tags, stamped on what broom creates.
 	Tags map[string]string
 	// Change is the value of the broom:change tag: the PR or run URL, or
@@ -64,6 +65,8 @@ type Spec struct {
 	Name    string
 	Actions map[string][]string // action → accepted where-filters and rule options
 	New     func(env Env) Kind
+	// IAM is what each action needs of IAM, to plan and to apply (iam.go).
+	IAM map[string]Access
 }
 
 // Lookup returns the spec of the named kind.

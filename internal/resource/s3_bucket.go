@@ -31,10 +31,18 @@ type s3BucketAPI interface {
 }
 
 type s3Buckets struct {
-	api    s3BucketAPI
-	region string
-	tags   map[string]string
-	ref    string
+	api     s3BucketAPI
+	region  string
+	account string // the account broom works in; empty when unknown
+	tags    map[string]string
+	ref     string
+}
+
+func (k *s3Buckets) owner() *string {
+	if k.account == "" {
+		return nil
+	}
+	return aws.String(k.account)
 }
 
 var (
@@ -43,7 +51,7 @@ var (
 )
 
 func newS3Buckets(env Env) Kind {
-	return &s3Buckets{api: s3.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change}
+	return &s3Buckets{api: s3.NewFromConfig(env.AWS), region: env.AWS.Region, account: env.Account, tags: env.Tags, ref: env.Change}
 }
 
 // ErrForeign means the named resource exists but is not the account's own:
@@ -63,7 +71,9 @@ func (k *s3Buckets) Get(ctx context.Context, name string) (plan.Resource, bool, 
 }
 
 func (k *s3Buckets) exists(ctx context.Context, name string) (bool, error) {
-	_, err := k.api.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+	// ExpectedBucketOwner makes S3 refuse a bucket of another account even
+	// when its policy would let broom in.
+	_, err := k.api.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name), ExpectedBucketOwner: k.owner()})
 	var re *awshttp.ResponseError
 	switch {
 	case err == nil:
@@ -125,29 +135,37 @@ func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, error
 func (k *s3Buckets) Do(ctx context.Context, a plan.Action) error {
 	switch a.Op {
 	case plan.Create:
-		if err := k.create(ctx, a.ID); err != nil {
+		created, err := k.create(ctx, a.ID)
+		if err != nil {
 			return err
 		}
-		return k.converge(ctx, a.ID, a.Change, true)
+		return k.converge(ctx, a.ID, a.Change, created)
 	case plan.Update:
 		return k.converge(ctx, a.ID, a.Change, false)
 	}
 	return fmt.Errorf("s3-bucket cannot %s", a.Op)
 }
 
-func (k *s3Buckets) create(ctx context.Context, name string) error {
+// create makes the bucket unless it already is the account's (a re-run of
+// the same plan), and says whether it made it.
+func (k *s3Buckets) create(ctx context.Context, name string) (bool, error) {
+	if ok, err := k.exists(ctx, name); ok || err != nil {
+		return false, err
+	}
 	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
 	if k.region != "us-east-1" { // us-east-1 refuses its own name as a constraint
 		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(k.region)}
 	}
 	_, err := k.api.CreateBucket(ctx, in)
 	switch {
-	case err == nil, isCode(err, "BucketAlreadyOwnedByYou"): // a retry, or a race with ourselves
-		return nil
+	case err == nil:
+		return true, nil
+	case isCode(err, "BucketAlreadyOwnedByYou"): // a race with ourselves
+		return false, nil
 	case isCode(err, "BucketAlreadyExists"):
-		return fmt.Errorf("create bucket %s: %w", name, ErrForeign)
+		return false, fmt.Errorf("create bucket %s: %w", name, ErrForeign)
 	}
-	return fmt.Errorf("create bucket %s: %w", name, err)
+	return false, fmt.Errorf("create bucket %s: %w", name, err)
 }
 
 // converge writes each setting and the tags in change that differ now.
@@ -173,7 +191,7 @@ func (k *s3Buckets) converge(ctx context.Context, name string, change map[string
 		}
 		wrote = true
 	}
-	if len(tags) > 0 {
+	if len(tags) > 0 || created { // what broom creates carries broom:change
 		have, err := k.bucketTags(ctx, name)
 		if err != nil {
 			return err

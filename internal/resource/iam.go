@@ -1,0 +1,367 @@
+package resource
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// This file says what each kind needs of IAM, and builds the least-privilege
+// policy for a config's rules from it (broom iam-policy). The grants are
+// checked against the API calls the kinds really make by TestIAMCoversCalls,
+// which runs every kind and action against moto through a recorder.
+
+// Access is what one action of a kind needs of IAM.
+type Access struct {
+	// Plan is what listing, re-reading and comparing need: reads only, so
+	// that a role for plan-only runs can change nothing.
+	Plan []Grant
+	// Apply is what carrying out the action needs beyond Plan.
+	Apply []Grant
+	// With adds what a rule option or an ensure setting needs, by its name
+	// ("snapshot-first", "versioning", …), when a rule sets it.
+	With map[string]Access
+}
+
+// Grant allows IAM actions on resources, under a condition. The grants of
+// all the rules that share a Sid become one statement: their actions,
+// resources and condition values are joined.
+type Grant struct {
+	Sid       string
+	Actions   []string
+	Resources []string // ARN patterns; ignored with PerBucket
+	Condition Condition
+	// PerBucket grants on the rule's bucket only (arn:aws:s3:::NAME), in a
+	// statement of its own: Sid is followed by the bucket's name.
+	PerBucket bool
+	// RuleTagKeys allows only the tag keys the rule sets, and broom:change
+	// (aws:TagKeys).
+	RuleTagKeys bool
+}
+
+// Condition is an IAM condition block: operator → condition key → values.
+type Condition map[string]map[string]Values
+
+// Values is a list of strings that is written as a single string when it
+// has one element, as IAM's own examples are.
+type Values []string
+
+// MarshalJSON writes one value as a string, more as an array.
+func (v Values) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return json.Marshal(v[0])
+	}
+	return json.Marshal([]string(v))
+}
+
+// ARN patterns of what broom acts on. Region and account are wildcards:
+// regions come from the config or the command line, and with accounts:
+// the same policy goes on every account's role. (Snapshot and image ARNs
+// have no account.) The partition is the commercial one, "aws".
+const (
+	arnSnapshot = "arn:aws:ec2:*::snapshot/*"
+	arnVolume   = "arn:aws:ec2:*:*:volume/*"
+	arnImage    = "arn:aws:ec2:*::image/*"
+	arnAddress  = "arn:aws:ec2:*:*:elastic-ip/*"
+)
+
+// stampedRequest requires a request to set the broom:change tag (SPEC §1): every
+// tag write broom makes does, so a leaked role cannot tag unmarked.
+var stampedRequest = Condition{"Null": {"aws:RequestTag/" + changeTag: {"false"}}}
+
+// readEC2 grants EC2 Describe calls, which take no resource ARNs and no
+// conditions that would narrow them.
+func readEC2(actions ...string) Grant {
+	return Grant{Sid: "ReadEC2", Actions: actions, Resources: []string{"*"}}
+}
+
+// tagEC2Grant grants the tag action on one resource type: CreateTags with
+// broom:change in the request and only the keys the rules set.
+func tagEC2Grant(sid, arn string) Grant {
+	return Grant{Sid: sid, Actions: []string{"ec2:CreateTags"}, Resources: []string{arn}, Condition: stampedRequest, RuleTagKeys: true}
+}
+
+// deleteSnapshots is DeleteSnapshot, for snapshots and for an AMI's own.
+var deleteSnapshots = Grant{Sid: "DeleteSnapshots", Actions: []string{"ec2:DeleteSnapshot"}, Resources: []string{arnSnapshot}}
+
+// What each kind's actions need; registry.go puts them on the Specs.
+var (
+	ebsSnapshotAccess = func() map[string]Access {
+		list := readEC2("ec2:DescribeSnapshots", "ec2:DescribeImages") // snapshots, and the AMIs they back
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{deleteSnapshots}},
+			"tag":    {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagSnapshots", arnSnapshot)}},
+		}
+	}()
+
+	ebsVolumeAccess = func() map[string]Access {
+		list := readEC2("ec2:DescribeVolumes")
+		// snapshot-first: CreateSnapshot authorizes the volume and the new
+		// snapshot separately, so the condition on the request's tags goes
+		// on the snapshot alone; tagging on create needs CreateTags, allowed
+		// only as part of CreateSnapshot (ec2:CreateAction). DescribeSnapshots
+		// finds an earlier run's snapshot and waits for completion.
+		snapshotFirst := Access{Apply: []Grant{
+			readEC2("ec2:DescribeSnapshots"),
+			{Sid: "SnapshotFirstOfVolumes", Actions: []string{"ec2:CreateSnapshot"}, Resources: []string{arnVolume}},
+			{Sid: "SnapshotFirstTagged", Actions: []string{"ec2:CreateSnapshot"}, Resources: []string{arnSnapshot},
+				Condition: Condition{"Null": {"aws:RequestTag/" + changeTag: {"false"}, "aws:RequestTag/" + sourceVolumeTag: {"false"}}}},
+			{Sid: "SnapshotFirstTagOnCreate", Actions: []string{"ec2:CreateTags"}, Resources: []string{arnSnapshot},
+				Condition: Condition{"StringEquals": {"ec2:CreateAction": {"CreateSnapshot"}}}},
+		}}
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "DeleteVolumes", Actions: []string{"ec2:DeleteVolume"}, Resources: []string{arnVolume}}},
+				With: map[string]Access{"snapshot-first": snapshotFirst}},
+			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagVolumes", arnVolume)}},
+		}
+	}()
+
+	amiAccess = func() map[string]Access {
+		// Images, and what uses them: instances and launch templates.
+		list := readEC2("ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{
+				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}},
+				deleteSnapshots,
+			}},
+			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagImages", arnImage)}},
+		}
+	}()
+
+	elasticIPAccess = func() map[string]Access {
+		list := readEC2("ec2:DescribeAddresses")
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "ReleaseAddresses", Actions: []string{"ec2:ReleaseAddress"}, Resources: []string{arnAddress}}}},
+			"tag":    {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagAddresses", arnAddress)}},
+		}
+	}()
+
+	// S3 grants are on the rule's bucket. No condition narrows them: S3
+	// evaluates aws:RequestTag only on CreateBucket, whose request carries
+	// no tags here (they are written after, with PutBucketTagging).
+	s3BucketAccess = func() map[string]Access {
+		read := func(actions ...string) Grant { return Grant{Sid: "ReadBucket", Actions: actions, PerBucket: true} }
+		write := func(actions ...string) Grant { return Grant{Sid: "WriteBucket", Actions: actions, PerBucket: true} }
+		setting := func(get, put string) Access { return Access{Plan: []Grant{read(get)}, Apply: []Grant{write(put)}} }
+		return map[string]Access{
+			"ensure": {
+				Plan:  []Grant{read("s3:ListBucket", "s3:GetBucketTagging")}, // HeadBucket needs s3:ListBucket
+				Apply: []Grant{write("s3:CreateBucket", "s3:PutBucketTagging")},
+				With: map[string]Access{
+					"versioning":          setting("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+					"block-public-access": setting("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+					"encryption":          setting("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"),
+				},
+			},
+		}
+	}()
+)
+
+// Use is how one rule uses a kind, as far as IAM is concerned.
+type Use struct {
+	Kind, Action string
+	// With names the rule's options and settings that need more access:
+	// "snapshot-first", the keys of an ensure rule's settings, …
+	With []string
+	// TagKeys are the keys a tag action sets.
+	TagKeys []string
+	// Bucket is the bucket an ensure rule names.
+	Bucket string
+}
+
+// PolicyOptions say what else a policy is for.
+type PolicyOptions struct {
+	// Roles are the ARNs of the account roles broom assumes (accounts:).
+	Roles []string
+	// PlanOnly leaves out what applying needs: a policy for a role that
+	// only ever plans.
+	PlanOnly bool
+}
+
+// PolicyDocument is an IAM policy.
+type PolicyDocument struct {
+	Version   string
+	Statement []Statement
+}
+
+// Statement is one statement of a PolicyDocument.
+type Statement struct {
+	Sid       string
+	Effect    string
+	Action    Values
+	Resource  Values
+	Condition Condition `json:",omitempty"`
+}
+
+// Policy returns the least-privilege IAM policy for uses: what the kinds
+// need for their actions, sts:GetCallerIdentity (broom checks which
+// account it is in) and sts:AssumeRole on the account roles. Statements
+// are sorted by Sid, and everything in them is sorted, so the same rules
+// give the same text.
+func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
+	b := policyBuilder{}
+	b.add(Grant{Sid: "Identity", Actions: []string{"sts:GetCallerIdentity"}, Resources: []string{"*"}}, Use{})
+	if len(o.Roles) > 0 {
+		b.add(Grant{Sid: "AssumeAccountRoles", Actions: []string{"sts:AssumeRole"}, Resources: o.Roles}, Use{})
+	}
+	for _, u := range uses {
+		spec, err := Lookup(u.Kind)
+		if err != nil {
+			return PolicyDocument{}, err
+		}
+		acc, ok := spec.IAM[u.Action]
+		if !ok {
+			return PolicyDocument{}, fmt.Errorf("resource kind %s has no action %q", u.Kind, u.Action)
+		}
+		if u.Bucket == "" && needsBucket(acc) {
+			return PolicyDocument{}, fmt.Errorf("%s %s names no bucket", u.Kind, u.Action)
+		}
+		parts := []Access{acc}
+		for _, w := range u.With {
+			if more, ok := acc.With[w]; ok {
+				parts = append(parts, more)
+			}
+		}
+		for _, p := range parts {
+			grants := p.Plan
+			if !o.PlanOnly {
+				grants = append(slices.Clip(grants), p.Apply...)
+			}
+			for _, g := range grants {
+				b.add(g, u)
+			}
+		}
+	}
+	return b.document(), nil
+}
+
+func needsBucket(a Access) bool {
+	for _, g := range slices.Concat(a.Plan, a.Apply) {
+		if g.PerBucket {
+			return true
+		}
+	}
+	return false
+}
+
+// policyBuilder joins grants into statements by Sid.
+type policyBuilder map[string]*statementSet
+
+type statementSet struct {
+	actions, resources map[string]bool
+	condition          map[string]map[string]map[string]bool
+}
+
+func (b policyBuilder) add(g Grant, u Use) {
+	sid, resources := g.Sid, g.Resources
+	if g.PerBucket {
+		sid += pascal(u.Bucket)
+		resources = []string{"arn:aws:s3:::" + u.Bucket}
+	}
+	s := b[sid]
+	if s == nil {
+		s = &statementSet{actions: map[string]bool{}, resources: map[string]bool{}, condition: map[string]map[string]map[string]bool{}}
+		b[sid] = s
+	}
+	cond := g.Condition
+	if g.RuleTagKeys {
+		cond = Condition{"ForAllValues:StringEquals": {"aws:TagKeys": append([]string{changeTag}, u.TagKeys...)}}
+		for op, keys := range g.Condition {
+			cond[op] = keys
+		}
+	}
+	for _, a := range g.Actions {
+		s.actions[a] = true
+	}
+	for _, r := range resources {
+		s.resources[r] = true
+	}
+	for op, keys := range cond {
+		if s.condition[op] == nil {
+			s.condition[op] = map[string]map[string]bool{}
+		}
+		for key, values := range keys {
+			if s.condition[op][key] == nil {
+				s.condition[op][key] = map[string]bool{}
+			}
+			for _, v := range values {
+				s.condition[op][key][v] = true
+			}
+		}
+	}
+}
+
+func (b policyBuilder) document() PolicyDocument {
+	doc := PolicyDocument{Version: "2012-10-17"}
+	for _, sid := range slices.Sorted(maps.Keys(b)) {
+		s := b[sid]
+		st := Statement{Sid: sid, Effect: "Allow", Action: slices.Sorted(maps.Keys(s.actions)), Resource: slices.Sorted(maps.Keys(s.resources))}
+		if len(s.condition) > 0 {
+			st.Condition = Condition{}
+			for op, keys := range s.condition {
+				st.Condition[op] = map[string]Values{}
+				for key, values := range keys {
+					st.Condition[op][key] = slices.Sorted(maps.Keys(values))
+				}
+			}
+		}
+		doc.Statement = append(doc.Statement, st)
+	}
+	return doc
+}
+
+// pascal turns a bucket name into letters and digits for a Sid:
+// "acme-ci-artifacts" → "AcmeCiArtifacts".
+func pascal(s string) string {
+	var out strings.Builder
+	up := true
+	for _, r := range s {
+		switch {
+		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if up {
+				r = unicode.ToUpper(r)
+			}
+			out.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	return out.String()
+}
+
+// apiActions maps an API operation as broom calls it, named
+// "service:Operation" by its SigV4 signing name, to the IAM actions it
+// needs. Most are named alike; S3's are not, and CreateSnapshot with
+// TagSpecifications also needs ec2:CreateTags. The tests map every call
+// they record through it, and fail on one that is not here.
+var apiActions = map[string][]string{
+	"ec2:DescribeAddresses":              {"ec2:DescribeAddresses"},
+	"ec2:DescribeImages":                 {"ec2:DescribeImages"},
+	"ec2:DescribeInstances":              {"ec2:DescribeInstances"},
+	"ec2:DescribeLaunchTemplateVersions": {"ec2:DescribeLaunchTemplateVersions"},
+	"ec2:DescribeLaunchTemplates":        {"ec2:DescribeLaunchTemplates"},
+	"ec2:DescribeSnapshots":              {"ec2:DescribeSnapshots"},
+	"ec2:DescribeVolumes":                {"ec2:DescribeVolumes"},
+	"ec2:CreateSnapshot":                 {"ec2:CreateSnapshot", "ec2:CreateTags"},
+	"ec2:CreateTags":                     {"ec2:CreateTags"},
+	"ec2:DeleteSnapshot":                 {"ec2:DeleteSnapshot"},
+	"ec2:DeleteVolume":                   {"ec2:DeleteVolume"},
+	"ec2:DeregisterImage":                {"ec2:DeregisterImage"},
+	"ec2:ReleaseAddress":                 {"ec2:ReleaseAddress"},
+	"s3:HeadBucket":                      {"s3:ListBucket"},
+	"s3:CreateBucket":                    {"s3:CreateBucket"},
+	"s3:GetBucketVersioning":             {"s3:GetBucketVersioning"},
+	"s3:PutBucketVersioning":             {"s3:PutBucketVersioning"},
+	"s3:GetPublicAccessBlock":            {"s3:GetBucketPublicAccessBlock"},
+	"s3:PutPublicAccessBlock":            {"s3:PutBucketPublicAccessBlock"},
+	"s3:GetBucketEncryption":             {"s3:GetEncryptionConfiguration"},
+	"s3:PutBucketEncryption":             {"s3:PutEncryptionConfiguration"},
+	"s3:GetBucketTagging":                {"s3:GetBucketTagging"},
+	"s3:PutBucketTagging":                {"s3:PutBucketTagging"},
+	"sts:GetCallerIdentity":              {"sts:GetCallerIdentity"},
+	"sts:AssumeRole":                     {"sts:AssumeRole"},
+}

@@ -1,0 +1,607 @@
+package resource
+
+import (
+	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/awstest"
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// iamRun is one scenario of TestIAMCoversCalls: a kind that reaches moto
+// through a recorder, and the calls it made, split by phase.
+type iamRun struct {
+	t      *testing.T
+	rec    *awstest.Recorder
+	direct aws.Config // straight to moto, unrecorded: for seeding
+	k      Kind
+	// planCalls are made by List and Ensure (what broom plan runs);
+	// applyCalls by Get and Do (what apply adds).
+	planCalls, applyCalls []awstest.Call
+}
+
+// plan runs fn and files its calls under planning.
+func (r *iamRun) plan(fn func()) { r.planCalls = append(r.planCalls, r.record(fn)...) }
+
+// apply runs fn and files its calls under applying.
+func (r *iamRun) apply(fn func()) { r.applyCalls = append(r.applyCalls, r.record(fn)...) }
+
+func (r *iamRun) record(fn func()) []awstest.Call {
+	r.rec.Reset()
+	fn()
+	return r.rec.Calls()
+}
+
+func (r *iamRun) list() []plan.Resource {
+	r.t.Helper()
+	got, err := r.k.List(r.t.Context())
+	if err != nil {
+		r.t.Fatalf("List: %v", err)
+	}
+	return got
+}
+
+// getAndDo is what the engine does per action: re-read, then act.
+func (r *iamRun) getAndDo(a plan.Action) {
+	r.t.Helper()
+	if _, found, err := r.k.Get(r.t.Context(), a.ID); err != nil || !found {
+		r.t.Fatalf("Get(%s): found %v, err %v", a.ID, found, err)
+	}
+	if err := r.k.Do(r.t.Context(), a); err != nil {
+		r.t.Fatalf("Do %s %s: %v", a.Op, a.ID, err)
+	}
+}
+
+func (r *iamRun) ensure(d Desired) []plan.Action {
+	r.t.Helper()
+	en, ok := r.k.(Ensurer)
+	if !ok {
+		r.t.Fatalf("%T is not an Ensurer", r.k)
+	}
+	as, err := en.Ensure(r.t.Context(), d)
+	if err != nil {
+		r.t.Fatalf("Ensure: %v", err)
+	}
+	return as
+}
+
+func iamRunInstance(t *testing.T, cfg aws.Config, image string) {
+	t.Helper()
+	_, err := ec2.NewFromConfig(cfg).RunInstances(t.Context(), &ec2.RunInstancesInput{
+		ImageId: aws.String(image), InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		Placement: &types.Placement{AvailabilityZone: aws.String(cfg.Region + "a")},
+	})
+	if err != nil {
+		t.Fatalf("run instance of %s: %v", image, err)
+	}
+}
+
+func iamLaunchTemplate(t *testing.T, cfg aws.Config, image string) {
+	t.Helper()
+	_, err := ec2.NewFromConfig(cfg).CreateLaunchTemplate(t.Context(), &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("iam-test"),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceTypeT3Micro},
+	})
+	if err != nil {
+		t.Fatalf("create launch template: %v", err)
+	}
+}
+
+func iamAllocate(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	out, err := ec2.NewFromConfig(cfg).AllocateAddress(t.Context(), &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+	if err != nil {
+		t.Fatalf("allocate address: %v", err)
+	}
+	return aws.ToString(out.AllocationId)
+}
+
+// iamActionsIn returns the IAM actions a policy allows, each with the
+// resources of the statements that allow it.
+func iamActionsIn(doc PolicyDocument) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range doc.Statement {
+		for _, a := range s.Action {
+			out[a] = append(out[a], s.Resource...)
+		}
+	}
+	return out
+}
+
+// iamCheckCovered fails for each recorded call whose IAM actions doc does not
+// allow, or that apiActions does not know.
+func iamCheckCovered(t *testing.T, phase string, calls []awstest.Call, doc PolicyDocument, bucket string) map[string]bool {
+	t.Helper()
+	allowed := iamActionsIn(doc)
+	seen := map[string]bool{}
+	for _, c := range calls {
+		op := c.Service + ":" + c.Op
+		actions, ok := apiActions[op]
+		if !ok {
+			t.Errorf("%s called %s, which apiActions in iam.go does not map to IAM actions: add it, and to the kind's grants", phase, op)
+			continue
+		}
+		for _, a := range actions {
+			seen[a] = true
+			resources, ok := allowed[a]
+			switch {
+			case !ok:
+				t.Errorf("%s called %s, which needs %s: the policy does not allow it", phase, op, a)
+			case c.Service == "s3" && !slices.Contains(resources, "arn:aws:s3:::"+bucket):
+				t.Errorf("%s called %s on bucket %s, but %s is allowed only on %v", phase, op, bucket, a, resources)
+			}
+		}
+	}
+	return seen
+}
+
+// TestIAMCoversCalls runs every kind and action, with each option that
+// changes what it calls, against moto through a recorder, and checks the
+// policy for a config with just that rule: every call planning makes is in
+// the plan-only policy, every call applying adds is in the full policy, an
+// unknown call fails, and the policy allows nothing the kind never called.
+func TestIAMCoversCalls(t *testing.T) {
+	t.Parallel()
+	m := awstest.StartMoto(t)
+	const (
+		region = "us-east-1"
+		bucket = "acme-iam-test"
+	)
+	settings := map[string]string{"versioning": "true", "block-public-access": "true", "encryption": "AES256"}
+
+	// seedSnapshot makes a volume, a snapshot of it and an AMI (which
+	// ebs-snapshot reads to find the snapshots behind AMIs).
+	seedSnapshot := func(r *iamRun) string {
+		vol := awstest.CreateVolume(r.t, r.direct, 8, region+"a")
+		awstest.RegisterImage(r.t, r.direct, "base", nil)
+		return awstest.CreateSnapshot(r.t, r.direct, vol, map[string]string{"Environment": "ci"})
+	}
+	// seedImage makes an unused AMI, and others used by an instance and by
+	// a launch template, so that every call that finds users is made.
+	seedImage := func(r *iamRun) string {
+		used, _ := awstest.RegisterImage(r.t, r.direct, "used", nil)
+		templated, _ := awstest.RegisterImage(r.t, r.direct, "templated", nil)
+		iamRunInstance(r.t, r.direct, used)
+		iamLaunchTemplate(r.t, r.direct, templated)
+		id, _ := awstest.RegisterImage(r.t, r.direct, "stale", nil)
+		return id
+	}
+	ensureBucket := func(r *iamRun, want map[string]string) {
+		d := Desired{Name: bucket, Settings: want, Tags: map[string]string{"Owner": "platform-team"}}
+		var create []plan.Action
+		r.plan(func() { create = r.ensure(d) })
+		if len(create) != 1 || create[0].Op != plan.Create {
+			r.t.Fatalf("Ensure on a missing bucket = %+v, want one create", create)
+		}
+		r.apply(func() {
+			if err := r.k.Do(r.t.Context(), create[0]); err != nil {
+				r.t.Fatalf("Do create: %v", err)
+			}
+		})
+		r.plan(func() {
+			if got := r.ensure(d); len(got) != 0 {
+				r.t.Errorf("Ensure after create = %+v, want none", got)
+			}
+		})
+		// Drift in a setting (or the tags): one update, then converged.
+		s3c := s3.NewFromConfig(r.direct)
+		if _, err := s3c.PutBucketTagging(r.t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket),
+			Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("Owner"), Value: aws.String("someone-else")}}}}); err != nil {
+			r.t.Fatal(err)
+		}
+		var update []plan.Action
+		r.plan(func() { update = r.ensure(d) })
+		if len(update) != 1 {
+			r.t.Fatalf("Ensure after the tags drifted = %+v, want one update", update)
+		}
+		r.apply(func() {
+			if err := r.k.Do(r.t.Context(), update[0]); err != nil {
+				r.t.Fatalf("Do update: %v", err)
+			}
+		})
+	}
+
+	scenarios := map[string]struct {
+		use    Use
+		region string
+		run    func(r *iamRun)
+	}{
+		"ebs-snapshot delete": {use: Use{Kind: "ebs-snapshot", Action: "delete"}, run: func(r *iamRun) {
+			id := seedSnapshot(r)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ebs-snapshot", ID: id}) })
+		}},
+		"ebs-snapshot tag": {use: Use{Kind: "ebs-snapshot", Action: "tag", TagKeys: []string{"Team"}}, run: func(r *iamRun) {
+			id := seedSnapshot(r)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "ebs-snapshot", ID: id, Change: map[string]string{"Team": "data"}})
+			})
+		}},
+		"ebs-volume delete": {use: Use{Kind: "ebs-volume", Action: "delete"}, run: func(r *iamRun) {
+			id := awstest.CreateVolume(r.t, r.direct, 4, region+"a")
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ebs-volume", ID: id}) })
+		}},
+		"ebs-volume delete with snapshot-first": {use: Use{Kind: "ebs-volume", Action: "delete", With: []string{"snapshot-first"}}, run: func(r *iamRun) {
+			id := awstest.CreateVolume(r.t, r.direct, 4, region+"a")
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ebs-volume", ID: id, Change: map[string]string{"snapshot-first": "true"}})
+			})
+		}},
+		"ebs-volume tag": {use: Use{Kind: "ebs-volume", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
+			id := awstest.CreateVolume(r.t, r.direct, 4, region+"a")
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "ebs-volume", ID: id, Change: map[string]string{"Owner": "platform-team"}})
+			})
+		}},
+		"ami delete": {use: Use{Kind: "ami", Action: "delete"}, run: func(r *iamRun) {
+			id := seedImage(r)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ami", ID: id}) })
+		}},
+		"ami tag": {use: Use{Kind: "ami", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
+			id := seedImage(r)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "ami", ID: id, Change: map[string]string{"Owner": "platform-team"}})
+			})
+		}},
+		"elastic-ip delete": {use: Use{Kind: "elastic-ip", Action: "delete"}, run: func(r *iamRun) {
+			id := iamAllocate(r.t, r.direct)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "elastic-ip", ID: id}) })
+		}},
+		"elastic-ip tag": {use: Use{Kind: "elastic-ip", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
+			id := iamAllocate(r.t, r.direct)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "elastic-ip", ID: id, Change: map[string]string{"Owner": "platform-team"}})
+			})
+		}},
+		"s3-bucket ensure with every setting": {
+			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
+			region: "eu-west-1",
+			run:    func(r *iamRun) { ensureBucket(r, settings) },
+		},
+		"s3-bucket ensure with versioning only": {
+			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: []string{"versioning"}},
+			region: "us-east-1",
+			run:    func(r *iamRun) { ensureBucket(r, map[string]string{"versioning": "true"}) },
+		},
+		"s3-bucket ensure with no settings": {
+			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket},
+			region: "eu-west-1",
+			run:    func(r *iamRun) { ensureBucket(r, nil) },
+		},
+	}
+
+	covered := map[string]bool{} // kind/action pairs the scenarios ran
+	for _, name := range slices.Sorted(maps.Keys(scenarios)) {
+		sc := scenarios[name]
+		covered[sc.use.Kind+"/"+sc.use.Action] = true
+		t.Run(name, func(t *testing.T) {
+			m.Reset()
+			reg := region
+			if sc.region != "" {
+				reg = sc.region
+			}
+			rec := awstest.NewRecorder(t, m.URL())
+			cfg := m.Config(t, reg)
+			cfg.BaseEndpoint = aws.String(rec.URL())
+			spec, err := Lookup(sc.use.Kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &iamRun{t: t, rec: rec, direct: m.Config(t, reg),
+				k: spec.New(Env{AWS: cfg, Tags: map[string]string{"ManagedBy": "broom"}, Change: "https://github.com/acme/infra/pull/9"})}
+			sc.run(r)
+
+			planDoc, err := Policy([]Use{sc.use}, PolicyOptions{PlanOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fullDoc, err := Policy([]Use{sc.use}, PolicyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seenPlan := iamCheckCovered(t, "planning", r.planCalls, planDoc, bucket)
+			seenAll := iamCheckCovered(t, "applying", r.applyCalls, fullDoc, bucket)
+			maps.Copy(seenAll, seenPlan)
+
+			// Least privilege: what the policy allows was needed. (Checking
+			// who broom is goes through package cloud, not the kinds.)
+			unused := func(doc PolicyDocument, seen map[string]bool) []string {
+				var out []string
+				for a := range iamActionsIn(doc) {
+					if !seen[a] && a != "sts:GetCallerIdentity" {
+						out = append(out, a)
+					}
+				}
+				slices.Sort(out)
+				return out
+			}
+			if got := unused(planDoc, seenPlan); len(got) > 0 {
+				t.Errorf("the plan-only policy allows %v, which planning never called", got)
+			}
+			if got := unused(fullDoc, seenAll); len(got) > 0 {
+				t.Errorf("the policy allows %v, which neither planning nor applying called", got)
+			}
+		})
+	}
+
+	// Every kind and action of the registry has a scenario.
+	for kind, actions := range Catalog() {
+		for action := range actions {
+			if !covered[kind+"/"+action] {
+				t.Errorf("no scenario runs %s %s: add one, so its IAM grants are checked", kind, action)
+			}
+		}
+	}
+}
+
+// iamSpecUses are the rules of SPEC §3's example config.
+var iamSpecUses = []Use{
+	{Kind: "ebs-snapshot", Action: "delete"},
+	{Kind: "ebs-volume", Action: "delete"},
+	{Kind: "ami", Action: "delete"},
+	{Kind: "elastic-ip", Action: "delete"},
+	{Kind: "s3-bucket", Action: "ensure", Bucket: "acme-ci-artifacts", With: []string{"block-public-access", "encryption", "versioning"}},
+	{Kind: "ebs-volume", Action: "tag", TagKeys: []string{"Owner"}},
+}
+
+func iamJSON(t *testing.T, doc PolicyDocument) string {
+	t.Helper()
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPolicyIsDeterministic(t *testing.T) {
+	t.Parallel()
+	want, err := Policy(iamSpecUses, PolicyOptions{Roles: []string{"arn:aws:iam::2:role/b", "arn:aws:iam::1:role/a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reversed := slices.Clone(iamSpecUses)
+	slices.Reverse(reversed)
+	for range 5 {
+		got, err := Policy(reversed, PolicyOptions{Roles: []string{"arn:aws:iam::1:role/a", "arn:aws:iam::2:role/b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(iamJSON(t, want), iamJSON(t, got)); diff != "" {
+			t.Fatalf("policy depends on the order of rules and roles (-first +again):\n%s", diff)
+		}
+	}
+}
+
+func TestPolicyStatements(t *testing.T) {
+	t.Parallel()
+	doc, err := Policy(iamSpecUses, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Version != "2012-10-17" {
+		t.Errorf("Version = %q", doc.Version)
+	}
+	sid := regexp.MustCompile(`^[A-Za-z0-9]+$`) // what IAM accepts in a Sid
+	var sids []string
+	for _, s := range doc.Statement {
+		sids = append(sids, s.Sid)
+		if !sid.MatchString(s.Sid) {
+			t.Errorf("Sid %q is not alphanumeric", s.Sid)
+		}
+		if s.Effect != "Allow" || len(s.Action) == 0 || len(s.Resource) == 0 {
+			t.Errorf("statement %s = %+v; want Allow with actions and resources", s.Sid, s)
+		}
+		if !slices.IsSorted(s.Action) || !slices.IsSorted(s.Resource) {
+			t.Errorf("statement %s: actions %v or resources %v not sorted", s.Sid, s.Action, s.Resource)
+		}
+		for _, a := range s.Action {
+			// Only EC2's Describe calls and sts:GetCallerIdentity need every resource.
+			if slices.Contains(s.Resource, "*") && !strings.HasPrefix(a, "ec2:Describe") && a != "sts:GetCallerIdentity" {
+				t.Errorf("statement %s allows %s on every resource", s.Sid, a)
+			}
+			if strings.HasPrefix(a, "s3:") && !slices.Equal(s.Resource, []string{"arn:aws:s3:::acme-ci-artifacts"}) {
+				t.Errorf("statement %s allows %s on %v, want the bucket only", s.Sid, a, s.Resource)
+			}
+		}
+	}
+	if !slices.IsSorted(sids) || len(slices.Compact(slices.Clone(sids))) != len(sids) {
+		t.Errorf("Sids %v are not sorted and unique", sids)
+	}
+	var tag Statement
+	for _, s := range doc.Statement {
+		if s.Sid == "TagVolumes" {
+			tag = s
+		}
+	}
+	wantTag := Statement{Sid: "TagVolumes", Effect: "Allow", Action: Values{"ec2:CreateTags"}, Resource: Values{arnVolume},
+		Condition: Condition{
+			"Null":                      {"aws:RequestTag/broom:change": {"false"}},
+			"ForAllValues:StringEquals": {"aws:TagKeys": {"Owner", "broom:change"}},
+		}}
+	if diff := cmp.Diff(wantTag, tag); diff != "" {
+		t.Errorf("tag statement (-want +got):\n%s", diff)
+	}
+}
+
+func TestPolicyOptions(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		uses []Use
+		opts PolicyOptions
+		want map[string][]string // Sid → actions
+	}{
+		"no rules: only who broom is": {
+			want: map[string][]string{"Identity": {"sts:GetCallerIdentity"}},
+		},
+		"accounts: assume each role": {
+			opts: PolicyOptions{Roles: []string{"arn:aws:iam::222222222222:role/broom", "arn:aws:iam::111111111111:role/broom"}},
+			want: map[string][]string{"Identity": {"sts:GetCallerIdentity"}, "AssumeAccountRoles": {"sts:AssumeRole"}},
+		},
+		"plan-only leaves out every write": {
+			uses: iamSpecUses,
+			opts: PolicyOptions{PlanOnly: true},
+			want: map[string][]string{
+				"Identity":                  {"sts:GetCallerIdentity"},
+				"ReadBucketAcmeCiArtifacts": {"s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:ListBucket"},
+				"ReadEC2": {"ec2:DescribeAddresses", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions",
+					"ec2:DescribeLaunchTemplates", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"},
+			},
+		},
+		"snapshot-first adds a tagged CreateSnapshot": {
+			uses: []Use{{Kind: "ebs-volume", Action: "delete", With: []string{"snapshot-first"}}},
+			want: map[string][]string{
+				"Identity":                 {"sts:GetCallerIdentity"},
+				"ReadEC2":                  {"ec2:DescribeSnapshots", "ec2:DescribeVolumes"},
+				"DeleteVolumes":            {"ec2:DeleteVolume"},
+				"SnapshotFirstOfVolumes":   {"ec2:CreateSnapshot"},
+				"SnapshotFirstTagged":      {"ec2:CreateSnapshot"},
+				"SnapshotFirstTagOnCreate": {"ec2:CreateTags"},
+			},
+		},
+		"two buckets get a statement each": {
+			uses: []Use{
+				{Kind: "s3-bucket", Action: "ensure", Bucket: "logs.example.com"},
+				{Kind: "s3-bucket", Action: "ensure", Bucket: "acme-ci", With: []string{"versioning"}},
+			},
+			opts: PolicyOptions{PlanOnly: true},
+			want: map[string][]string{
+				"Identity":                 {"sts:GetCallerIdentity"},
+				"ReadBucketAcmeCi":         {"s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:ListBucket"},
+				"ReadBucketLogsExampleCom": {"s3:GetBucketTagging", "s3:ListBucket"},
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			doc, err := Policy(tc.uses, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, s := range doc.Statement {
+				got[s.Sid] = s.Action
+				if tc.opts.PlanOnly {
+					for _, a := range s.Action {
+						if _, op, _ := strings.Cut(a, ":"); !awstest.IsRead(op) {
+							t.Errorf("plan-only statement %s allows %s, not a read", s.Sid, a)
+						}
+					}
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("statements (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPolicyAssumesTheConfiguredRoles(t *testing.T) {
+	t.Parallel()
+	doc, err := Policy(nil, PolicyOptions{Roles: []string{"arn:aws:iam::222222222222:role/broom", "arn:aws:iam::111111111111:role/broom"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Values{"arn:aws:iam::111111111111:role/broom", "arn:aws:iam::222222222222:role/broom"}
+	if diff := cmp.Diff(want, doc.Statement[0].Resource); diff != "" || doc.Statement[0].Sid != "AssumeAccountRoles" {
+		t.Errorf("first statement %s, resources (-want +got):\n%s", doc.Statement[0].Sid, diff)
+	}
+}
+
+func TestPolicyJoinsTheTagKeysOfRulesOnOneKind(t *testing.T) {
+	t.Parallel()
+	doc, err := Policy([]Use{
+		{Kind: "ami", Action: "tag", TagKeys: []string{"Team"}},
+		{Kind: "ami", Action: "tag", TagKeys: []string{"Owner", "Team"}},
+	}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range doc.Statement {
+		if s.Sid == "TagImages" {
+			if diff := cmp.Diff(Values{"Owner", "Team", "broom:change"}, s.Condition["ForAllValues:StringEquals"]["aws:TagKeys"]); diff != "" {
+				t.Errorf("tag keys (-want +got):\n%s", diff)
+			}
+			return
+		}
+	}
+	t.Fatalf("no TagImages statement in %+v", doc.Statement)
+}
+
+func TestPolicyRejectsWhatNoKindDoes(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		use  Use
+		want string
+	}{
+		"unknown kind":          {use: Use{Kind: "rds-instance", Action: "delete"}, want: `unknown resource kind "rds-instance"`},
+		"action the kind lacks": {use: Use{Kind: "s3-bucket", Action: "delete"}, want: `resource kind s3-bucket has no action "delete"`},
+		"ensure without bucket": {use: Use{Kind: "s3-bucket", Action: "ensure"}, want: "s3-bucket ensure names no bucket"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Policy([]Use{tc.use}, PolicyOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Policy error = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEveryActionHasIAM keeps the registry's IAM in step with its actions,
+// and the options IAM knows with those the actions accept.
+func TestEveryActionHasIAM(t *testing.T) {
+	t.Parallel()
+	settings := []string{"versioning", "block-public-access", "encryption"} // config's bucket settings
+	for _, s := range registry {
+		if diff := cmp.Diff(slices.Sorted(maps.Keys(s.Actions)), slices.Sorted(maps.Keys(s.IAM))); diff != "" {
+			t.Errorf("%s: actions and IAM differ (-actions +IAM):\n%s", s.Name, diff)
+		}
+		for action, acc := range s.IAM {
+			if len(acc.Plan) == 0 || len(acc.Apply) == 0 {
+				t.Errorf("%s %s: IAM must say what planning and applying need", s.Name, action)
+			}
+			for opt := range acc.With {
+				if !slices.Contains(s.Actions[action], opt) && !(slices.Contains(s.Actions[action], "settings") && slices.Contains(settings, opt)) {
+					t.Errorf("%s %s: IAM for option %q, which the action does not accept", s.Name, action, opt)
+				}
+			}
+		}
+	}
+}
+
+func TestValuesMarshalOneAsAString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   Values
+		want string
+	}{
+		{Values{"a"}, `"a"`},
+		{Values{"a", "b"}, `["a","b"]`},
+	} {
+		got, err := json.Marshal(tc.in)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("Marshal(%v) = %s, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
