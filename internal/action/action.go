@@ -109,6 +109,8 @@ func (r *run) run(ctx context.Context) Outcome {
 	default:
 		o = r.planOnly(ctx)
 	}
+	ctx, cancel = finishing(ctx)
+	defer cancel()
 	if r.cfg.TrackingIssue && o.Err == nil {
 		existing, err := r.gh.FindTrackingIssue(ctx, r.cfg.ID, r.viewer)
 		if err != nil {
@@ -346,6 +348,8 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 		return o
 	}
 	o := c.Apply(ctx, r.cfg, res, "")
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	o.Notes = append([]string{fmt.Sprintf("Approved by %s at %s.", facts.Labeler, time.Now().UTC().Format(time.RFC3339))}, o.Notes...)
 	removeLabel(&o)
 	fingerprint := o.Plan.Fingerprint
@@ -398,6 +402,19 @@ func (r *run) body(o *Outcome, marker pr.Marker, prev *pr.Comment) string {
 	keys := report.KeysBlock(o.Plan)
 	rep.Limit = report.CommentLimit - len(keys)
 	return report.Markdown(rep) + keys
+}
+
+// finishBudget is how long a cancelled run (a cancelled workflow, or the
+// deadline) still has to remove the label and write its comment.
+const finishBudget = 4 * time.Second
+
+// finishing returns ctx, or when it is done, a short-lived context that is
+// not, so that the results of what did run are still reported.
+func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), finishBudget)
 }
 
 // changeRef is the broom:change tag's value: the pull request, or the run.

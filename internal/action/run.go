@@ -78,7 +78,8 @@ type Cloud struct {
 // Connect builds the engine for cfg. Without accounts in the config it
 // works in the current credentials' account; with them, it assumes each
 // role and checks that STS names the account the config says.
-func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (Cloud, error) {
+func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engineOpts ...engine.Option) (Cloud, error) {
+	opts := cloud.NewOptions(cfg.AWS) // one rate limiter for the whole run
 	roles := map[string]string{}
 	for _, a := range cfg.Accounts {
 		roles[a.ID] = a.Role
@@ -91,7 +92,7 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, opts .
 		if c, ok := cache[account+"/"+region]; ok {
 			return c, nil
 		}
-		c, err := cloud.Load(ctx, region, cloud.Options{})
+		c, err := cloud.Load(ctx, region, opts)
 		if err != nil {
 			return c, err
 		}
@@ -101,7 +102,7 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, opts .
 		cache[account+"/"+region] = c
 		return c, nil
 	}
-	first, err := cloud.Load(ctx, cfg.Regions[0], cloud.Options{})
+	first, err := cloud.Load(ctx, cfg.Regions[0], opts)
 	if err != nil {
 		return Cloud{}, err
 	}
@@ -128,7 +129,7 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, opts .
 		}
 	}
 	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", strings.Join(cfg.Regions, ","))
-	return Cloud{Engine: engine.New(logger, load, opts...), Accounts: accounts}, nil
+	return Cloud{Engine: engine.New(logger, load, engineOpts...), Accounts: accounts}, nil
 }
 
 // Plan computes the plan; nothing is changed.

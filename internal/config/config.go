@@ -25,10 +25,37 @@ type File struct {
 	Regions    []string
 	MaxActions int
 	Timeout    time.Duration
+	AWS        AWS
 	Protect    Protect
 	Tags       map[string]string
 	Accounts   []Account // empty: the account of the current credentials
 	Rules      []Rule
+}
+
+// AWS tunes the SDK clients broom builds: retries, the per-call timeout and
+// the client-side rate limits. A zero field means the built-in default
+// (package cloud holds them, with EC2's published request-rate limits).
+type AWS struct {
+	RetryMode   string        // "standard" or "adaptive"
+	MaxAttempts int           // per call, the first included
+	MaxBackoff  time.Duration // longest wait between two attempts
+	CallTimeout time.Duration // each HTTP attempt
+	// RateLimits overrides the token buckets, by API action name
+	// (DeleteSnapshot) or by class: RateMutating, RateNonMutating.
+	RateLimits map[string]RateLimit
+}
+
+// The classes of API actions a rate limit can be set for besides single
+// actions: EC2's own categories.
+const (
+	RateMutating    = "mutating"     // any action that changes something
+	RateNonMutating = "non-mutating" // Describe*, Get*, List*, Search*, Head*
+)
+
+// RateLimit is a token bucket: Burst calls at once, refilled at PerSecond.
+type RateLimit struct {
+	Burst     int
+	PerSecond float64
 }
 
 // Account is one AWS account broom works in, reached by assuming Role.

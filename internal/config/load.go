@@ -3,12 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -185,7 +187,7 @@ func (l *loader) positive(n *yaml.Node, what string) int {
 	return v
 }
 
-var topKeys = []string{"version", "id", "regions", "max-actions", "timeout", "protect", "tags", "accounts", "rules"}
+var topKeys = []string{"version", "id", "regions", "max-actions", "timeout", "aws", "protect", "tags", "accounts", "rules"}
 
 var (
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -254,6 +256,8 @@ func (l *loader) file(n *yaml.Node, f *File) {
 				l.errorf(v, "timeout: want a positive duration such as 15m or 1h, got %s", describe(v))
 			}
 			f.Timeout = d
+		case "aws":
+			l.aws(v, &f.AWS)
 		case "protect":
 			l.mapping(v, key, []string{"tags", "ids"}, func(key string, _, v *yaml.Node) {
 				if key == "tags" {
@@ -275,6 +279,78 @@ func (l *loader) file(n *yaml.Node, f *File) {
 			l.rules(v, f)
 		}
 	})
+}
+
+var (
+	awsKeys       = []string{"retry-mode", "max-attempts", "max-backoff", "call-timeout", "rate-limits"}
+	rateLimitKeys = []string{"burst", "per-second"}
+	// actionPattern is an AWS API action name, as the SDK names operations.
+	actionPattern = regexp.MustCompile(`^[A-Z][A-Za-z0-9]+$`)
+)
+
+// aws reads the aws block: retry mode and budget, per-call timeout and rate
+// limits.
+func (l *loader) aws(n *yaml.Node, a *AWS) {
+	duration := func(v *yaml.Node, what, example string) time.Duration {
+		d, err := ParseDuration(l.str(v, what))
+		if err != nil || d <= 0 {
+			l.errorf(v, "%s: want a positive duration such as %s (units s, m, h), got %s", what, example, describe(v))
+		}
+		return d
+	}
+	l.mapping(n, "aws", awsKeys, func(key string, _, v *yaml.Node) {
+		what := "aws." + key
+		switch key {
+		case "retry-mode":
+			a.RetryMode = l.str(v, what)
+			if a.RetryMode != "standard" && a.RetryMode != "adaptive" && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+				l.errorf(v, "%s: %q is not one of standard, adaptive", what, a.RetryMode)
+			}
+		case "max-attempts":
+			a.MaxAttempts = l.positive(v, what)
+		case "max-backoff":
+			a.MaxBackoff = duration(v, what, "20s")
+		case "call-timeout":
+			a.CallTimeout = duration(v, what, "30s")
+		case "rate-limits":
+			a.RateLimits = l.rateLimits(v, what)
+		}
+	})
+}
+
+// rateLimits reads aws.rate-limits: API action name or class → bucket.
+func (l *loader) rateLimits(n *yaml.Node, what string) map[string]RateLimit {
+	out := map[string]RateLimit{}
+	l.mapping(n, what, nil, func(key string, k, v *yaml.Node) {
+		if key != RateMutating && key != RateNonMutating && !actionPattern.MatchString(key) {
+			l.errorf(k, "%s: %q is neither an API action name such as DeleteSnapshot nor %s or %s", what, key, RateMutating, RateNonMutating)
+			return
+		}
+		w := what + "." + key
+		var r RateLimit
+		seen := 0
+		l.mapping(v, w, rateLimitKeys, func(key string, _, v *yaml.Node) {
+			seen++
+			if key == "burst" {
+				r.Burst = l.positive(v, w+".burst")
+				return
+			}
+			s := l.str(v, w+".per-second")
+			if s == "" {
+				return // not a scalar: already reported
+			}
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil || !(f > 0) || math.IsInf(f, 0) || v.Tag != "!!int" && v.Tag != "!!float" {
+				l.errorf(v, "%s.per-second: want a number of calls per second above 0, such as 5 or 0.5, got %s", w, describe(v))
+			}
+			r.PerSecond = f
+		})
+		if v.Kind == yaml.MappingNode && seen < len(rateLimitKeys) {
+			l.errorf(v, "%s: want both burst and per-second, e.g. {burst: 100, per-second: 5}", w)
+		}
+		out[key] = r
+	})
+	return out
 }
 
 // OptionKeys are the rule keys beside name, resource, action and where.

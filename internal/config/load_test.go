@@ -191,7 +191,7 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 		},
 		"unknown top-level key at its line": {
 			yaml: "version: 1\nrule:\n  - name: x\n",
-			want: []string{`broom.yml:2: config: unknown key "rule" (valid: version, id, regions, max-actions, timeout, protect, tags, accounts, rules)`},
+			want: []string{`broom.yml:2: config: unknown key "rule" (valid: version, id, regions, max-actions, timeout, aws, protect, tags, accounts, rules)`},
 		},
 		"unknown key in a rule at its line": {
 			yaml: "rules:\n  - name: x\n    resource: ebs-snapshot\n    action: delete\n    bukket: b\n",

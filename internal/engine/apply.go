@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/smithy-go"
 
@@ -15,10 +16,17 @@ import (
 	"github.com/broom-dev/broom/internal/resource"
 )
 
+// cancelGrace is how long actions in flight when the run is cancelled (a
+// signal, or the run's deadline) may still take. A cancelled workflow run
+// is killed about 10 s after its first signal, and the report, comment and
+// outputs must be written before that.
+const cancelGrace = 5 * time.Second
+
 // Apply carries out every action of p and returns p with each action's
 // status and error. One failure does not stop the others. When ctx is
 // cancelled, actions not yet started are marked skipped; those in flight
-// finish or time out on their own.
+// finish, time out, or are cut off after cancelGrace (failed, outcome
+// unknown until the next run re-reads the resource).
 func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan.Plan {
 	out := p
 	out.Actions = append([]plan.Action(nil), p.Actions...)
@@ -51,11 +59,25 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			// In-flight actions are not cut off by cancellation: an
-			// interrupted delete would leave its outcome unknown.
+			// In-flight actions are not cut off by cancellation at once: an
+			// interrupted delete would leave its outcome unknown. They get
+			// cancelGrace to finish.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
 			defer cancel()
+			stop := context.AfterFunc(ctx, func() {
+				t := time.NewTimer(cancelGrace)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					cancel()
+				case <-actx.Done():
+				}
+			})
+			defer stop()
 			e.applyOne(actx, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a)
+			if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
+				a.Error = fmt.Sprintf("cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
+			}
 		}()
 	}
 	wg.Wait()

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/plan"
+	"github.com/broom-dev/broom/internal/resource"
+)
+
+// gatedKind deletes a resource when its gate opens, or gives up with its
+// context, as an SDK call does; started says when each Do begins.
+type gatedKind struct {
+	fakeKind
+	gate    chan struct{}
+	started chan string
+}
+
+func (k *gatedKind) Do(ctx context.Context, a plan.Action) error {
+	k.started <- a.ID
+	select {
+	case <-k.gate:
+	case <-ctx.Done():
+		return fmt.Errorf("delete snapshot %s: %w", a.ID, ctx.Err())
+	}
+	k.w.mu.Lock()
+	defer k.w.mu.Unlock()
+	k.w.did = append(k.w.did, a.ID)
+	delete(k.w.Current, a.ID)
+	return nil
+}
+
+func newGatedEngine(w *world, k *gatedKind, opts ...Option) *Engine {
+	spec := resource.Spec{Name: kind, New: func(env resource.Env) resource.Kind {
+		k.fakeKind = fakeKind{w: w, region: env.AWS.Region}
+		return k
+	}}
+	lookup := func(string) (resource.Spec, error) { return spec, nil }
+	load := func(_ context.Context, _, region string) (aws.Config, error) { return aws.Config{Region: region}, nil }
+	opts = append([]Option{WithKinds(lookup), WithClock(func() time.Time { return now })}, opts...)
+	return New(slog.New(slog.DiscardHandler), load, opts...)
+}
+
+func gatedWorld(n int) (*world, []string) {
+	w := &world{Current: map[string]plan.Resource{}}
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("snap-%02d", i)
+		ids = append(ids, id)
+		w.Current[id] = res(id, 400*day, "Environment", "ci")
+	}
+	return w, ids
+}
+
+var faultCfg = cfgWith([]string{"eu-west-1"}, config.Protect{}, rule("old-ci", 30*day, "Environment", "ci"))
+
+// A cancelled run lets the actions in flight finish, starts no other, and
+// accounts for every action: done, or skipped and still there.
+func TestApplyCancelledMidwayFinishesInFlightAndSkipsTheRest(t *testing.T) {
+	t.Parallel()
+	w, ids := gatedWorld(10)
+	k := &gatedKind{gate: make(chan struct{}), started: make(chan string, len(ids))}
+	ctx, cancel := context.WithCancel(t.Context())
+	var got plan.Plan
+	var wg sync.WaitGroup
+	wg.Go(func() { got = newGatedEngine(w, k, WithWorkers(3)).Apply(ctx, faultCfg, planFor(ids...)) })
+	for range 3 { // all three workers busy
+		<-k.started
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond) // the dispatcher sees the cancellation first
+	close(k.gate)
+	wg.Wait()
+
+	count := map[plan.Status]int{}
+	for _, a := range got.Actions {
+		count[a.Status]++
+		_, exists := w.Current[a.ID]
+		switch a.Status {
+		case plan.Done:
+			if exists {
+				t.Errorf("%s reported done but still exists", a.ID)
+			}
+		case plan.Skipped:
+			if !exists {
+				t.Errorf("%s reported skipped but was deleted", a.ID)
+			}
+			if a.Error != "run cancelled before this action started" {
+				t.Errorf("%s skipped with %q", a.ID, a.Error)
+			}
+		default:
+			t.Errorf("%s: status %s %q, want done or skipped", a.ID, a.Status, a.Error)
+		}
+	}
+	if count[plan.Done] != 3 || count[plan.Skipped] != 7 {
+		t.Errorf("statuses %v, want the 3 in flight done and 7 skipped", count)
+	}
+}
+
+// An action still in flight cancelGrace after the cancellation is cut off:
+// failed, saying so, and Apply returns in time for the report.
+func TestApplyCutsOffActionsStillInFlightAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	w, ids := gatedWorld(4)
+	k := &gatedKind{gate: make(chan struct{}), started: make(chan string, len(ids))} // never opens
+	ctx, cancel := context.WithCancel(t.Context())
+	var got plan.Plan
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		got = newGatedEngine(w, k, WithWorkers(2)).Apply(ctx, faultCfg, planFor(ids...))
+	}()
+	<-k.started
+	<-k.started
+	start := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(cancelGrace + 5*time.Second):
+		t.Fatalf("Apply still running %v after the cancellation", time.Since(start))
+	}
+	if took := time.Since(start); took < cancelGrace-100*time.Millisecond {
+		t.Errorf("in-flight actions were cut off after %v, before the grace of %v", took, cancelGrace)
+	}
+	for i, a := range got.Actions {
+		switch {
+		case i < 2 && (a.Status != plan.Failed || !strings.HasPrefix(a.Error, "cut off 5s after the run was cancelled")):
+			t.Errorf("%s in flight: %s %q, want failed, cut off", a.ID, a.Status, a.Error)
+		case i >= 2 && a.Status != plan.Skipped:
+			t.Errorf("%s not started: %s %q, want skipped", a.ID, a.Status, a.Error)
+		}
+	}
+}
