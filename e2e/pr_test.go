@@ -316,6 +316,9 @@ func TestScheduleAndDispatch(t *testing.T) {
 
 	d = w.run("workflow_dispatch", prtest.Payload(t, "workflow_dispatch", ""), map[string]string{"mode": "apply", "expect-fingerprint": sched.outputs["fingerprint"]})
 	d.want(t, 0, map[string]string{"mode": "apply", "result": "applied", "applied": "2"})
+	if plan, results := strings.Index(d.summary, "before applying"), strings.Index(d.summary, "Applied: 2 done"); plan < 0 || results < plan {
+		t.Errorf("dispatch apply's summary should show the plan, then the results:\n%s", d.summary)
+	}
 	if w.exists(old[0]) || w.exists(old[1]) {
 		t.Error("dispatch apply did not delete the old snapshots")
 	}

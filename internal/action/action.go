@@ -41,6 +41,8 @@ type run struct {
 	pay    payload
 	gh     *pr.Client
 	viewer string
+	// summaryUsed is how much of the job summary's limit is already written.
+	summaryUsed int
 }
 
 // Run runs broom as a GitHub Action and returns the exit code. Every path,
@@ -191,6 +193,12 @@ func (r *run) applyDirect(ctx context.Context) Outcome {
 	r.gha.Group("broom plan (before apply)")
 	_ = report.Text(r.Stdout, report.Report{Plan: res.Plan, Protected: res.Protected})
 	r.gha.EndGroup()
+	if r.Getenv("GITHUB_STEP_SUMMARY") != "" { // the plan, then (in finish) its results
+		md := report.Markdown(report.Report{Plan: res.Plan, Protected: res.Protected,
+			Notes: []string{"The plan as computed before applying it; the results follow."}, Limit: report.SummaryLimit / 2})
+		r.gha.AddStepSummary(md)
+		r.summaryUsed = len(md) + 1
+	}
 	return c.Apply(ctx, r.cfg, res, r.cfg.ExpectFingerprint)
 }
 

@@ -63,8 +63,8 @@ func (r *run) finish(o Outcome) {
 	_ = report.Text(r.Stdout, rep)
 	r.gha.EndGroup()
 
-	full := report.Markdown(rep)        // the report file holds every row
-	rep.Limit = report.SummaryLimit - 1 // AddStepSummary adds a newline
+	full := report.Markdown(rep)                        // the report file holds every row
+	rep.Limit = report.SummaryLimit - 1 - r.summaryUsed // AddStepSummary adds a newline
 	summary := report.Markdown(rep)
 	dir := nonEmpty(r.Getenv("RUNNER_TEMP"), os.TempDir())
 	planFile := filepath.Join(dir, "broom-plan-"+rep.Plan.ID+".json")
