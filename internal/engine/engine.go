@@ -114,6 +114,7 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 			if ensure := t.rules[0]; ensure.Action == "ensure" {
 				act, prot, err = e.ensure(lctx, t, env, cfg)
 			} else {
+				env.Narrow = narrow(t.rules)
 				var found []plan.Resource
 				if found, err = t.spec.New(env).List(lctx); err == nil {
 					act, prot = decide(t, cfg.Protect, now, found)
@@ -168,6 +169,35 @@ func (e *Engine) targets(cfg config.Config, accounts []string) ([]target, error)
 		}
 	}
 	return out, nil
+}
+
+// narrow is what every rule of a listing requires, for the API to filter
+// server-side: a tag (with the same value, or "*" if any rule allows any
+// value) and a yes/no fact that all rules ask for alike.
+func narrow(rules []config.Rule) resource.Narrow {
+	n := resource.Narrow{Tags: map[string]string{}, Flags: map[string]bool{}}
+	for k, v := range rules[0].Where.Tags {
+		n.Tags[k] = v
+	}
+	for k, v := range rules[0].Where.Flags {
+		n.Flags[k] = v
+	}
+	for _, r := range rules[1:] {
+		for k, v := range n.Tags {
+			switch w, ok := r.Where.Tags[k]; {
+			case !ok:
+				delete(n.Tags, k)
+			case w != v:
+				n.Tags[k] = "*"
+			}
+		}
+		for k, v := range n.Flags {
+			if w, ok := r.Where.Flags[k]; !ok || w != v {
+				delete(n.Flags, k)
+			}
+		}
+	}
+	return n
 }
 
 // ensure plans one ensure rule: the kind compares the named resource with

@@ -544,3 +544,32 @@ func TestApplyUnknownKindFailsEveryAction(t *testing.T) {
 		t.Errorf("result %s %q, want failed naming ebs-volume", r.Status, r.Error)
 	}
 }
+
+func TestNarrow(t *testing.T) {
+	t.Parallel()
+	ci := config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "ci", "Team": "a"}, Flags: map[string]bool{"unattached": true}}}
+	prod := config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "prod"}, Flags: map[string]bool{"unattached": true}}}
+	any := config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "*"}}}
+	none := config.Rule{}
+	tests := map[string]struct {
+		rules []config.Rule
+		want  resource.Narrow
+	}{
+		"one rule: all of its tags and flags": {[]config.Rule{ci},
+			resource.Narrow{Tags: map[string]string{"Environment": "ci", "Team": "a"}, Flags: map[string]bool{"unattached": true}}},
+		"different values: the key only": {[]config.Rule{ci, prod},
+			resource.Narrow{Tags: map[string]string{"Environment": "*"}, Flags: map[string]bool{"unattached": true}}},
+		"a flag one rule lacks is dropped": {[]config.Rule{ci, any},
+			resource.Narrow{Tags: map[string]string{"Environment": "*"}, Flags: map[string]bool{}}},
+		"a rule without filters: nothing to narrow": {[]config.Rule{ci, none},
+			resource.Narrow{Tags: map[string]string{}, Flags: map[string]bool{}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, narrow(tc.rules)); diff != "" {
+				t.Errorf("narrow (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -29,12 +29,13 @@ type amis struct {
 	api    ec2ImageAPI
 	region string
 	ref    string
+	narrow Narrow
 }
 
 var _ Kind = (*amis)(nil)
 
 func newAMIs(env Env) Kind {
-	return &amis{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change}
+	return &amis{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
 }
 
 // List lists the account's own images and what uses each: instances in any
@@ -45,7 +46,7 @@ func (k *amis) List(ctx context.Context) ([]plan.Resource, error) {
 		return nil, err
 	}
 	var out []plan.Resource
-	p := ec2.NewDescribeImagesPaginator(k.api, &ec2.DescribeImagesInput{Owners: self, MaxResults: aws.Int32(1000)})
+	p := ec2.NewDescribeImagesPaginator(k.api, &ec2.DescribeImagesInput{Owners: self, MaxResults: aws.Int32(1000), Filters: k.narrow.ec2Filters()})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

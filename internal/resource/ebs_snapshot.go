@@ -24,12 +24,13 @@ type ebsSnapshots struct {
 	api    ec2SnapshotAPI
 	region string
 	ref    string // broom:change
+	narrow Narrow
 }
 
 var _ Kind = (*ebsSnapshots)(nil)
 
 func newEBSSnapshots(env Env) Kind {
-	return &ebsSnapshots{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change}
+	return &ebsSnapshots{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
 }
 
 var self = []string{"self"}
@@ -42,7 +43,7 @@ func (k *ebsSnapshots) List(ctx context.Context) ([]plan.Resource, error) {
 		return nil, err
 	}
 	var out []plan.Resource
-	p := ec2.NewDescribeSnapshotsPaginator(k.api, &ec2.DescribeSnapshotsInput{OwnerIds: self, MaxResults: aws.Int32(1000)})
+	p := ec2.NewDescribeSnapshotsPaginator(k.api, &ec2.DescribeSnapshotsInput{OwnerIds: self, MaxResults: aws.Int32(1000), Filters: k.narrow.ec2Filters()})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

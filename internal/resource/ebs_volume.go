@@ -27,6 +27,7 @@ type ebsVolumes struct {
 	region string
 	tags   map[string]string // config tags, for the snapshot broom creates
 	ref    string
+	narrow Narrow
 	// waitMax bounds the wait for a snapshot-first snapshot to complete,
 	// inside the engine's 5-minute limit per action; a snapshot still
 	// pending fails the action, and a re-run reuses it.
@@ -36,7 +37,7 @@ type ebsVolumes struct {
 var _ Kind = (*ebsVolumes)(nil)
 
 func newEBSVolumes(env Env) Kind {
-	return &ebsVolumes{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change, waitMax: 4 * time.Minute}
+	return &ebsVolumes{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change, narrow: env.Narrow, waitMax: 4 * time.Minute}
 }
 
 // sourceVolumeTag names the volume a snapshot-first snapshot was taken of.
@@ -45,7 +46,11 @@ const sourceVolumeTag = "broom:source-volume"
 // List lists the region's volumes.
 func (k *ebsVolumes) List(ctx context.Context) ([]plan.Resource, error) {
 	var out []plan.Resource
-	p := ec2.NewDescribeVolumesPaginator(k.api, &ec2.DescribeVolumesInput{MaxResults: aws.Int32(500)})
+	filters := k.narrow.ec2Filters()
+	if unattached, ok := k.narrow.Flags["unattached"]; ok && unattached {
+		filters = append(filters, types.Filter{Name: aws.String("status"), Values: []string{string(types.VolumeStateAvailable)}})
+	}
+	p := ec2.NewDescribeVolumesPaginator(k.api, &ec2.DescribeVolumesInput{MaxResults: aws.Int32(500), Filters: filters})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -22,17 +22,18 @@ type elasticIPs struct {
 	api    ec2AddressAPI
 	region string
 	ref    string
+	narrow Narrow
 }
 
 var _ Kind = (*elasticIPs)(nil)
 
 func newElasticIPs(env Env) Kind {
-	return &elasticIPs{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change}
+	return &elasticIPs{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
 }
 
 // List lists the region's VPC addresses (DescribeAddresses is not paged).
 func (k *elasticIPs) List(ctx context.Context) ([]plan.Resource, error) {
-	out, err := k.api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{})
+	out, err := k.api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: k.narrow.ec2Filters()})
 	if err != nil {
 		return nil, fmt.Errorf("describe addresses: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/broom-dev/broom/internal/plan"
 )
@@ -41,6 +42,29 @@ type Env struct {
 	// Change is the value of the broom:change tag: the PR or run URL, or
 	// "local". It goes on everything broom creates or modifies.
 	Change string
+	// Narrow is what every rule of a listing requires, for the kind to
+	// ask the API to filter server-side; List may still return more.
+	Narrow Narrow
+}
+
+// Narrow is a listing's server-side filter: tags every rule requires
+// (value "*" means the key only) and yes/no facts every rule requires.
+type Narrow struct {
+	Tags  map[string]string
+	Flags map[string]bool
+}
+
+// ec2Filters turns the narrowing tags into EC2 filters.
+func (n Narrow) ec2Filters() []types.Filter {
+	var out []types.Filter
+	for _, k := range sortedKeys(n.Tags) {
+		if v := n.Tags[k]; v == "*" {
+			out = append(out, types.Filter{Name: aws.String("tag-key"), Values: []string{k}})
+		} else {
+			out = append(out, types.Filter{Name: aws.String("tag:" + k), Values: []string{v}})
+		}
+	}
+	return out
 }
 
 // Ensurer is a kind whose rules name one resource and its desired state
