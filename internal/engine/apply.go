@@ -76,7 +76,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 			defer stop()
 			e.applyOne(actx, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a)
 			if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
-				a.Error = fmt.Sprintf("cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
+				a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
 			}
 		}()
 	}

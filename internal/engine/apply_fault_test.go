@@ -132,7 +132,7 @@ func TestApplyCutsOffActionsStillInFlightAfterTheGrace(t *testing.T) {
 	}
 	for i, a := range got.Actions {
 		switch {
-		case i < 2 && (a.Status != plan.Failed || !strings.HasPrefix(a.Error, "cut off 5s after the run was cancelled")):
+		case i < 2 && (a.Status != plan.Failed || !strings.HasPrefix(a.Error, "outcome unknown: cut off 5s after the run was cancelled")):
 			t.Errorf("%s in flight: %s %q, want failed, cut off", a.ID, a.Status, a.Error)
 		case i >= 2 && a.Status != plan.Skipped:
 			t.Errorf("%s not started: %s %q, want skipped", a.ID, a.Status, a.Error)
