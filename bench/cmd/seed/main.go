@@ -1,0 +1,143 @@
+// Command seed fills moto with the EC2 resources the benchmarks plan over,
+// in one region, many calls at once: unattached volumes, snapshots of one
+// of them, registered images (moto gives each its own root snapshot)
+// and Elastic IP addresses. Their creation time is moto's clock, which
+// bench/run.sh moves with libfaketime. It prints what it made and how long
+// that took.
+//
+//	seed -endpoint http://127.0.0.1:PORT -region us-east-1 -volumes 300 -snapshots 2000 -amis 20 -addresses 20
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/sync/errgroup"
+)
+
+func main() {
+	endpoint := flag.String("endpoint", "", "moto's URL (required)")
+	region := flag.String("region", "us-east-1", "region to seed")
+	volumes := flag.Int("volumes", 0, "unattached volumes to create")
+	snapshots := flag.Int("snapshots", 0, "snapshots to create, of a volume made now or earlier")
+	amis := flag.Int("amis", 0, "images to register")
+	addresses := flag.Int("addresses", 0, "Elastic IP addresses to allocate")
+	workers := flag.Int("workers", 8, "calls in flight")
+	flag.Parse()
+	if *endpoint == "" {
+		fmt.Fprintln(os.Stderr, "seed: -endpoint is required")
+		os.Exit(2)
+	}
+	start := time.Now()
+	s, err := newSeeder(*endpoint, *region, *workers)
+	if err == nil {
+		err = s.seed(*volumes, *snapshots, *amis, *addresses)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "seed %s: %v\n", *region, err)
+		os.Exit(1)
+	}
+	fmt.Printf("seeded %s: %d volumes, %d snapshots, %d images, %d addresses in %.1fs\n",
+		*region, *volumes, *snapshots, *amis, *addresses, time.Since(start).Seconds())
+}
+
+type seeder struct {
+	api     *ec2.Client
+	region  string
+	workers int
+}
+
+func newSeeder(endpoint, region string, workers int) (*seeder, error) {
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(region),
+		config.WithBaseEndpoint(endpoint),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDBENCH", "bench", "")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	return &seeder{api: ec2.NewFromConfig(cfg), region: region, workers: workers}, nil
+}
+
+func (s *seeder) seed(volumes, snapshots, amis, addresses int) error {
+	ctx := context.Background()
+	var source string
+	if volumes == 0 && snapshots > 0 {
+		// Snapshot a volume made earlier, else make one (not counted).
+		out, err := s.api.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{MaxResults: aws.Int32(5)})
+		if err != nil {
+			return fmt.Errorf("describe volumes: %w", err)
+		}
+		if len(out.Volumes) > 0 {
+			source = aws.ToString(out.Volumes[0].VolumeId)
+		} else {
+			volumes = 1
+		}
+	}
+	err := s.times(volumes, func(i int) error {
+		out, err := s.api.CreateVolume(ctx, &ec2.CreateVolumeInput{
+			AvailabilityZone: aws.String(s.region + "a"), Size: aws.Int32(8),
+		})
+		if err == nil && i == 0 {
+			source = aws.ToString(out.VolumeId)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create volume: %w", err)
+	}
+	if err := s.times(snapshots, func(int) error {
+		_, err := s.api.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
+			VolumeId: aws.String(source),
+			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeSnapshot,
+				Tags: []types.Tag{{Key: aws.String("Environment"), Value: aws.String("ci")}}}},
+		})
+		return err
+	}); err != nil {
+		return fmt.Errorf("create snapshot: %w", err)
+	}
+	stamp := time.Now().UnixNano()
+	if err := s.times(amis, func(i int) error {
+		_, err := s.api.RegisterImage(ctx, &ec2.RegisterImageInput{
+			Name:           aws.String(fmt.Sprintf("bench-%d-%d", stamp, i)),
+			Architecture:   types.ArchitectureValuesX8664,
+			RootDeviceName: aws.String("/dev/xvda"), VirtualizationType: aws.String("hvm"),
+		})
+		return err
+	}); err != nil {
+		return fmt.Errorf("register image: %w", err)
+	}
+	if err := s.times(addresses, func(int) error {
+		_, err := s.api.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+		return err
+	}); err != nil {
+		return fmt.Errorf("allocate address: %w", err)
+	}
+	return nil
+}
+
+// times calls f(0) alone, then f(1) … f(n-1) with s.workers in flight.
+func (s *seeder) times(n int, f func(i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	if err := f(0); err != nil {
+		return err
+	}
+	var g errgroup.Group
+	g.SetLimit(s.workers)
+	for i := 1; i < n; i++ {
+		g.Go(func() error { return f(i) })
+	}
+	return g.Wait()
+}

@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# broom's benchmarks (issue 6); the figures and how to read them are in
+# BENCHMARKS.md. `make bench` runs this; it is not part of the tests. It
+# needs what the tests need (Go, moto_server, libfaketime) and takes about
+# 30 minutes on 2 CPUs, most of it the paced applies.
+#
+#   size    the static binary's size
+#   plan    broom plan over 1 and 2 regions of 2,000 snapshots (1,000 old),
+#           300 volumes, 20 AMIs and 20 addresses each, behind a counting
+#           proxy: wall time, peak RSS, API calls
+#   start   process start to broom's first API call
+#   apply   1,000 snapshot deletions behind a proxy that throttles above 50
+#           requests/s, with rate limits set to it and with the defaults
+#   scale   broom plan of 20,000 snapshot deletions (against bench/cmd/fakeec2:
+#           moto cannot list that many): peak RSS
+#   render  the report renderer's benchmark at 20,000 actions
+#
+# Environment: RUNS (measured runs of each, default 5; start takes at least
+# 10), STEPS (default all, in the order above), SCALE (actions of the scale
+# step, default 20000), QUICK=1 (a tenth of every count: a smoke test of
+# this script, not a benchmark), OUT (default bench/results/DATE).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/lib.sh
+ensure_tools
+
+runs="${RUNS:-5}"
+steps="${STEPS:-size plan start apply scale render}"
+q=1
+[[ -n "${QUICK:-}" ]] && q=10
+n_old=$((1000 / q)) n_vol=$((300 / q)) n_ami=$((20 / q)) n_eip=$((20 / q)) n_del=$((1000 / q))
+scale="${SCALE:-$((20000 / q))}"
+out="${OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+work="$(mktemp -d)"
+bin="$work/bin"
+summary="$out/summary.md"
+moto="" moto_west="" moto_pids=() proxy_pid="" fake_pid=""
+
+cleanup() {
+	stop_proxy
+	if [[ -n "$fake_pid" ]]; then kill "$fake_pid" 2>/dev/null || true; fi
+	local p
+	for p in "${moto_pids[@]}"; do
+		kill -- "-$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "== $*" >&2; }
+# note appends a line to the summary and shows it.
+note() { echo "$*" | tee -a "$summary"; }
+
+# num: the numbers on stdin rounded for reading, one a line.
+num() { awk '{v = $1 < 0 ? -$1 : $1; printf($1 == int($1) || v >= 100 ? "%.0f\n" : v >= 10 ? "%.1f\n" : "%.2f\n", $1)}'; }
+# median of the numbers on stdin, one a line.
+median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}' | num; }
+# field FILE KEY: the value of a "key value" line.
+field() { awk -v k="$2" '$1 == k {print $2; exit}' "$1"; }
+# op FILE NAME [COLUMN]: an action's requests (3), forwarded (4) or injected (5) calls.
+op() { awk -v o="$2" -v c="${3:-3}" '$1 == "op" && $2 == o {n = $c} END {print n + 0}' "$1"; }
+# each NAME EXPR: EXPR (awk, over a run's figures) for every run NAME-1 … NAME-RUNS, one a line.
+each() {
+	local f
+	for f in "$out/$1"-[0-9]*.txt; do
+		awk -v e="$2" 'BEGIN {} {v[$1] = $2} $1 == "total" {req = $2; fwd = $3; inj = $4}
+			END {
+				wall = v["wall_ns"] / 1e9; rss = v["maxrss_kib"] / 1024
+				first = (v["first_ns"] - v["start_ns"]) / 1e6; window = (v["last_ns"] - v["first_ns"]) / 1e9
+				if (e == "wall") print wall; else if (e == "rss") print rss; else if (e == "calls") print req
+				else if (e == "first") print first; else if (e == "fwd") print fwd; else if (e == "throttled") print inj
+				else if (e == "rate") print fwd / wall; else if (e == "window_rate") print fwd / window
+				else if (e == "exit") print v["exit"]; else if (e == "inflight") print v["max_in_flight"]
+			}' "$f"
+	done
+}
+med() { each "$1" "$2" | median; }
+range() { each "$1" "$2" | num | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'; }
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+build() {
+	say "building broom (static, stripped) and the benchmark tools"
+	mkdir -p "$bin"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/broom" ./cmd/broom
+	CGO_ENABLED=0 go build -o "$bin/" ./bench/cmd/...
+}
+
+# clock OFFSET moves moto's wall clock (libfaketime), e.g. -400d or +0.
+clock() { echo "$1" >"$work/clock.tmp" && mv "$work/clock.tmp" "$work/clock"; }
+
+# start_moto VAR: a moto_server under libfaketime (all read the same clock
+# file), its URL in $VAR.
+start_moto() {
+	local port
+	port="$(free_port)"
+	[[ -f "$work/clock" ]] || clock +0
+	say "starting moto_server on 127.0.0.1:$port under libfaketime"
+	# FAKETIME_FORCE_MONOTONIC_FIX=0: libfaketime turns that fix on by
+	# default with this glibc, and then moto's threads hand the GIL over
+	# through a slow path: concurrent calls ran 5–35 times slower. The fix is
+	# for a faked monotonic clock, which FAKETIME_DONT_FAKE_MONOTONIC keeps
+	# real.
+	MOTO_EC2_LOAD_DEFAULT_AMIS=false LD_PRELOAD="$(libfaketime)" FAKETIME_TIMESTAMP_FILE="$work/clock" \
+		FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
+		setsid moto_server -H 127.0.0.1 -p "$port" >>"$out/moto-$1.log" 2>&1 &
+	moto_pids+=("$!")
+	printf -v "$1" '%s' "http://127.0.0.1:$port"
+	for _ in $(seq 300); do
+		curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "moto_server did not start: see $out/moto-$1.log" >&2
+	return 1
+}
+
+reset_moto() { curl -fsS -X POST "$1/moto-api/reset" >/dev/null; }
+
+# seed URL REGION SEED-FLAGS…: make resources in a moto, directly (not counted).
+seed() {
+	local url=$1 region=$2
+	shift 2
+	"$bin/seed" -endpoint "$url" -region "$region" "$@" | tee -a "$out/seed.log" >&2
+}
+
+# start_proxy URL [PROXY-FLAGS…]: the counting proxy in front of URL.
+start_proxy() {
+	local target=$1
+	shift
+	rm -f "$work/proxy.addr"
+	setsid "$bin/proxy" -target "$target" -addr-file "$work/proxy.addr" "$@" >>"$out/proxy.log" 2>&1 &
+	proxy_pid=$!
+	for _ in $(seq 100); do
+		[[ -s "$work/proxy.addr" ]] && break
+		sleep 0.1
+	done
+	read -r proxy control <"$work/proxy.addr"
+}
+
+stop_proxy() {
+	if [[ -n "$proxy_pid" ]]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
+	proxy_pid=""
+}
+
+# broom NAME ARGS…: one measured broom run through the proxy. Its figures
+# (measure's, then the proxy's) go to $out/NAME.txt, its output beside.
+broom() {
+	local name=$1
+	shift
+	curl -fsS -X POST "$control/reset"
+	env -i PATH="$PATH" HOME="$HOME" AWS_ENDPOINT_URL="$proxy" AWS_ACCESS_KEY_ID=AKIDBENCH \
+		AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		"$bin/measure" -o "$out/$name.txt" -- "$bin/broom" "$@" >"$out/$name.out" 2>"$out/$name.log"
+	curl -fsS "$control/stats" >>"$out/$name.txt"
+}
+
+# config NAME REGIONS RULES [EXTRA]: write a policy file.
+config() {
+	{
+		printf 'version: 1\nid: bench\nregions: [%s]\nmax-actions: 100000\ntimeout: 60m\nrules:\n' "$2"
+		for r in $3; do
+			case $r in
+			snapshots) printf '  - {name: old-snapshots, resource: ebs-snapshot, action: delete, where: {older-than: 30d}}\n' ;;
+			volumes) printf '  - {name: orphan-volumes, resource: ebs-volume, action: delete, where: {unattached: true}}\n' ;;
+			amis) printf '  - {name: stale-amis, resource: ami, action: delete, where: {older-than: 90d, unused: true}}\n' ;;
+			eips) printf '  - {name: idle-eips, resource: elastic-ip, action: delete, where: {unassociated: true}}\n' ;;
+			esac
+		done
+		printf '%s' "${4:-}"
+	} >"$work/$1.yml"
+}
+
+# kinds FILE: actions of a JSON plan by kind and status.
+kinds() { grep -oE '"(kind|status)": "[a-z-]+"' "$1" | awk -F'"' '{print $4}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//'; }
+# statuses FILE STATUS: how many actions of a JSON plan have STATUS.
+statuses() { grep -c "\"status\": \"$2\"" "$1" || true; }
+
+mib() { awk -v s="$1" 'BEGIN {printf "%.1f", s / 1048576}'; }
+
+step_size() {
+	local size full linked
+	CGO_ENABLED=0 go build -trimpath -o "$work/broom-full" ./cmd/broom
+	size="$(stat -c %s "$bin/broom")"
+	full="$(stat -c %s "$work/broom-full")"
+	linked="$(ldd "$bin/broom" 2>&1 | tr -d "\t" || true)"
+	note "## Binary"
+	note ""
+	note "CGO_ENABLED=0 go build -trimpath -ldflags \"-s -w\": $size bytes ($(mib "$size") MiB); without -ldflags \"-s -w\": $full bytes ($(mib "$full") MiB). ldd: $linked."
+	note ""
+}
+
+# seed_both SEED-FLAGS…: seed us-east-1 (in $moto) and us-west-2 (in $west,
+# step_plan's) alike, at once when each has its own moto.
+seed_both() {
+	local p1
+	if [[ "$west" == "$moto" ]]; then
+		seed "$moto" us-east-1 "$@"
+		seed "$west" us-west-2 "$@"
+		return
+	fi
+	seed "$moto" us-east-1 "$@" &
+	p1=$!
+	seed "$west" us-west-2 "$@"
+	wait "$p1"
+}
+
+step_plan() {
+	local west=$moto
+	reset_moto "$moto"
+	if [[ "${PLAN_MOTOS:-2}" == 2 ]]; then
+		[[ -n "$moto_west" ]] || start_moto moto_west
+		reset_moto "$moto_west"
+		west=$moto_west
+	fi
+	say "seeding 2 regions: $n_old old snapshots, $n_vol volumes, $n_ami AMIs, $n_eip addresses; then $n_old new snapshots"
+	clock -400d
+	seed_both -volumes "$n_vol" -snapshots "$n_old" -amis "$n_ami" -addresses "$n_eip"
+	clock +0
+	seed_both -snapshots "$n_old"
+	config plan-1 us-east-1 "snapshots volumes amis eips"
+	config plan-2 "us-east-1, us-west-2" "snapshots volumes amis eips"
+	config snap-1 us-east-1 snapshots
+	start_proxy "$moto" -region us-west-2="$west"
+	say "plan: a warm-up run of each, then $runs rounds"
+	for c in plan-1 plan-2 snap-1; do broom "warm-$c" plan --config "$work/$c.yml" --out "$out/warm-$c.json"; done
+	for i in $(seq "$runs"); do
+		for c in plan-1 plan-2 snap-1; do broom "$c-$i" plan --config "$work/$c.yml"; done
+	done
+	stop_proxy
+	note "## Plan (median of $runs runs; range in brackets; ${PLAN_MOTOS:-2} moto servers)"
+	note ""
+	note "| Config | Actions planned | Wall | Peak RSS | API calls | Most in flight | Calls by action (one run) |"
+	note "|:--|:--|--:|--:|--:|--:|:--|"
+	for c in plan-1 plan-2 snap-1; do
+		note "| $c | $(kinds "$out/warm-$c.json") | $(med "$c" wall) s [$(range "$c" wall)] | $(med "$c" rss) MiB [$(range "$c" rss)] | $(med "$c" calls) [$(range "$c" calls)] | $(med "$c" inflight) | $(awk '$1 == "op" {printf "%s %d, ", $2, $3}' "$out/$c-1.txt" | sed 's/, $//') |"
+	done
+	note ""
+	note "Ratio 2 regions / 1 region: $(paste <(each plan-2 wall) <(each plan-1 wall) | awk '{print $1 / $2}' | median) (median of the $runs rounds' ratios; ratio of medians $(awk -v a="$(med plan-2 wall)" -v b="$(med plan-1 wall)" 'BEGIN {printf "%.2f", a / b}'))."
+	note "Exit codes: $( (each plan-1 exit; each plan-2 exit; each snap-1 exit) | tr '\n' ' ')"
+	note ""
+}
+
+step_start() {
+	local n=$((runs > 10 ? runs : 10))
+	config start-1 eu-west-1 snapshots
+	start_proxy "$moto"
+	say "start to first API call: $n runs of a plan of an empty region"
+	broom start-warm plan --config "$work/start-1.yml"
+	for i in $(seq "$n"); do broom "start-$i" plan --config "$work/start-1.yml"; done
+	stop_proxy
+	note "## Start"
+	note ""
+	note "Process start to first API call (median of $n): $(med start first) ms [$(range start first)]; whole run $(med start wall) s, peak RSS $(med start rss) MiB."
+	note ""
+}
+
+step_apply() {
+	reset_moto "$moto"
+	clock +0
+	say "apply: $n_del new snapshots that stay; each run seeds $n_del old ones and deletes them"
+	seed "$moto" us-east-1 -snapshots "$n_del"
+	config apply-tuned us-east-1 snapshots "aws:
+  rate-limits:
+    DeleteSnapshot: {burst: 5, per-second: 16.5}
+    non-mutating: {burst: 5, per-second: 16.5}
+"
+	config apply-default us-east-1 snapshots
+	start_proxy "$moto" -rate 50 -burst 50
+	for i in $(seq "$runs"); do
+		for c in apply-tuned apply-default; do
+			clock -400d
+			seed "$moto" us-east-1 -snapshots "$n_del"
+			clock +0
+			say "apply: $c run $i"
+			broom "$c-$i" apply --config "$work/$c.yml" --out "$out/$c-$i.json"
+			echo "done $(statuses "$out/$c-$i.json" "done") failed $(statuses "$out/$c-$i.json" failed)" >>"$out/$c-$i.txt"
+		done
+	done
+	stop_proxy
+	note "## Apply: $n_del deletions behind 50 requests/s (median of $runs runs; range in brackets)"
+	note ""
+	note "| Limits | Wall | Deletions/s | Calls forwarded | Rate (calls/s / 50) | Rate in API window | Throttled | Failed | Peak RSS |"
+	note "|:--|--:|--:|--:|--:|--:|--:|--:|--:|"
+	for c in apply-tuned apply-default; do
+		note "| $c | $(med "$c" wall) s [$(range "$c" wall)] | $(each "$c" wall | awk -v n="$n_del" '{print n / $1}' | median) | $(med "$c" fwd) | $(med "$c" rate) ($(each "$c" rate | awk '{print $1 / 50}' | median)) | $(each "$c" window_rate | awk '{print $1 / 50}' | median) | $(med "$c" throttled) [$(range "$c" throttled)] | $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | median) [max $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | sort -g | tail -1)] | $(med "$c" rss) MiB |"
+	done
+	note ""
+	note "Calls by action, tuned run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/apply-tuned-1.txt" | sed 's/, $//')."
+	note "Calls by action, default run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/apply-default-1.txt" | sed 's/, $//')."
+	note "Exit codes: $( (each apply-tuned exit; each apply-default exit) | tr '\n' ' ')"
+	note ""
+}
+
+step_scale() {
+	local f i
+	rm -f "$work/fake.addr"
+	setsid "$bin/fakeec2" -snapshots "$scale" -addr-file "$work/fake.addr" >>"$out/fakeec2.log" 2>&1 &
+	fake_pid=$!
+	for _ in $(seq 100); do
+		[[ -s "$work/fake.addr" ]] && break
+		sleep 0.1
+	done
+	config scale-1 us-east-1 snapshots
+	start_proxy "$(cat "$work/fake.addr")"
+	say "scale: broom plan of $scale old snapshots (fakeec2), $runs runs of each format"
+	broom scale-warm plan --config "$work/scale-1.yml" --out "$out/scale-warm.json"
+	rm -f "$out/scale-warm.out"
+	for i in $(seq "$runs"); do
+		for f in markdown text json; do
+			broom "scale-$f-$i" plan --config "$work/scale-1.yml" --format "$f" --out "$work/scale.json"
+			rm -f "$out/scale-$f-$i.out" # the whole report
+		done
+	done
+	stop_proxy
+	kill "$fake_pid" 2>/dev/null || true
+	wait "$fake_pid" 2>/dev/null || true
+	fake_pid=""
+	note "## $scale planned actions (median of $runs runs; range in brackets)"
+	note ""
+	note "broom plan of one region of $scale old snapshots ($(kinds "$out/scale-warm.json")) served by bench/cmd/fakeec2 in pages of 1,000, the whole report to stdout and the JSON plan to --out: $(med scale-markdown calls) API calls."
+	note ""
+	note "| --format | Peak RSS | Wall |"
+	note "|:--|--:|--:|"
+	for f in markdown text json; do
+		note "| $f | $(med "scale-$f" rss) MiB [$(range "scale-$f" rss)] | $(med "scale-$f" wall) s [$(range "scale-$f" wall)] |"
+	done
+	note ""
+}
+
+step_render() {
+	say "render: the report renderer's benchmark, $runs runs"
+	CGO_ENABLED=0 go test ./internal/report -run '^$' -bench Markdown20000 -benchmem -count "$runs" | tee "$out/render.txt" >&2
+	note "## Report rendering, 20,000 actions (median of $runs runs)"
+	note ""
+	for b in comment summary unlimited; do
+		note "$b: $(awk -v b="Markdown20000/$b" 'index($1, b) {print $3 / 1e6}' "$out/render.txt" | median) ms/op"
+	done
+	note ""
+}
+
+{
+	echo "# broom benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo
+	echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM; $(go version); moto $(python3 -c 'import importlib.metadata as m; print(m.version("moto"))'); libfaketime $(dpkg-query -W -f '${Version}' libfaketime 2>/dev/null || echo '?')."
+	echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo
+} | tee "$summary"
+
+build
+for s in $steps; do
+	case $s in
+	size | plan | start | apply | scale | render) ;;
+	*)
+		echo "unknown step $s" >&2
+		exit 2
+		;;
+	esac
+	if [[ $s =~ ^(plan|start|apply)$ && -z "$moto" ]]; then start_moto moto; fi
+	"step_$s"
+	note "Load average after $s: $(cut -d' ' -f1-3 /proc/loadavg)."
+	note ""
+done
+echo "figures in $out (summary.md)" >&2
