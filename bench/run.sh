@@ -50,6 +50,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 say() { echo "== $*" >&2; }
 # note appends a line to the summary and shows it.
@@ -71,10 +72,12 @@ each() {
 			END {
 				wall = v["wall_ns"] / 1e9; rss = v["maxrss_kib"] / 1024
 				first = (v["first_ns"] - v["start_ns"]) / 1e6; window = (v["last_ns"] - v["first_ns"]) / 1e9
+				busy = v["busy_ns"] / 1e9
 				if (e == "wall") print wall; else if (e == "rss") print rss; else if (e == "calls") print req
 				else if (e == "first") print first; else if (e == "fwd") print fwd; else if (e == "throttled") print inj
 				else if (e == "rate") print fwd / wall; else if (e == "window_rate") print fwd / window
 				else if (e == "exit") print v["exit"]; else if (e == "inflight") print v["max_in_flight"]
+				else if (e == "busy") print busy; else if (e == "own") print wall - busy
 			}' "$f"
 	done
 }
@@ -232,13 +235,15 @@ step_plan() {
 		for c in plan-1 plan-2 snap-1; do broom "$c-$i" plan --config "$work/$c.yml"; done
 	done
 	stop_proxy
-	note "## Plan (median of $runs runs; range in brackets; ${PLAN_MOTOS:-2} moto servers)"
+	note "## Plan (median of $runs runs; range in brackets; moto servers: ${PLAN_MOTOS:-2})"
 	note ""
-	note "| Config | Actions planned | Wall | Peak RSS | API calls | Most in flight | Calls by action (one run) |"
-	note "|:--|:--|--:|--:|--:|--:|:--|"
+	note "| Config | Actions planned | Wall | API busy | Wall − API busy | Peak RSS | API calls | Most in flight | Calls by action (one run) |"
+	note "|:--|:--|--:|--:|--:|--:|--:|--:|:--|"
 	for c in plan-1 plan-2 snap-1; do
-		note "| $c | $(kinds "$out/warm-$c.json") | $(med "$c" wall) s [$(range "$c" wall)] | $(med "$c" rss) MiB [$(range "$c" rss)] | $(med "$c" calls) [$(range "$c" calls)] | $(med "$c" inflight) | $(awk '$1 == "op" {printf "%s %d, ", $2, $3}' "$out/$c-1.txt" | sed 's/, $//') |"
+		note "| $c | $(kinds "$out/warm-$c.json") | $(med "$c" wall) s [$(range "$c" wall)] | $(med "$c" busy) s | $(med "$c" own) s [$(range "$c" own)] | $(med "$c" rss) MiB [$(range "$c" rss)] | $(med "$c" calls) [$(range "$c" calls)] | $(med "$c" inflight) | $(awk '$1 == "op" {printf "%s %d, ", $2, $3}' "$out/$c-1.txt" | sed 's/, $//') |"
 	done
+	note ""
+	note "API busy: the time at least one call was in flight at the proxy (moto answering); Wall − API busy: broom's own time, start-up and report included."
 	note ""
 	note "Ratio 2 regions / 1 region: $(paste <(each plan-2 wall) <(each plan-1 wall) | awk '{print $1 / $2}' | median) (median of the $runs rounds' ratios; ratio of medians $(awk -v a="$(med plan-2 wall)" -v b="$(med plan-1 wall)" 'BEGIN {printf "%.2f", a / b}'))."
 	note "Exit codes: $( (each plan-1 exit; each plan-2 exit; each snap-1 exit) | tr '\n' ' ')"
@@ -284,11 +289,13 @@ step_apply() {
 	stop_proxy
 	note "## Apply: $n_del deletions behind 50 requests/s (median of $runs runs; range in brackets)"
 	note ""
-	note "| Limits | Wall | Deletions/s | Calls forwarded | Rate (calls/s / 50) | Rate in API window | Throttled | Failed | Peak RSS |"
-	note "|:--|--:|--:|--:|--:|--:|--:|--:|--:|"
+	note "| Limits | Wall | Deletions/s | Calls forwarded | Calls/s (÷ 50) | In API window ÷ 50 | Throttled | Failed | Most in flight | Peak RSS |"
+	note "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 	for c in apply-tuned apply-default; do
-		note "| $c | $(med "$c" wall) s [$(range "$c" wall)] | $(each "$c" wall | awk -v n="$n_del" '{print n / $1}' | median) | $(med "$c" fwd) | $(med "$c" rate) ($(each "$c" rate | awk '{print $1 / 50}' | median)) | $(each "$c" window_rate | awk '{print $1 / 50}' | median) | $(med "$c" throttled) [$(range "$c" throttled)] | $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | median) [max $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | sort -g | tail -1)] | $(med "$c" rss) MiB |"
+		note "| $c | $(med "$c" wall) s [$(range "$c" wall)] | $(each "$c" wall | awk -v n="$n_del" '{print n / $1}' | median) | $(med "$c" fwd) | $(med "$c" rate) ($(each "$c" rate | awk '{print $1 / 50}' | median)) | $(each "$c" window_rate | awk '{print $1 / 50}' | median) | $(med "$c" throttled) [$(range "$c" throttled)] | $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | median) [max $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | sort -g | tail -1)] | $(med "$c" inflight) | $(med "$c" rss) MiB |"
 	done
+	note ""
+	note "Calls/s: calls the proxy let through ÷ broom's wall time; In API window: ÷ the time from the first call's arrival to the last answer."
 	note ""
 	note "Calls by action, tuned run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/apply-tuned-1.txt" | sed 's/, $//')."
 	note "Calls by action, default run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/apply-default-1.txt" | sed 's/, $//')."

@@ -3,11 +3,13 @@
 // -rate, answers EC2's throttling error (503 RequestLimitExceeded) to calls
 // above a token bucket shared by all calls to one moto. With -region, calls
 // signed for that region go to a moto of their own (and bucket), as AWS
-// regions are separate endpoints; the counts are added up. In front, it notes when the first and
-// the last call arrived and how many were in flight at most.
+// regions are separate endpoints; the counts are added up. In front, it
+// notes when the first call arrived and the last answer left, how many calls
+// were in flight at most, and for how long at least one was: the time the
+// client waited for the API, if it had nothing else to do meanwhile.
 //
 // It writes "PROXY_URL CONTROL_URL" to -addr-file once it listens. The
-// control listener answers GET /stats (text: first_ns, last_ns,
+// control listener answers GET /stats (text: first_ns, last_ns, busy_ns,
 // max_in_flight, then one "op NAME requests forwarded injected" line per
 // action and a "total" line) and POST /reset (forget the counts and times,
 // refill the bucket).
@@ -75,7 +77,8 @@ type counter struct {
 	next  map[string]*httputil.ReverseProxy // by region; "" for the rest
 
 	mu                    sync.Mutex
-	first, last           time.Time
+	first, last, busyFrom time.Time
+	busy                  time.Duration
 	inFlight, maxInFlight int
 }
 
@@ -158,13 +161,19 @@ func (c *counter) forward(w http.ResponseWriter, r *http.Request) {
 	if c.first.IsZero() {
 		c.first = now
 	}
-	c.last = now
+	if c.inFlight == 0 {
+		c.busyFrom = now
+	}
 	c.inFlight++
 	c.maxInFlight = max(c.maxInFlight, c.inFlight)
 	c.mu.Unlock()
 	defer func() {
+		now := time.Now()
 		c.mu.Lock()
-		c.inFlight--
+		c.last = now
+		if c.inFlight--; c.inFlight == 0 {
+			c.busy += now.Sub(c.busyFrom)
+		}
 		c.mu.Unlock()
 	}()
 	next := c.next[region(r)]
@@ -176,9 +185,9 @@ func (c *counter) forward(w http.ResponseWriter, r *http.Request) {
 
 func (c *counter) stats(w http.ResponseWriter, _ *http.Request) {
 	c.mu.Lock()
-	first, last, most := unixNano(c.first), unixNano(c.last), c.maxInFlight
+	first, last, busy, most := unixNano(c.first), unixNano(c.last), c.busy, c.maxInFlight
 	c.mu.Unlock()
-	fmt.Fprintf(w, "first_ns %d\nlast_ns %d\nmax_in_flight %d\n", first, last, most)
+	fmt.Fprintf(w, "first_ns %d\nlast_ns %d\nbusy_ns %d\nmax_in_flight %d\n", first, last, busy.Nanoseconds(), most)
 	sum := map[string]faults.Stats{}
 	for _, p := range c.all {
 		for op, s := range p.Stats() {
@@ -207,7 +216,7 @@ func (c *counter) stats(w http.ResponseWriter, _ *http.Request) {
 
 func (c *counter) reset(w http.ResponseWriter, _ *http.Request) {
 	c.mu.Lock()
-	c.first, c.last, c.maxInFlight = time.Time{}, time.Time{}, 0
+	c.first, c.last, c.busy, c.maxInFlight = time.Time{}, time.Time{}, 0, 0
 	c.mu.Unlock()
 	for _, p := range c.all {
 		p.ResetStats()
