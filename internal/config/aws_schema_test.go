@@ -4,9 +4,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/broom-dev/broom/internal/config"
-	"github.com/broom-dev/broom/internal/resource"
 )
 
 // The schema's aws block lists the keys the loader accepts, in the block and
@@ -62,23 +59,7 @@ func TestSchemaAgreesWithLoaderOnTheAWSBlock(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			schemaErr := s.validate(t, tc.doc)
-			_, loadErr := config.Parse("broom.yml", []byte(tc.doc), resource.Catalog())
-			if tc.valid {
-				if schemaErr != nil {
-					t.Errorf("schema rejects it: %v", schemaErr)
-				}
-				if loadErr != nil {
-					t.Errorf("loader rejects it: %v", loadErr)
-				}
-				return
-			}
-			if schemaErr == nil {
-				t.Errorf("schema accepts it; the loader says: %v", loadErr)
-			}
-			if loadErr == nil {
-				t.Errorf("loader accepts it; the schema says: %v", schemaErr)
-			}
+			judgeAlike(t, s, tc.doc, tc.valid)
 		})
 	}
 }

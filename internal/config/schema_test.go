@@ -655,23 +655,30 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			schemaErr := s.validate(t, tc.doc)
-			_, loadErr := config.Parse("broom.yml", []byte(tc.doc), resource.Catalog())
-			if tc.valid {
-				if schemaErr != nil {
-					t.Errorf("schema rejects it: %v", schemaErr)
-				}
-				if loadErr != nil {
-					t.Errorf("loader rejects it: %v", loadErr)
-				}
-				return
-			}
-			if schemaErr == nil {
-				t.Errorf("schema accepts it; the loader says: %v", loadErr)
-			}
-			if loadErr == nil {
-				t.Errorf("loader accepts it; the schema says: %v", schemaErr)
-			}
+			judgeAlike(t, s, tc.doc, tc.valid)
 		})
+	}
+}
+
+// judgeAlike checks that the schema and the loader both accept doc (valid)
+// or both reject it: an editor must never pass what broom refuses.
+func judgeAlike(t *testing.T, s brSchema, doc string, valid bool) {
+	t.Helper()
+	schemaErr := s.validate(t, doc)
+	_, loadErr := config.Parse("broom.yml", []byte(doc), resource.Catalog())
+	if valid {
+		if schemaErr != nil {
+			t.Errorf("schema rejects it: %v", schemaErr)
+		}
+		if loadErr != nil {
+			t.Errorf("loader rejects it: %v", loadErr)
+		}
+		return
+	}
+	if schemaErr == nil {
+		t.Errorf("schema accepts it; the loader says: %v", loadErr)
+	}
+	if loadErr == nil {
+		t.Errorf("loader accepts it; the schema says: %v", schemaErr)
 	}
 }

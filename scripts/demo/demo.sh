@@ -23,7 +23,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 echo "+0" >"$work/clock"
 echo "== starting moto_server on 127.0.0.1:$port under libfaketime"
 MOTO_EC2_LOAD_DEFAULT_AMIS=false LD_PRELOAD="$(libfaketime)" FAKETIME_TIMESTAMP_FILE="$work/clock" \
-	FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+	FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
 	setsid moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 for _ in $(seq 100); do
