@@ -41,6 +41,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 	for _, r := range cfg.File.Rules {
 		rules[r.Name] = r
 	}
+	reads := rereads{}
 	sem := make(chan struct{}, e.workers)
 	var wg sync.WaitGroup
 	for i := range out.Actions {
@@ -51,7 +52,8 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 			continue
 		case sem <- struct{}{}:
 		}
-		if ctx.Err() != nil { // both cases were ready: prefer not starting
+		pre := e.prefetch(ctx, kinds, out.Actions, i, reads)
+		if ctx.Err() != nil { // cancelled while waiting or re-reading: prefer not starting
 			<-sem
 			a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
 			continue
@@ -74,7 +76,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 				}
 			})
 			defer stop()
-			e.applyOne(actx, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a)
+			e.applyOne(actx, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a, pre)
 			if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
 				a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
 			}
@@ -109,7 +111,8 @@ func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Ac
 
 // applyOne re-reads the resource, checks that the rule still acts on it and
 // nothing protects it now, then acts.
-func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action) {
+// pre, when set, is a batched re-read made moments before.
+func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread) {
 	log := e.logger.With("kind", a.Kind, "region", a.Region, "id", a.ID, "op", a.Op.String())
 	if rule.Name == "" {
 		a.Status, a.Error = plan.Skipped, fmt.Sprintf("no longer planned: rule %q is not in the config", a.Rule)
@@ -122,7 +125,14 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		e.finish(log, a, k.Do(ctx, *a))
 		return
 	}
-	r, found, err := k.Get(ctx, a.ID)
+	var r plan.Resource
+	var found bool
+	var err error
+	if pre != nil {
+		r, found = pre.r, pre.found
+	} else {
+		r, found, err = k.Get(ctx, a.ID)
+	}
 	switch {
 	case err != nil:
 		a.Status, a.Error = plan.Failed, errorText(err)

@@ -35,6 +35,9 @@ type Engine struct {
 	// listTimeout bounds one (region, kind) listing, all pages; actionTimeout
 	// bounds one action, re-read included.
 	listTimeout, actionTimeout time.Duration
+	// fresh is the most a batched re-read may have aged when its action
+	// starts; older, it is read again.
+	fresh time.Duration
 }
 
 // Option configures an Engine.
@@ -61,7 +64,8 @@ type Loader func(ctx context.Context, account, region string) (aws.Config, error
 // New returns an engine that builds AWS configurations with load.
 func New(logger *slog.Logger, load Loader, opts ...Option) *Engine {
 	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup, change: "local",
-		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute}
+		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute,
+		fresh: 10 * time.Second}
 	for _, o := range opts {
 		o(e)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +43,17 @@ type world struct {
 	did      []string // ids Do was called with
 	inFlight int
 	maxIn    int
+	gets     int        // Get calls
+	batches  [][]string // ids of each GetMany call
+	// afterDo, if set, runs after each successful Do with the lock held:
+	// the world changing while an apply runs.
+	afterDo func(w *world, id string)
+}
+
+// clone copies w's resources and faults, without its record of calls.
+func (w *world) clone() *world {
+	return &world{Listed: maps.Clone(w.Listed), ListErr: maps.Clone(w.ListErr), Current: maps.Clone(w.Current),
+		GetErr: maps.Clone(w.GetErr), DoErr: maps.Clone(w.DoErr), DoDelay: w.DoDelay, afterDo: w.afterDo}
 }
 
 // fakeKind is one region's view of the world.
@@ -67,8 +79,31 @@ func (k *fakeKind) Get(_ context.Context, id string) (plan.Resource, bool, error
 	if err := k.w.GetErr[id]; err != nil {
 		return plan.Resource{}, false, err
 	}
+	k.w.gets++
 	r, ok := k.w.Current[id]
 	return r, ok, nil
+}
+
+// batchKind is fakeKind re-reading in batches, as the EC2 kinds do. A batch
+// with any id whose Get fails fails whole.
+type batchKind struct{ fakeKind }
+
+var _ resource.Rereader = (*batchKind)(nil)
+
+func (k *batchKind) GetMany(_ context.Context, ids []string) (map[string]plan.Resource, error) {
+	k.w.mu.Lock()
+	defer k.w.mu.Unlock()
+	k.w.batches = append(k.w.batches, slices.Clone(ids))
+	out := map[string]plan.Resource{}
+	for _, id := range ids {
+		if err := k.w.GetErr[id]; err != nil {
+			return nil, err
+		}
+		if r, ok := k.w.Current[id]; ok {
+			out[id] = r
+		}
+	}
+	return out, nil
 }
 
 func (k *fakeKind) Do(_ context.Context, a plan.Action) error {
@@ -85,6 +120,9 @@ func (k *fakeKind) Do(_ context.Context, a plan.Action) error {
 		return err
 	}
 	delete(k.w.Current, a.ID)
+	if k.w.afterDo != nil {
+		k.w.afterDo(k.w, a.ID)
+	}
 	return nil
 }
 
@@ -99,10 +137,19 @@ func (w *world) calls() []string {
 // newEngine returns an engine whose only kind is the fake over w. Its load
 // does no I/O: the config only carries the region to the fake.
 func newEngine(w *world, opts ...Option) *Engine {
+	return newEngineOf(func(env resource.Env) resource.Kind { return &fakeKind{w: w, region: env.AWS.Region} }, opts...)
+}
+
+// newBatchEngine is newEngine with a kind that re-reads in batches.
+func newBatchEngine(w *world, opts ...Option) *Engine {
+	return newEngineOf(func(env resource.Env) resource.Kind { return &batchKind{fakeKind{w: w, region: env.AWS.Region}} }, opts...)
+}
+
+func newEngineOf(build func(resource.Env) resource.Kind, opts ...Option) *Engine {
 	spec := resource.Spec{
 		Name:    kind,
 		Actions: map[string][]string{"delete": {"older-than", "tags"}},
-		New:     func(env resource.Env) resource.Kind { return &fakeKind{w: w, region: env.AWS.Region} },
+		New:     build,
 	}
 	lookup := func(name string) (resource.Spec, error) {
 		if name == kind {
@@ -376,13 +423,12 @@ func TestApply(t *testing.T) {
 		return res(id, old, append([]string{"Environment", "ci"}, tags...)...)
 	}
 	tests := map[string]struct {
-		w           *world
-		ids         []string
-		protect     config.Protect
-		cancelled   bool
-		want        []result
-		wantDid     []string
-		wantRemoved []string
+		w         *world
+		ids       []string
+		protect   config.Protect
+		cancelled bool
+		want      []result
+		wantDid   []string
 	}{
 		"all done": {
 			w:       &world{Current: current(ci("snap-a"), ci("snap-b"))},
@@ -473,38 +519,43 @@ func TestApply(t *testing.T) {
 			},
 		},
 	}
+	// Every case holds whether the kind re-reads one by one or in batches.
+	engines := map[string]func(*world, ...Option) *Engine{"one by one": newEngine, "batched": newBatchEngine}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			if tc.cancelled {
-				c, cancel := context.WithCancel(ctx)
-				cancel()
-				ctx = c
-			}
-			cfg := cfgWith([]string{"eu-west-1"}, tc.protect, rule("old-ci", 30*day, "Environment", "ci"))
-			p := planFor(tc.ids...)
-			got := newEngine(tc.w).Apply(ctx, cfg, p)
-			if diff := cmp.Diff(tc.want, results(got)); diff != "" {
-				t.Errorf("results (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantDid, tc.w.calls()); diff != "" {
-				t.Errorf("Do called on (-want +got):\n%s", diff)
-			}
-			for _, a := range p.Actions {
-				if a.Status != plan.Pending {
-					t.Errorf("Apply changed its input: %s has status %q", a.ID, a.Status)
+		for how, build := range engines {
+			t.Run(name+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				ctx := t.Context()
+				if tc.cancelled {
+					c, cancel := context.WithCancel(ctx)
+					cancel()
+					ctx = c
 				}
-			}
-			if got.Fingerprint != p.Fingerprint {
-				t.Errorf("Apply changed the fingerprint")
-			}
-			for _, r := range got.Actions {
-				if strings.Contains(r.Error, "cancelled") && r.Status != plan.Skipped {
-					t.Errorf("%s: %q with status %s", r.ID, r.Error, r.Status)
+				w := tc.w.clone()
+				cfg := cfgWith([]string{"eu-west-1"}, tc.protect, rule("old-ci", 30*day, "Environment", "ci"))
+				p := planFor(tc.ids...)
+				got := build(w).Apply(ctx, cfg, p)
+				if diff := cmp.Diff(tc.want, results(got)); diff != "" {
+					t.Errorf("results (-want +got):\n%s", diff)
 				}
-			}
-		})
+				if diff := cmp.Diff(tc.wantDid, w.calls()); diff != "" {
+					t.Errorf("Do called on (-want +got):\n%s", diff)
+				}
+				for _, a := range p.Actions {
+					if a.Status != plan.Pending {
+						t.Errorf("Apply changed its input: %s has status %q", a.ID, a.Status)
+					}
+				}
+				if got.Fingerprint != p.Fingerprint {
+					t.Errorf("Apply changed the fingerprint")
+				}
+				for _, r := range got.Actions {
+					if strings.Contains(r.Error, "cancelled") && r.Status != plan.Skipped {
+						t.Errorf("%s: %q with status %s", r.ID, r.Error, r.Status)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -32,7 +32,10 @@ type amis struct {
 	narrow Narrow
 }
 
-var _ Kind = (*amis)(nil)
+var (
+	_ Kind     = (*amis)(nil)
+	_ Rereader = (*amis)(nil)
+)
 
 func newAMIs(env Env) Kind {
 	return &amis{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
@@ -61,15 +64,32 @@ func (k *amis) List(ctx context.Context) ([]plan.Resource, error) {
 
 // Get re-reads one image and, again, what uses it.
 func (k *amis) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
-	img, found, err := k.image(ctx, id)
-	if err != nil || !found {
-		return plan.Resource{}, found, err
+	return getOne(ctx, k, id)
+}
+
+// GetMany re-reads images and, once for the batch, what uses them.
+func (k *amis) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
+	out := map[string]plan.Resource{}
+	var found []types.Image
+	p := ec2.NewDescribeImagesPaginator(k.api, &ec2.DescribeImagesInput{Owners: self, MaxResults: aws.Int32(1000), Filters: byFilter("image-id", ids...)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: %w", naming("image", "images", ids), err)
+		}
+		found = append(found, page.Images...)
+	}
+	if len(found) == 0 {
+		return out, nil
 	}
 	users, err := k.imageUsers(ctx)
 	if err != nil {
-		return plan.Resource{}, false, err
+		return nil, err
 	}
-	return k.imageResource(img, users), true, nil
+	for _, img := range found {
+		out[aws.ToString(img.ImageId)] = k.imageResource(img, users)
+	}
+	return out, nil
 }
 
 func (k *amis) image(ctx context.Context, id string) (types.Image, bool, error) {

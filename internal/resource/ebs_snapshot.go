@@ -27,7 +27,10 @@ type ebsSnapshots struct {
 	narrow Narrow
 }
 
-var _ Kind = (*ebsSnapshots)(nil)
+var (
+	_ Kind     = (*ebsSnapshots)(nil)
+	_ Rereader = (*ebsSnapshots)(nil)
+)
 
 func newEBSSnapshots(env Env) Kind {
 	return &ebsSnapshots{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
@@ -81,19 +84,33 @@ func (k *ebsSnapshots) amiSnapshots(ctx context.Context) (map[string]string, err
 
 // Get re-reads one snapshot and whether an AMI uses it now.
 func (k *ebsSnapshots) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
-	// A filter, unlike SnapshotIds, answers an empty list for a missing id.
-	out, err := k.api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: self, Filters: byFilter("snapshot-id", id)})
-	if err != nil {
-		return plan.Resource{}, false, fmt.Errorf("describe snapshot %s: %w", id, err)
+	return getOne(ctx, k, id)
+}
+
+// GetMany re-reads snapshots and whether an AMI uses each now: one
+// filtered DescribeSnapshots and one DescribeImages for the whole batch.
+func (k *ebsSnapshots) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
+	out := map[string]plan.Resource{}
+	var found []types.Snapshot
+	p := ec2.NewDescribeSnapshotsPaginator(k.api, &ec2.DescribeSnapshotsInput{OwnerIds: self, MaxResults: aws.Int32(1000), Filters: byFilter("snapshot-id", ids...)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: %w", naming("snapshot", "snapshots", ids), err)
+		}
+		found = append(found, page.Snapshots...)
 	}
-	if len(out.Snapshots) == 0 {
-		return plan.Resource{}, false, nil
+	if len(found) == 0 {
+		return out, nil
 	}
 	backing, err := k.amiSnapshots(ctx)
 	if err != nil {
-		return plan.Resource{}, false, err
+		return nil, err
 	}
-	return snapshotResource(out.Snapshots[0], backing, k.region), true, nil
+	for _, s := range found {
+		out[aws.ToString(s.SnapshotId)] = snapshotResource(s, backing, k.region)
+	}
+	return out, nil
 }
 
 // Do deletes or tags the snapshot.

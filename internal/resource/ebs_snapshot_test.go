@@ -22,7 +22,7 @@ import (
 
 // fakeEC2 implements ec2SnapshotAPI. DescribeSnapshots hands out Pages one
 // at a time, linked by NextToken "page-2", "page-3", …; a snapshot-id filter
-// (what Get sends) searches every page at once.
+// (what Get and GetMany send) searches every page at once.
 type fakeEC2 struct {
 	Pages  [][]types.Snapshot
 	Images []types.Image
@@ -65,7 +65,7 @@ func (f *fakeEC2) DescribeSnapshots(_ context.Context, in *ec2.DescribeSnapshots
 		var out []types.Snapshot
 		for _, p := range f.Pages {
 			for _, s := range p {
-				if in.Filters[0].Values[0] == aws.ToString(s.SnapshotId) && aws.ToString(in.Filters[0].Name) == "snapshot-id" {
+				if aws.ToString(in.Filters[0].Name) == "snapshot-id" && slices.Contains(in.Filters[0].Values, aws.ToString(s.SnapshotId)) {
 					out = append(out, s)
 				}
 			}
@@ -342,6 +342,31 @@ func TestGet(t *testing.T) {
 	}
 }
 
+func TestGetMany(t *testing.T) {
+	t.Parallel()
+	fake := &fakeEC2{
+		Pages:  [][]types.Snapshot{{snap("snap-1", 4), snap("snap-2", 2)}, {snap("snap-ami", 8)}},
+		Images: []types.Image{image("ami-9", "snap-ami")},
+	}
+	got, err := (&ebsSnapshots{api: fake}).GetMany(t.Context(), []string{"snap-1", "snap-ami", "snap-gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inUse := map[string]string{}
+	for id, r := range got {
+		inUse[id] = r.InUse
+	}
+	if diff := cmp.Diff(map[string]string{"snap-1": "", "snap-ami": "backs AMI ami-9"}, inUse); diff != "" {
+		t.Errorf("re-read ids and what uses them (-want +got):\n%s", diff)
+	}
+
+	fake.SnapshotsErr = errors.New("connection reset")
+	_, err = (&ebsSnapshots{api: fake}).GetMany(t.Context(), []string{"snap-1", "snap-2"})
+	if want := "describe 2 snapshots: connection reset"; err == nil || err.Error() != want {
+		t.Errorf("GetMany error = %v, want %q", err, want)
+	}
+}
+
 func TestDo(t *testing.T) {
 	t.Parallel()
 	inUse := &smithy.GenericAPIError{Code: "InvalidSnapshot.InUse", Message: "in use by ami-1"}
@@ -569,6 +594,36 @@ func TestMoto(t *testing.T) {
 		}
 		if got := rec.Mutating(); got != nil {
 			t.Errorf("Get made mutating calls: %v", got)
+		}
+	})
+
+	t.Run("get-many re-reads a batch with one call of each kind", func(t *testing.T) {
+		s := seed(t)
+		k, rec := recorded(t)
+		listed, err := k.List(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ec2.NewFromConfig(m.Config(t, region)).DeleteSnapshot(t.Context(), &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s.young)}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]plan.Resource{}
+		for _, r := range listed {
+			if r.ID != s.young {
+				want[r.ID] = r
+			}
+		}
+		rec.Reset()
+		got, err := k.(Rereader).GetMany(t.Context(), append(ids(listed), "snap-0123456789abcdef0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GetMany differs from List less the deleted snapshot (-want +got):\n%s", diff)
+		}
+		c := func(op string) awstest.Call { return awstest.Call{Service: "ec2", Region: region, Op: op} }
+		if diff := cmp.Diff([]awstest.Call{c("DescribeSnapshots"), c("DescribeImages")}, rec.Calls()); diff != "" {
+			t.Errorf("calls GetMany made (-want +got):\n%s", diff)
 		}
 	})
 

@@ -34,7 +34,10 @@ type ebsVolumes struct {
 	waitMax time.Duration
 }
 
-var _ Kind = (*ebsVolumes)(nil)
+var (
+	_ Kind     = (*ebsVolumes)(nil)
+	_ Rereader = (*ebsVolumes)(nil)
+)
 
 func newEBSVolumes(env Env) Kind {
 	return &ebsVolumes{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, tags: env.Tags, ref: env.Change, narrow: env.Narrow, waitMax: 4 * time.Minute}
@@ -65,14 +68,23 @@ func (k *ebsVolumes) List(ctx context.Context) ([]plan.Resource, error) {
 
 // Get re-reads one volume.
 func (k *ebsVolumes) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
-	out, err := k.api.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: byFilter("volume-id", id)})
-	if err != nil {
-		return plan.Resource{}, false, fmt.Errorf("describe volume %s: %w", id, err)
+	return getOne(ctx, k, id)
+}
+
+// GetMany re-reads volumes with one filtered DescribeVolumes.
+func (k *ebsVolumes) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
+	out := map[string]plan.Resource{}
+	p := ec2.NewDescribeVolumesPaginator(k.api, &ec2.DescribeVolumesInput{MaxResults: aws.Int32(500), Filters: byFilter("volume-id", ids...)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: %w", naming("volume", "volumes", ids), err)
+		}
+		for _, v := range page.Volumes {
+			out[aws.ToString(v.VolumeId)] = k.volumeResource(v)
+		}
 	}
-	if len(out.Volumes) == 0 {
-		return plan.Resource{}, false, nil
-	}
-	return k.volumeResource(out.Volumes[0]), true, nil
+	return out, nil
 }
 
 // Do deletes the volume (after a snapshot when the rule asks) or tags it.

@@ -75,8 +75,17 @@ func isCode(err error, codes ...string) bool {
 	return false
 }
 
-// byFilter is the one-filter list used to re-read a resource by id: unlike
-// the id parameters, a filter answers an empty list for a missing id.
-func byFilter(name, value string) []types.Filter {
-	return []types.Filter{{Name: aws.String(name), Values: []string{value}}}
+// byFilter is the one-filter list used to re-read resources by id: unlike
+// the id parameters, a filter leaves a missing id out of the answer instead
+// of failing the whole call.
+func byFilter(name string, values ...string) []types.Filter {
+	return []types.Filter{{Name: aws.String(name), Values: values}}
+}
+
+// naming is how an error names the resources a re-read asked for.
+func naming(one, many string, ids []string) string {
+	if len(ids) == 1 {
+		return one + " " + ids[0]
+	}
+	return fmt.Sprintf("%d %s", len(ids), many)
 }

@@ -25,7 +25,10 @@ type elasticIPs struct {
 	narrow Narrow
 }
 
-var _ Kind = (*elasticIPs)(nil)
+var (
+	_ Kind     = (*elasticIPs)(nil)
+	_ Rereader = (*elasticIPs)(nil)
+)
 
 func newElasticIPs(env Env) Kind {
 	return &elasticIPs{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
@@ -48,14 +51,20 @@ func (k *elasticIPs) List(ctx context.Context) ([]plan.Resource, error) {
 
 // Get re-reads one address by allocation id.
 func (k *elasticIPs) Get(ctx context.Context, id string) (plan.Resource, bool, error) {
-	out, err := k.api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: byFilter("allocation-id", id)})
+	return getOne(ctx, k, id)
+}
+
+// GetMany re-reads addresses with one filtered DescribeAddresses.
+func (k *elasticIPs) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
+	got, err := k.api.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: byFilter("allocation-id", ids...)})
 	if err != nil {
-		return plan.Resource{}, false, fmt.Errorf("describe address %s: %w", id, err)
+		return nil, fmt.Errorf("describe %s: %w", naming("address", "addresses", ids), err)
 	}
-	if len(out.Addresses) == 0 {
-		return plan.Resource{}, false, nil
+	out := map[string]plan.Resource{}
+	for _, a := range got.Addresses {
+		out[aws.ToString(a.AllocationId)] = k.addressResource(a)
 	}
-	return k.addressResource(out.Addresses[0]), true, nil
+	return out, nil
 }
 
 // Do releases or tags the address.

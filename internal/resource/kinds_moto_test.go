@@ -188,8 +188,9 @@ func kmGetMissing(t *testing.T, k Kind, id string) {
 	}
 }
 
-// kmGetMatchesList checks that Get re-reads each listed resource as List saw it.
-func kmGetMatchesList(t *testing.T, k Kind, listed []plan.Resource) {
+// kmGetMatchesList checks that Get and GetMany re-read each listed resource
+// as List saw it; missing is an id that does not exist.
+func kmGetMatchesList(t *testing.T, k Kind, listed []plan.Resource, missing string) {
 	t.Helper()
 	for _, want := range listed {
 		got, found, err := k.Get(t.Context(), want.ID)
@@ -200,6 +201,18 @@ func kmGetMatchesList(t *testing.T, k Kind, listed []plan.Resource) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("Get(%s) differs from List (-list +get):\n%s", want.ID, diff)
 		}
+	}
+	// The batched re-read answers the same, and leaves out a missing id.
+	batch := []string{missing}
+	for _, r := range listed {
+		batch = append(batch, r.ID)
+	}
+	got, err := k.(Rereader).GetMany(t.Context(), batch)
+	if err != nil {
+		t.Fatalf("GetMany: %v", err)
+	}
+	if diff := cmp.Diff(kmByID(listed), got); diff != "" {
+		t.Errorf("GetMany differs from List (-list +get):\n%s", diff)
 	}
 }
 
@@ -263,7 +276,7 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 		kmNoMutation(t, rec, "List")
 
 		rec.Reset()
-		kmGetMatchesList(t, k, got)
+		kmGetMatchesList(t, k, got, "vol-0123456789abcdef0")
 		kmGetMissing(t, k, "vol-0123456789abcdef0")
 		kmNoMutation(t, rec, "Get")
 	})
@@ -425,7 +438,7 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		kmNoMutation(t, rec, "List")
 
 		rec.Reset()
-		kmGetMatchesList(t, k, got)
+		kmGetMatchesList(t, k, got, "ami-0123456789abcdef0")
 		kmGetMissing(t, k, "ami-0123456789abcdef0")
 		kmNoMutation(t, rec, "Get")
 
@@ -528,7 +541,7 @@ func kmTestElasticIP(t *testing.T, m *awstest.Moto) {
 		kmNoMutation(t, rec, "List")
 
 		rec.Reset()
-		kmGetMatchesList(t, k, got)
+		kmGetMatchesList(t, k, got, "eipalloc-0123456789abcdef0")
 		kmGetMissing(t, k, "eipalloc-0123456789abcdef0")
 		kmNoMutation(t, rec, "Get")
 	})

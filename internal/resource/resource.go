@@ -26,6 +26,30 @@ type Kind interface {
 	Do(ctx context.Context, a plan.Action) error
 }
 
+// Rereader is a kind that re-reads many resources with a few calls, so
+// that applying thousands of actions spends the API's allowance on the
+// actions rather than on one check before each.
+type Rereader interface {
+	// GetMany re-reads the resources with the given ids, at most
+	// RereadBatch of them; an id missing from the answer no longer exists.
+	GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error)
+}
+
+// RereadBatch is the most ids one GetMany takes. EC2 accepts up to 200
+// values in a filter; 100 keeps each answer, and the time its facts age
+// before the last of the batch is acted on, small.
+const RereadBatch = 100
+
+// getOne is Get for a kind that re-reads in batches.
+func getOne(ctx context.Context, k Rereader, id string) (plan.Resource, bool, error) {
+	got, err := k.GetMany(ctx, []string{id})
+	if err != nil {
+		return plan.Resource{}, false, err
+	}
+	r, found := got[id]
+	return r, found, nil
+}
+
 // ErrGone means the resource no longer exists: a delete is already done.
 var ErrGone = errors.New("resource no longer exists")
 
