@@ -17,8 +17,9 @@
 #
 # Environment: RUNS (measured runs of each, default 5; start takes at least
 # 10), STEPS (default all, in the order above), SCALE (actions of the scale
-# step, default 20000), QUICK=1 (a tenth of every count: a smoke test of
-# this script, not a benchmark), OUT (default bench/results/DATE).
+# step, default 20000), APPLY (the apply step's configs, default
+# "apply-tuned apply-default"), QUICK=1 (a tenth of every count: a smoke
+# test of this script, not a benchmark), OUT (default bench/results/DATE).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -27,6 +28,7 @@ ensure_tools
 
 runs="${RUNS:-5}"
 steps="${STEPS:-size plan start apply scale render}"
+apply_configs="${APPLY:-apply-tuned apply-default}"
 q=1
 [[ -n "${QUICK:-}" ]] && q=10
 n_old=$((1000 / q)) n_vol=$((300 / q)) n_ami=$((20 / q)) n_eip=$((20 / q)) n_del=$((1000 / q))
@@ -69,6 +71,7 @@ each() {
 	local f
 	for f in "$out/$1"-[0-9]*.txt; do
 		awk -v e="$2" 'BEGIN {} {v[$1] = $2} $1 == "total" {req = $2; fwd = $3; inj = $4}
+			$1 == "span" && $2 == "DeleteSnapshot" {dwin = ($4 - $3) / 1e9} $1 == "op" && $2 == "DeleteSnapshot" {dfwd = $4}
 			END {
 				wall = v["wall_ns"] / 1e9; rss = v["maxrss_kib"] / 1024
 				first = (v["first_ns"] - v["start_ns"]) / 1e6; window = (v["last_ns"] - v["first_ns"]) / 1e9
@@ -78,6 +81,7 @@ each() {
 				else if (e == "rate") print fwd / wall; else if (e == "window_rate") print fwd / window
 				else if (e == "exit") print v["exit"]; else if (e == "inflight") print v["max_in_flight"]
 				else if (e == "busy") print busy; else if (e == "own") print wall - busy
+				else if (e == "del_window") print dwin; else if (e == "del_rate") print dfwd / dwin
 			}' "$f"
 	done
 }
@@ -271,13 +275,13 @@ step_apply() {
 	seed "$moto" us-east-1 -snapshots "$n_del"
 	config apply-tuned us-east-1 snapshots "aws:
   rate-limits:
-    DeleteSnapshot: {burst: 5, per-second: 16.5}
-    non-mutating: {burst: 5, per-second: 16.5}
+    DeleteSnapshot: {burst: 5, per-second: 48}
+    non-mutating: {burst: 5, per-second: 2}
 "
 	config apply-default us-east-1 snapshots
 	start_proxy "$moto" -rate 50 -burst 50
 	for i in $(seq "$runs"); do
-		for c in apply-tuned apply-default; do
+		for c in $apply_configs; do
 			clock -400d
 			seed "$moto" us-east-1 -snapshots "$n_del"
 			clock +0
@@ -289,17 +293,18 @@ step_apply() {
 	stop_proxy
 	note "## Apply: $n_del deletions behind 50 requests/s (median of $runs runs; range in brackets)"
 	note ""
-	note "| Limits | Wall | Deletions/s | Calls forwarded | Calls/s (÷ 50) | In API window ÷ 50 | Throttled | Failed | Most in flight | Peak RSS |"
-	note "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-	for c in apply-tuned apply-default; do
-		note "| $c | $(med "$c" wall) s [$(range "$c" wall)] | $(each "$c" wall | awk -v n="$n_del" '{print n / $1}' | median) | $(med "$c" fwd) | $(med "$c" rate) ($(each "$c" rate | awk '{print $1 / 50}' | median)) | $(each "$c" window_rate | awk '{print $1 / 50}' | median) | $(med "$c" throttled) [$(range "$c" throttled)] | $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | median) [max $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | sort -g | tail -1)] | $(med "$c" inflight) | $(med "$c" rss) MiB |"
+	note "| Limits | Wall | Deleting | Deletions/s while deleting | Calls forwarded | Calls/s (÷ 50) | In API window ÷ 50 | Throttled | Failed | Most in flight | Peak RSS |"
+	note "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	for c in $apply_configs; do
+		note "| $c | $(med "$c" wall) s [$(range "$c" wall)] | $(med "$c" del_window) s [$(range "$c" del_window)] | $(med "$c" del_rate) | $(med "$c" fwd) | $(med "$c" rate) ($(each "$c" rate | awk '{print $1 / 50}' | median)) | $(each "$c" window_rate | awk '{print $1 / 50}' | median) | $(med "$c" throttled) [$(range "$c" throttled)] | $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | median) [max $(cat "$out/$c"-[0-9]*.txt | awk '$1 == "done" {print $4}' | sort -g | tail -1)] | $(med "$c" inflight) | $(med "$c" rss) MiB |"
 	done
 	note ""
-	note "Calls/s: calls the proxy let through ÷ broom's wall time; In API window: ÷ the time from the first call's arrival to the last answer."
+	note "Deleting: from the first DeleteSnapshot's arrival at the proxy to the last one's answer. Calls/s: calls the proxy let through ÷ broom's wall time; In API window: ÷ the time from the first call's arrival to the last answer."
 	note ""
-	note "Calls by action, tuned run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/apply-tuned-1.txt" | sed 's/, $//')."
-	note "Calls by action, default run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/apply-default-1.txt" | sed 's/, $//')."
-	note "Exit codes: $( (each apply-tuned exit; each apply-default exit) | tr '\n' ' ')"
+	for c in $apply_configs; do
+		note "Calls by action, $c run 1: $(awk '$1 == "op" {printf "%s %d (%d throttled), ", $2, $3, $5}' "$out/$c-1.txt" | sed 's/, $//')."
+		note "Exit codes, $c: $(each "$c" exit | tr '\n' ' ')"
+	done
 	note ""
 }
 

@@ -41,49 +41,61 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 	for _, r := range cfg.File.Rules {
 		rules[r.Name] = r
 	}
-	reads := rereads{}
 	sem := make(chan struct{}, e.workers)
 	var wg sync.WaitGroup
-	for i := range out.Actions {
-		a := &out.Actions[i]
-		select {
-		case <-ctx.Done():
-			a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
-			continue
-		case sem <- struct{}{}:
-		}
-		pre := e.prefetch(ctx, kinds, out.Actions, i, reads)
-		if ctx.Err() != nil { // cancelled while waiting or re-reading: prefer not starting
-			<-sem
-			a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			// In-flight actions are not cut off by cancellation at once: an
-			// interrupted delete would leave its outcome unknown. They get
-			// cancelGrace to finish.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
-			defer cancel()
-			stop := context.AfterFunc(ctx, func() {
-				t := time.NewTimer(cancelGrace)
-				defer t.Stop()
-				select {
-				case <-t.C:
-					cancel()
-				case <-actx.Done():
-				}
-			})
-			defer stop()
-			e.applyOne(actx, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a, pre)
-			if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
-				a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
+	// The loop takes every batch, also after a cancellation (to mark its
+	// actions skipped), so the reader always finishes.
+	ready := make(chan batch)
+	go e.readAhead(ctx, out.Actions, batches(out.Actions, kinds), ready)
+	for b := range ready {
+		for i := b.start; i < b.end; i++ {
+			a := &out.Actions[i]
+			select {
+			case <-ctx.Done():
+				a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
+				continue
+			case sem <- struct{}{}:
 			}
-		}()
+			if b.k != nil && time.Since(b.at) > e.fresh {
+				e.read(ctx, out.Actions, &b, i) // read again, from this action on
+			}
+			if ctx.Err() != nil { // cancelled while waiting or re-reading: prefer not starting
+				<-sem
+				a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
+				continue
+			}
+			e.start(ctx, &wg, sem, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a, b.lookup(a.ID))
+		}
 	}
 	wg.Wait()
 	return out
+}
+
+// start runs one action in a worker, which frees its slot in sem when done.
+func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread) {
+	wg.Add(1)
+	go func() {
+		defer func() { <-sem; wg.Done() }()
+		// In-flight actions are not cut off by cancellation at once: an
+		// interrupted delete would leave its outcome unknown. They get
+		// cancelGrace to finish.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
+		defer cancel()
+		stop := context.AfterFunc(ctx, func() {
+			t := time.NewTimer(cancelGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancel()
+			case <-actx.Done():
+			}
+		})
+		defer stop()
+		e.applyOne(actx, k, rule, protect, a, pre)
+		if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
+			a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
+		}
+	}()
 }
 
 func kindKey(a plan.Action) string { return a.Account + "/" + a.Region + "/" + a.Kind }

@@ -8,79 +8,100 @@ import (
 	"github.com/broom-dev/broom/internal/resource"
 )
 
-// reread is what a batched re-read found for one action's resource.
+// batch is a run of actions, actions[start:end], and, when they are
+// deletions or tag changes of one kind that re-reads in batches, what one
+// GetMany found for them. Reading the next batch while this one's actions
+// run keeps the check off the actions' path: an apply of thousands of
+// deletions spends a few calls per hundred on it, not one or more each.
+type batch struct {
+	start, end int
+	k          resource.Rereader // nil: each action re-reads on its own
+	found      map[string]plan.Resource
+	at         time.Time // when the read was sent
+	err        error     // the read failed: each action re-reads on its own
+}
+
+// reread is what a batch found for one action's resource.
 type reread struct {
 	r     plan.Resource
 	found bool
-	at    time.Time
-	err   error // the batch failed: the action re-reads on its own
 }
 
-// rereadKey names one resource of one kind, account and region.
-type rereadKey struct{ account, region, kind, id string }
-
-func keyOf(a plan.Action) rereadKey { return rereadKey{a.Account, a.Region, a.Kind, a.ID} }
-
-// rereads holds batched re-reads. Only Apply's dispatching loop touches it;
-// each worker gets a copy of its entry.
-type rereads map[rereadKey]reread
-
-// prefetch returns the re-read for actions[i] when its kind re-reads in
-// batches, or nil for the action to re-read on its own. When actions[i] has
-// no re-read yet, or one older than e.fresh, it re-reads actions[i] and the
-// next actions of its kind in the same state with one GetMany: an apply of
-// thousands of deletions then spends a few calls per batch on the check,
-// not one or more per deletion.
-func (e *Engine) prefetch(ctx context.Context, kinds map[string]resource.Kind, actions []plan.Action, i int, reads rereads) *reread {
-	a := actions[i]
-	batcher, ok := kinds[kindKey(a)].(resource.Rereader)
-	if !ok || !checksFirst(a) {
+// lookup returns the batch's re-read of id, or nil when the action must
+// re-read on its own.
+func (b *batch) lookup(id string) *reread {
+	if b.k == nil || b.err != nil {
 		return nil
 	}
-	fresh := func(b plan.Action) bool {
-		got, ok := reads[keyOf(b)]
-		return ok && time.Since(got.at) <= e.fresh
-	}
-	if fresh(a) {
-		return usable(reads[keyOf(a)])
-	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, b := range actions[i:] {
-		if len(ids) == resource.RereadBatch {
-			break
-		}
-		if b.Account != a.Account || b.Region != a.Region || b.Kind != a.Kind || !checksFirst(b) || seen[b.ID] || fresh(b) {
+	r, ok := b.found[id]
+	return &reread{r: r, found: ok}
+}
+
+// batches splits actions into runs of one (account, region, kind) of at
+// most resource.RereadBatch distinct ids; actions that do not re-read in
+// batches are runs of their own.
+func batches(actions []plan.Action, kinds map[string]resource.Kind) []batch {
+	var out []batch
+	var ids map[string]bool
+	for i, a := range actions {
+		k, ok := kinds[kindKey(a)].(resource.Rereader)
+		if !ok || !checksFirst(a) {
+			out = append(out, batch{start: i, end: i + 1})
 			continue
 		}
-		seen[b.ID] = true
-		ids = append(ids, b.ID)
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			prev := actions[last.end-1]
+			if last.k != nil && last.end == i && sameKind(prev, a) && (ids[a.ID] || len(ids) < resource.RereadBatch) {
+				last.end++
+				ids[a.ID] = true
+				continue
+			}
+		}
+		out = append(out, batch{start: i, end: i + 1, k: k})
+		ids = map[string]bool{a.ID: true}
 	}
-	rctx, cancel := context.WithTimeout(ctx, e.actionTimeout)
-	defer cancel()
-	at := time.Now()
-	found, err := batcher.GetMany(rctx, ids)
-	if err != nil {
-		e.logger.Warn("batched re-read failed; each of its actions re-reads on its own",
-			"kind", a.Kind, "region", a.Region, "ids", len(ids), "error", err.Error())
-	}
-	for _, id := range ids {
-		r, ok := found[id]
-		k := keyOf(a)
-		k.id = id
-		reads[k] = reread{r: r, found: ok, at: at, err: err}
-	}
-	return usable(reads[keyOf(a)])
+	return out
+}
+
+func sameKind(a, b plan.Action) bool {
+	return a.Account == b.Account && a.Region == b.Region && a.Kind == b.Kind
 }
 
 // checksFirst reports whether an action re-reads its resource before it
 // acts: deletions and tag changes. Ensure actions compare inside Do.
 func checksFirst(a plan.Action) bool { return a.Op == plan.Delete || a.Op == plan.Tag }
 
-// usable is r for the action to use, or nil when the batch failed.
-func usable(r reread) *reread {
-	if r.err != nil {
-		return nil
+// read re-reads the resources of b's actions from actions[from] on.
+func (e *Engine) read(ctx context.Context, actions []plan.Action, b *batch, from int) {
+	if b.k == nil || ctx.Err() != nil {
+		return
 	}
-	return &r
+	var ids []string
+	seen := map[string]bool{}
+	for _, a := range actions[from:b.end] {
+		if !seen[a.ID] {
+			seen[a.ID] = true
+			ids = append(ids, a.ID)
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.actionTimeout)
+	defer cancel()
+	b.at = time.Now()
+	b.found, b.err = b.k.GetMany(rctx, ids)
+	if b.err != nil && ctx.Err() == nil {
+		a := actions[from]
+		e.logger.Warn("batched re-read failed; each of its actions re-reads on its own",
+			"kind", a.Kind, "region", a.Region, "ids", len(ids), "error", b.err.Error())
+	}
+}
+
+// readAhead reads each batch in turn and hands it to Apply's dispatching
+// loop, reading the next while the loop starts this one's actions.
+func (e *Engine) readAhead(ctx context.Context, actions []plan.Action, bs []batch, out chan<- batch) {
+	defer close(out)
+	for _, b := range bs {
+		e.read(ctx, actions, &b, b.start)
+		out <- b
+	}
 }

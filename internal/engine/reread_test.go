@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -84,5 +85,88 @@ func TestApplyRereadsAgainWhenTheBatchIsStale(t *testing.T) {
 	wantBatches := [][]string{ids, ids[1:]}
 	if diff := cmp.Diff(wantBatches, w.batches); diff != "" {
 		t.Errorf("GetMany batches (-want +got):\n%s", diff)
+	}
+}
+
+// readAheadKind holds its first Do until the next batch has been read: it
+// proves the next batch is read while this one's actions run.
+type readAheadKind struct {
+	batchKind
+	overlapped chan bool
+}
+
+func (k *readAheadKind) Do(ctx context.Context, a plan.Action) error {
+	if a.ID == "snap-000" {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			k.w.mu.Lock()
+			n := len(k.w.batches)
+			k.w.mu.Unlock()
+			if n >= 2 || time.Now().After(deadline) {
+				k.overlapped <- n >= 2
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return k.batchKind.Do(ctx, a)
+}
+
+func TestApplyReadsTheNextBatchWhileActing(t *testing.T) {
+	t.Parallel()
+	w, ids := ciWorld(resource.RereadBatch + 1)
+	k := &readAheadKind{batchKind: batchKind{fakeKind{w: w}}, overlapped: make(chan bool, 1)}
+	e := newEngineOf(func(env resource.Env) resource.Kind { k.region = env.AWS.Region; return k }, WithWorkers(1))
+	got := e.Apply(t.Context(), faultCfg, planFor(ids...))
+	if !<-k.overlapped {
+		t.Errorf("the second batch was not read while the first batch's first action ran")
+	}
+	for _, r := range results(got) {
+		if r.Status != plan.Done {
+			t.Errorf("%s: %s %q, want done", r.ID, r.Status, r.Error)
+		}
+	}
+}
+
+func TestBatches(t *testing.T) {
+	t.Parallel()
+	batcher := &batchKind{}
+	kinds := map[string]resource.Kind{
+		account + "/eu-west-1/ebs-snapshot": batcher,
+		account + "/us-east-1/ebs-snapshot": batcher,
+		account + "/eu-west-1/s3-bucket":    &fakeKind{}, // no GetMany
+	}
+	act := func(region, kind, id string, op plan.Op) plan.Action {
+		return plan.Action{Account: account, Region: region, Kind: kind, ID: id, Op: op}
+	}
+	var actions []plan.Action
+	actions = append(actions,
+		act("eu-west-1", "ebs-snapshot", "snap-a", plan.Delete),
+		act("eu-west-1", "ebs-snapshot", "snap-a", plan.Tag), // same id: one read
+		act("eu-west-1", "ebs-snapshot", "snap-b", plan.Delete),
+		act("eu-west-1", "s3-bucket", "bucket-1", plan.Create),
+		act("eu-west-1", "s3-bucket", "bucket-1", plan.Update),
+	)
+	for i := range resource.RereadBatch + 1 {
+		actions = append(actions, act("us-east-1", "ebs-snapshot", fmt.Sprintf("snap-%03d", i), plan.Delete))
+	}
+	type span struct {
+		Start, End int
+		Batched    bool
+	}
+	var got []span
+	for _, b := range batches(actions, kinds) {
+		got = append(got, span{b.start, b.end, b.k != nil})
+	}
+	n := len(actions)
+	want := []span{
+		{0, 3, true},                        // one region's snapshots, snap-a counted once
+		{3, 4, false},                       // ensure actions compare inside Do
+		{4, 5, false},                       //
+		{5, 5 + resource.RereadBatch, true}, // another region: a new batch, full
+		{n - 1, n, true},                    // the one over
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("batches (-want +got):\n%s", diff)
 	}
 }

@@ -11,19 +11,24 @@
 // It writes "PROXY_URL CONTROL_URL" to -addr-file once it listens. The
 // control listener answers GET /stats (text: first_ns, last_ns, busy_ns,
 // max_in_flight, then one "op NAME requests forwarded injected" line per
-// action and a "total" line) and POST /reset (forget the counts and times,
+// action, a "total" line, and one "span NAME first_ns last_ns" line per
+// query-protocol action: its first call's arrival and its last answer) and POST /reset (forget the counts and times,
 // refill the bucket).
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -80,10 +85,14 @@ type counter struct {
 	first, last, busyFrom time.Time
 	busy                  time.Duration
 	inFlight, maxInFlight int
+	spans                 map[string]*span // by query-protocol action
 }
 
+// span is when an action's first call arrived and its last answer left.
+type span struct{ first, last time.Time }
+
 func run(target string, regions regionTargets, rules []faults.Rule, addrFile string) error {
-	c := &counter{rules: rules, next: map[string]*httputil.ReverseProxy{}}
+	c := &counter{rules: rules, next: map[string]*httputil.ReverseProxy{}, spans: map[string]*span{}}
 	defer func() {
 		for _, p := range c.all {
 			p.Close()
@@ -157,9 +166,13 @@ func region(r *http.Request) string {
 
 func (c *counter) forward(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
+	op := queryAction(r)
 	c.mu.Lock()
 	if c.first.IsZero() {
 		c.first = now
+	}
+	if op != "" && c.spans[op] == nil {
+		c.spans[op] = &span{first: now}
 	}
 	if c.inFlight == 0 {
 		c.busyFrom = now
@@ -171,6 +184,9 @@ func (c *counter) forward(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		c.mu.Lock()
 		c.last = now
+		if op != "" {
+			c.spans[op].last = now
+		}
 		if c.inFlight--; c.inFlight == 0 {
 			c.busy += now.Sub(c.busyFrom)
 		}
@@ -212,11 +228,36 @@ func (c *counter) stats(w http.ResponseWriter, _ *http.Request) {
 		total.Injected += s.Injected
 	}
 	fmt.Fprintf(w, "total %d %d %d\n", total.Requests, total.Forwarded, total.Injected)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, op := range slices.Sorted(maps.Keys(c.spans)) {
+		fmt.Fprintf(w, "span %s %d %d\n", op, unixNano(c.spans[op].first), unixNano(c.spans[op].last))
+	}
+}
+
+// queryAction is the Action of an AWS query-protocol call (EC2, STS), read
+// from its form body, which is put back for the next hop; or "".
+func queryAction(r *http.Request) string {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return ""
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	q, err := url.ParseQuery(string(body))
+	if err != nil {
+		return ""
+	}
+	return q.Get("Action")
 }
 
 func (c *counter) reset(w http.ResponseWriter, _ *http.Request) {
 	c.mu.Lock()
 	c.first, c.last, c.busy, c.maxInFlight = time.Time{}, time.Time{}, 0, 0
+	c.spans = map[string]*span{}
 	c.mu.Unlock()
 	for _, p := range c.all {
 		p.ResetStats()
