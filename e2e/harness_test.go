@@ -1,5 +1,5 @@
 // Package e2e runs the built broom binary as `broom action`, the way the
-// Docker runner does, against moto (aged with libfaketime) behind a
+// Docker runner does, and as `broom plan` / `broom apply`, against moto (aged with libfaketime) behind a
 // recording proxy and the OpenAPI-checked GitHub fake, with real webhook
 // payloads from @octokit/webhooks-examples.
 package e2e
@@ -206,9 +206,26 @@ func (w *world) run(event string, payload map[string]any, inputs map[string]stri
 	for k, v := range inputs {
 		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
+	r := w.exec(env, "action")
+	r.outputs = readOutputs(w.t, outFile)
+	s, _ := os.ReadFile(summaryFile)
+	r.summary = string(s)
+	return r
+}
+
+// cli runs broom on the command line (plan, apply, …) in the workspace,
+// as an operator would, with only AWS's environment.
+func (w *world) cli(args ...string) result {
+	w.t.Helper()
+	return w.exec(append(w.env(), "PATH="+os.Getenv("PATH"), "HOME="+w.t.TempDir(), "COLUMNS=200"), args...)
+}
+
+// exec runs the broom binary in the workspace with env.
+func (w *world) exec(env []string, args ...string) result {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "action")
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir, cmd.Env = w.dir, env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -218,10 +235,7 @@ func (w *world) run(event string, payload map[string]any, inputs map[string]stri
 		w.t.Fatalf("run broom: %v", err)
 	}
 	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
-	r.outputs = readOutputs(w.t, outFile)
-	s, _ := os.ReadFile(summaryFile)
-	r.summary = string(s)
-	w.t.Logf("broom action (%s) exit %d\nstdout:\n%s\nstderr:\n%s", event, r.code, r.stdout, r.stderr)
+	w.t.Logf("broom %s exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r
 }
 

@@ -207,22 +207,32 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 		return action.ExitFailure
 	}
 	o := action.PlanOutcome(res, cfg)
-	if cmd == "apply" && !dryRun {
-		// Dry-run first, always: the plan is shown before anything changes.
-		if err := show(env.Stdout, "text", report.Report{Plan: res.Plan, Protected: res.Protected}, textWidth(env.Getenv)); err != nil {
+	applying := cmd == "apply" && !dryRun
+	if applying {
+		// Dry-run first, always: the plan is shown before anything changes;
+		// on stderr when stdout carries JSON or markdown for a program.
+		w := env.Stdout
+		if cfg.Format != "text" {
+			w = env.Stderr
+		}
+		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected}, textWidth(env.Getenv)); err != nil {
 			fmt.Fprintln(env.Stderr, "broom:", err)
 			return action.ExitFailure
 		}
-		fmt.Fprintln(env.Stdout)
+		fmt.Fprintln(w)
 		o = c.Apply(ctx, cfg, res, cfg.ExpectFingerprint)
 	}
 	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes}
-	if cmd == "apply" && !dryRun {
+	if applying {
 		rep.Protected = nil // already shown with the plan
 	}
-	if err := show(env.Stdout, cfg.Format, rep, textWidth(env.Getenv)); err != nil {
-		fmt.Fprintln(env.Stderr, "broom:", err)
-		return action.ExitFailure
+	// An empty plan shown as text already said all there is to say.
+	repeat := applying && cfg.Format == "text" && len(rep.Plan.Actions) == 0 && len(rep.Notes) == 0
+	if !repeat {
+		if err := show(env.Stdout, cfg.Format, rep, textWidth(env.Getenv)); err != nil {
+			fmt.Fprintln(env.Stderr, "broom:", err)
+			return action.ExitFailure
+		}
 	}
 	if cfg.Out != "" {
 		if err := writePlan(cfg.Out, rep); err != nil {
