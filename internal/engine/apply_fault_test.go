@@ -49,24 +49,13 @@ func newGatedEngine(w *world, k *gatedKind, opts ...Option) *Engine {
 	return New(slog.New(slog.DiscardHandler), load, opts...)
 }
 
-func gatedWorld(n int) (*world, []string) {
-	w := &world{Current: map[string]plan.Resource{}}
-	var ids []string
-	for i := range n {
-		id := fmt.Sprintf("snap-%02d", i)
-		ids = append(ids, id)
-		w.Current[id] = res(id, 400*day, "Environment", "ci")
-	}
-	return w, ids
-}
-
 var faultCfg = cfgWith([]string{"eu-west-1"}, config.Protect{}, rule("old-ci", 30*day, "Environment", "ci"))
 
 // A cancelled run lets the actions in flight finish, starts no other, and
 // accounts for every action: done, or skipped and still there.
 func TestApplyCancelledMidwayFinishesInFlightAndSkipsTheRest(t *testing.T) {
 	t.Parallel()
-	w, ids := gatedWorld(10)
+	w, ids := ciWorld(10)
 	k := &gatedKind{gate: make(chan struct{}), started: make(chan string, len(ids))}
 	ctx, cancel := context.WithCancel(t.Context())
 	var got plan.Plan
@@ -109,7 +98,7 @@ func TestApplyCancelledMidwayFinishesInFlightAndSkipsTheRest(t *testing.T) {
 // failed, saying so, and Apply returns in time for the report.
 func TestApplyCutsOffActionsStillInFlightAfterTheGrace(t *testing.T) {
 	t.Parallel()
-	w, ids := gatedWorld(4)
+	w, ids := ciWorld(4)
 	k := &gatedKind{gate: make(chan struct{}), started: make(chan string, len(ids))} // never opens
 	ctx, cancel := context.WithCancel(t.Context())
 	var got plan.Plan

@@ -14,6 +14,7 @@ import (
 	"github.com/broom-dev/broom/internal/resource"
 )
 
+// ciWorld holds n snapshots, snap-000 on, that rule old-ci deletes.
 func ciWorld(n int) (*world, []string) {
 	w := &world{Current: map[string]plan.Resource{}}
 	var ids []string
