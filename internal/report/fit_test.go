@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -294,6 +295,25 @@ func BenchmarkMarkdown20000(b *testing.B) {
 				n = len(Markdown(r))
 			}
 			b.ReportMetric(float64(n), "body-bytes")
+		})
+	}
+}
+
+// BenchmarkText20000 renders the same 20,000 actions as a terminal table:
+// fitted to 120 columns (details wrapped), and unlimited.
+func BenchmarkText20000(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		width int
+	}{{"width-120", 120}, {"unlimited", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := bigReport(20000, 0)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := TextWidth(io.Discard, r, bc.width); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

@@ -7,9 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/pkg/twwidth"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/broom-dev/broom/internal/plan"
 )
@@ -70,22 +67,7 @@ func textTable(w io.Writer, p plan.Plan, width int) error {
 	if width > 0 && !fitWidth(header, rows, flexible, width) {
 		return textList(w, p, width)
 	}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-	)
-	h := make([]any, len(header))
-	for i, c := range header {
-		h[i] = c
-	}
-	t.Header(h...)
-	for _, row := range rows {
-		if err := t.Append(row); err != nil {
-			return err
-		}
-	}
-	return t.Render()
+	return writeTable(w, header, rows)
 }
 
 // where is an action's region, after its account when the plan spans
@@ -135,11 +117,11 @@ func textList(w io.Writer, p plan.Plan, width int) error {
 func fitWidth(header []string, rows [][]string, flexible []int, width int) bool {
 	natural := make([]int, len(header))
 	for i, h := range header {
-		natural[i] = twwidth.Width(h)
+		natural[i] = cols(h)
 	}
 	for _, row := range rows {
 		for i, c := range row {
-			natural[i] = max(natural[i], twwidth.Width(c))
+			natural[i] = max(natural[i], cols(c))
 		}
 	}
 	// Each column has a space either side and a border on its left; the
@@ -199,7 +181,7 @@ func wrapCell(s string, width int) string {
 		line, lineWidth = "", 0
 	}
 	for _, word := range strings.Fields(s) {
-		ww := twwidth.Width(word)
+		ww := cols(word)
 		if lineWidth > 0 && lineWidth+1+ww <= width {
 			line += " " + word
 			lineWidth += 1 + ww
@@ -212,7 +194,7 @@ func wrapCell(s string, width int) string {
 			var head strings.Builder
 			hw := 0
 			for _, r := range word {
-				rw := twwidth.Width(string(r))
+				rw := cols(string(r))
 				if hw+rw > width && hw > 0 {
 					break
 				}
@@ -221,7 +203,7 @@ func wrapCell(s string, width int) string {
 			}
 			lines = append(lines, head.String())
 			word = word[head.Len():]
-			ww = twwidth.Width(word)
+			ww = cols(word)
 		}
 		line, lineWidth = word, ww
 	}
