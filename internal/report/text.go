@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-
 	"github.com/broom-dev/broom/internal/plan"
 )
 
