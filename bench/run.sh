@@ -13,7 +13,7 @@
 #           requests/s, with rate limits set to it and with the defaults
 #   scale   broom plan of 20,000 snapshot deletions (against bench/cmd/fakeec2:
 #           moto cannot list that many): peak RSS
-#   render  the report renderer's benchmark at 20,000 actions
+#   render  the report renderers' benchmarks at 20,000 actions
 #
 # Environment: RUNS (measured runs of each, default 5; start takes at least
 # 10), STEPS (default all, in the order above), SCALE (actions of the scale
@@ -349,11 +349,11 @@ step_scale() {
 
 step_render() {
 	say "render: the report renderer's benchmark, $runs runs"
-	CGO_ENABLED=0 go test ./internal/report -run '^$' -bench Markdown20000 -benchmem -count "$runs" | tee "$out/render.txt" >&2
+	CGO_ENABLED=0 go test ./internal/report -run '^$' -bench '(Markdown|Text)20000' -benchmem -count "$runs" | tee "$out/render.txt" >&2
 	note "## Report rendering, 20,000 actions (median of $runs runs)"
 	note ""
-	for b in comment summary unlimited; do
-		note "$b: $(awk -v b="Markdown20000/$b" 'index($1, b) {print $3 / 1e6}' "$out/render.txt" | median) ms/op"
+	for b in Markdown20000/comment Markdown20000/summary Markdown20000/unlimited Text20000/width-120 Text20000/unlimited; do
+		note "$b: $(awk -v b="$b-" 'index($1, b) {print $3 / 1e6}' "$out/render.txt" | median) ms/op"
 	done
 	note ""
 }
