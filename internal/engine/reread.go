@@ -28,9 +28,9 @@ type reread struct {
 }
 
 // lookup returns the batch's re-read of id, or nil when the action must
-// re-read on its own.
+// re-read on its own: no batching, no read made, or the read failed.
 func (b *batch) lookup(id string) *reread {
-	if b.k == nil || b.err != nil {
+	if b.k == nil || b.at.IsZero() || b.err != nil {
 		return nil
 	}
 	r, ok := b.found[id]
