@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/broom-dev/broom/internal/faults"
 )
 
 // An operator's session: plan changes nothing; apply shows the plan, then
@@ -99,4 +101,55 @@ func fingerprintOf(t *testing.T, w *world) string {
 		t.Fatalf("read the plan's fingerprint: %v (%q)", err, p.Fingerprint)
 	}
 	return p.Fingerprint
+}
+
+// A batched re-read that AWS refuses (here for one snapshot among ten)
+// does not fail the batch: each action re-reads on its own, and only the
+// refused one fails.
+func TestCLIApplyWhenABatchedRereadIsRefused(t *testing.T) {
+	w := newWorld(t)
+	w.writeConfig(defaultConfig + fastRetries)
+	ids := w.oldSnapshots(10)
+	denied := ids[4]
+	p, _ := w.withFaults()
+	p.SetRules(faults.Rule{Op: "DescribeSnapshots", IDs: []string{denied},
+		Fault: faults.APIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")})
+
+	out := filepath.Join(t.TempDir(), "applied.json")
+	r := w.cli("apply", "--out", out)
+	if r.code != 3 {
+		t.Errorf("apply: exit %d, want 3 (partial)", r.code)
+	}
+	var applied struct {
+		Actions []struct{ ID, Status, Error string }
+	}
+	b, err := os.ReadFile(out)
+	if err == nil {
+		err = json.Unmarshal(b, &applied)
+	}
+	if err != nil {
+		t.Fatalf("read --out: %v", err)
+	}
+	if len(applied.Actions) != len(ids) {
+		t.Fatalf("--out holds %d actions, want %d", len(applied.Actions), len(ids))
+	}
+	for _, a := range applied.Actions {
+		want := "done"
+		if a.ID == denied {
+			want = "failed"
+			if !strings.HasPrefix(a.Error, "UnauthorizedOperation: ") {
+				t.Errorf("%s: error %q, want UnauthorizedOperation", a.ID, a.Error)
+			}
+		}
+		if a.Status != want {
+			t.Errorf("%s: %s %q, want %s", a.ID, a.Status, a.Error, want)
+		}
+		if gone := !w.exists(a.ID); gone != (want == "done") {
+			t.Errorf("%s: %s, but deleted = %v", a.ID, a.Status, gone)
+		}
+	}
+	// The listing, the refused batch of ten, then one re-read each.
+	if n := w.rec.Count("DescribeSnapshots"); n != 1+1+len(ids) {
+		t.Errorf("broom made %d DescribeSnapshots calls, want %d", n, 1+1+len(ids))
+	}
 }
