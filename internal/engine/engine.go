@@ -137,6 +137,8 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	if err := g.Wait(); err != nil {
 		return Result{}, err
 	}
+	actions, others := oneCreator(actions, accounts)
+	protected = append(protected, others...)
 	plan.Sort(protected)
 	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected}, nil
 }
@@ -224,6 +226,35 @@ func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg con
 		}
 	}
 	return act, prot, err
+}
+
+// oneCreator keeps one create action per resource name: an ensure rule runs
+// in every account, and a bucket that exists nowhere yet would otherwise be
+// created by each (bucket names are global; all but the first would fail).
+// The first account in the run's order creates it; the others are left
+// alone, saying which account does. Once it exists, that account owns it
+// and the others leave it alone as another's.
+func oneCreator(actions []plan.Action, accounts []string) (kept, others []plan.Action) {
+	rank := map[string]int{}
+	for i, a := range accounts {
+		rank[a] = i
+	}
+	creator := map[string]string{} // kind/id → account
+	for _, a := range actions {
+		key := a.Kind + "/" + a.ID
+		if cur, ok := creator[key]; a.Op == plan.Create && (!ok || rank[a.Account] < rank[cur]) {
+			creator[key] = a.Account
+		}
+	}
+	for _, a := range actions {
+		if by := creator[a.Kind+"/"+a.ID]; a.Op == plan.Create && a.Account != by {
+			a.Reason = fmt.Sprintf("names are global: account %s creates it", by)
+			others = append(others, a)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	return kept, others
 }
 
 // decide asks policy about every listed resource. The first rule (in config

@@ -624,3 +624,43 @@ func TestNarrow(t *testing.T) {
 		})
 	}
 }
+
+func TestOneCreator(t *testing.T) {
+	t.Parallel()
+	a := func(op plan.Op, acct, id string) plan.Action {
+		return plan.Action{Op: op, Kind: "s3-bucket", Account: acct, Region: "eu-west-1", ID: id, Reason: "bucket does not exist"}
+	}
+	type brief struct{ Op, Account, ID, Reason string }
+	briefs := func(as []plan.Action) []brief {
+		out := []brief{}
+		for _, x := range as {
+			out = append(out, brief{x.Op.String(), x.Account, x.ID, x.Reason})
+		}
+		return out
+	}
+	actions := []plan.Action{
+		a(plan.Create, "222", "logs"), // listed first, but 111 comes first in the run
+		a(plan.Create, "111", "logs"),
+		a(plan.Create, "333", "logs"),
+		a(plan.Create, "222", "artifacts"), // only 222 plans it: stays
+		a(plan.Update, "111", "shared"),    // updates are the owner's alone
+		a(plan.Delete, "222", "logs"),      // another kind of action on the same name
+	}
+	kept, others := oneCreator(actions, []string{"111", "222", "333"})
+	wantKept := []brief{
+		{"create", "111", "logs", "bucket does not exist"},
+		{"create", "222", "artifacts", "bucket does not exist"},
+		{"update", "111", "shared", "bucket does not exist"},
+		{"delete", "222", "logs", "bucket does not exist"},
+	}
+	wantOthers := []brief{
+		{"create", "222", "logs", "names are global: account 111 creates it"},
+		{"create", "333", "logs", "names are global: account 111 creates it"},
+	}
+	if diff := cmp.Diff(wantKept, briefs(kept)); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantOthers, briefs(others)); diff != "" {
+		t.Errorf("left alone (-want +got):\n%s", diff)
+	}
+}

@@ -181,6 +181,7 @@ func TestMotoKinds(t *testing.T) {
 	t.Run("snapshot-first through the engine", func(t *testing.T) { kmTestSnapshotFirst(t, m) })
 	t.Run("two accounts", func(t *testing.T) { kmTestMultiAccount(t, m) })
 	t.Run("ensure in two accounts, one owning the bucket", func(t *testing.T) { kmTestEnsureForeignBucket(t, m) })
+	t.Run("ensure in two accounts, the bucket missing", func(t *testing.T) { kmTestEnsureMissingBucket(t, m) })
 }
 
 // kmTestSpecExample plans the SPEC §3 example against a moto seeded with
@@ -588,19 +589,13 @@ rules:
 	}
 }
 
-// kmTestEnsureForeignBucket runs an ensure rule in two accounts, where the
-// bucket's name is taken by the first: the owner converges it, the other
-// account reports it left alone (SPEC: never a takeover), and nothing is
-// left to do after apply. It needs moto started with
-// MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS=false.
-func kmTestEnsureForeignBucket(t *testing.T, m *awstest.Moto) {
-	m.Reset()
-	const region, home, other, bucket = "eu-west-1", awstest.AccountID, "111111111111", "acme-ci-artifacts"
+// kmTwoAccountEnsure is an engine over the credentials' own account and
+// 111111111111 (through a role), both behind a recorder, and a config whose
+// one rule ensures bucket in region.
+func kmTwoAccountEnsure(t *testing.T, m *awstest.Moto, region, bucket string) (*Engine, config.Config, *awstest.Recorder) {
+	t.Helper()
+	const home, other = awstest.AccountID, "111111111111"
 	const role = "arn:aws:iam::" + other + ":role/broom"
-	homeS3 := s3.NewFromConfig(m.Config(t, region))
-	kmTry(homeS3.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket),
-		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: region}})).must(t, "create bucket")
-
 	rec := awstest.NewRecorder(t, m.URL())
 	homeRec := m.Config(t, region)
 	homeRec.BaseEndpoint = aws.String(rec.URL())
@@ -608,7 +603,7 @@ func kmTestEnsureForeignBucket(t *testing.T, m *awstest.Moto) {
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{home + "/" + region: homeRec, other + "/" + region: otherRec}),
 		WithChangeRef(kmChangeRef))
 	cfg := kmParse(t, `version: 1
-regions: [eu-west-1]
+regions: [`+region+`]
 accounts:
   - {id: "`+other+`", role: "`+role+`"}
 tags: {Owner: platform-team}
@@ -619,14 +614,84 @@ rules:
     bucket: `+bucket+`
     settings: {versioning: true}
 `)
-	onlyAssumeRole := func(t *testing.T, what string) {
-		t.Helper()
-		for _, c := range rec.Mutating() {
-			if c != (awstest.Call{Service: "sts", Region: region, Op: "AssumeRole"}) {
-				t.Errorf("%s made a mutating call: %v", what, c)
-			}
+	return e, cfg, rec
+}
+
+// kmOnlyAssumeRole fails the test if anything but AssumeRole changed state.
+func kmOnlyAssumeRole(t *testing.T, rec *awstest.Recorder, region, what string) {
+	t.Helper()
+	for _, c := range rec.Mutating() {
+		if c != (awstest.Call{Service: "sts", Region: region, Op: "AssumeRole"}) {
+			t.Errorf("%s made a mutating call: %v", what, c)
 		}
 	}
+}
+
+// kmTestEnsureMissingBucket runs an ensure rule in two accounts for a
+// bucket that exists nowhere: the first account of the run creates it, the
+// other is told so and left alone; after apply, the other leaves it alone
+// as another account's, and nothing is left to do.
+func kmTestEnsureMissingBucket(t *testing.T, m *awstest.Moto) {
+	m.Reset()
+	const region, home, other, bucket = "eu-west-1", awstest.AccountID, "111111111111", "acme-ci-artifacts"
+	e, cfg, rec := kmTwoAccountEnsure(t, m, region, bucket)
+	left := func(r Result) []string {
+		var out []string
+		for _, a := range r.Protected {
+			out = append(out, a.Account+" "+a.Op.String()+" "+a.ID+": "+a.Reason)
+		}
+		return out
+	}
+
+	first, err := e.Plan(t.Context(), cfg, home, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creates []string
+	for _, a := range first.Plan.Actions {
+		creates = append(creates, a.Account+" "+a.Op.String()+" "+a.ID)
+	}
+	if diff := cmp.Diff([]string{home + " create " + bucket}, creates); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{other + " create " + bucket + ": names are global: account " + home + " creates it"}, left(first)); diff != "" {
+		t.Errorf("left alone (-want +got):\n%s", diff)
+	}
+	kmOnlyAssumeRole(t, rec, region, "plan")
+
+	for _, a := range e.Apply(t.Context(), cfg, first.Plan).Actions {
+		if a.Status != plan.Done {
+			t.Errorf("apply %s %s in %s: %s %q, want done", a.Op, a.ID, a.Account, a.Status, a.Error)
+		}
+	}
+	rec.Reset()
+	second, err := e.Plan(t.Context(), cfg, home, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Plan.Actions) != 0 {
+		t.Errorf("second plan = %+v, want nothing to do", kmActions(second.Plan.Actions))
+	}
+	if got := left(second); len(got) != 1 || !strings.HasPrefix(got[0], other+" ") {
+		t.Errorf("second plan leaves alone %q, want the bucket in %s only", got, other)
+	}
+	kmOnlyAssumeRole(t, rec, region, "second plan")
+}
+
+// kmTestEnsureForeignBucket runs an ensure rule in two accounts, where the
+// bucket's name is taken by the first: the owner converges it, the other
+// account reports it left alone (SPEC: never a takeover), and nothing is
+// left to do after apply. It needs moto started with
+// MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS=false.
+func kmTestEnsureForeignBucket(t *testing.T, m *awstest.Moto) {
+	m.Reset()
+	const region, home, other, bucket = "eu-west-1", awstest.AccountID, "111111111111", "acme-ci-artifacts"
+	homeS3 := s3.NewFromConfig(m.Config(t, region))
+	kmTry(homeS3.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: region}})).must(t, "create bucket")
+
+	e, cfg, rec := kmTwoAccountEnsure(t, m, region, bucket)
+	onlyAssumeRole := func(t *testing.T, what string) { kmOnlyAssumeRole(t, rec, region, what) }
 
 	first, err := e.Plan(t.Context(), cfg, home, other)
 	if err != nil {
