@@ -29,10 +29,37 @@ ensure_tools
 runs="${RUNS:-5}"
 steps="${STEPS:-size plan start apply scale render}"
 apply_configs="${APPLY:-apply-tuned apply-default}"
+# Every setting is checked before anything is built or run.
+if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
+	echo "bench: RUNS=$runs: want a whole number of runs, 1 or more" >&2
+	exit 2
+fi
+for s in $steps; do
+	case $s in
+	size | plan | start | apply | scale | render) ;;
+	*)
+		echo "bench: unknown step $s (STEPS takes some of: size plan start apply scale render)" >&2
+		exit 2
+		;;
+	esac
+done
+for c in $apply_configs; do
+	case $c in
+	apply-tuned | apply-default) ;;
+	*)
+		echo "bench: unknown apply config $c (APPLY takes some of: apply-tuned apply-default)" >&2
+		exit 2
+		;;
+	esac
+done
 q=1
 [[ -n "${QUICK:-}" ]] && q=10
 n_old=$((1000 / q)) n_vol=$((300 / q)) n_ami=$((20 / q)) n_eip=$((20 / q)) n_del=$((1000 / q))
 scale="${SCALE:-$((20000 / q))}"
+if ! [[ $scale =~ ^[1-9][0-9]*$ ]]; then
+	echo "bench: SCALE=$scale: want a whole number of actions, 1 or more" >&2
+	exit 2
+fi
 out="${OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
@@ -368,13 +395,6 @@ step_render() {
 
 build
 for s in $steps; do
-	case $s in
-	size | plan | start | apply | scale | render) ;;
-	*)
-		echo "unknown step $s" >&2
-		exit 2
-		;;
-	esac
 	if [[ $s =~ ^(plan|start|apply)$ && -z "$moto" ]]; then start_moto moto; fi
 	"step_$s"
 	note "Load average after $s: $(cut -d' ' -f1-3 /proc/loadavg)."

@@ -226,9 +226,9 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 	if applying {
 		rep.Protected = nil // already shown with the plan
 	}
-	// An empty plan shown as text already said all there is to say.
-	repeat := applying && cfg.Format == "text" && len(rep.Plan.Actions) == 0 && len(rep.Notes) == 0
-	if !repeat {
+	// An empty plan shown as text before applying said all there is to say.
+	saidAll := applying && cfg.Format == "text" && len(rep.Plan.Actions) == 0 && len(rep.Notes) == 0
+	if !saidAll {
 		if err := show(env.Stdout, cfg.Format, rep, textWidth(env.Getenv)); err != nil {
 			fmt.Fprintln(env.Stderr, "broom:", err)
 			return action.ExitFailure
