@@ -21,12 +21,22 @@ type Report struct {
 	Notes        []string // shown above the table, e.g. why an approval was refused
 	ApproveLabel string   // how to approve; empty: no approval hint
 	RunURL       string   // link to the workflow run, if any
+	// Accounts are the AWS accounts the plan acts on, named in the heading
+	// of every report so that an operator sees where a change would land.
+	Accounts []Account
 	// Limit is the most bytes Markdown may return; 0 or less means no limit.
 	// Bytes, not characters: a UTF-8 string has at least as many bytes as
 	// characters (code points or UTF-16 units), so a body within Limit bytes
 	// is within Limit characters however GitHub counts them. With a Marker,
 	// Markdown leaves Limit/64 of it free for ReplaceNotes to add notes.
 	Limit int
+}
+
+// Account is an AWS account a plan acts on: its id and, where the account
+// has one and broom may read it (iam:ListAccountAliases), its alias.
+type Account struct {
+	ID    string
+	Alias string
 }
 
 // Length limits for Report.Limit.
