@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -49,9 +50,22 @@ type run struct {
 // failures included, ends in finish: report, summary and all outputs.
 func Run(ctx context.Context, env Env) int {
 	r := &run{Env: env, gha: githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout))}
-	o := r.run(ctx)
+	o := r.recovered(ctx)
 	r.finish(o)
 	return o.Code
+}
+
+// recovered runs r and turns a panic (a bug in broom) into an unexpected
+// failure, exit 1, so that it is still reported with every output and never
+// read as misuse (SPEC §9).
+func (r *run) recovered(ctx context.Context) (o Outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.Logger.Error("internal error", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			o = failed("plan", ExitFailure, fmt.Errorf("internal error (a bug in broom, please report it): %v", p))
+		}
+	}()
+	return r.run(ctx)
 }
 
 func (r *run) run(ctx context.Context) Outcome {
@@ -124,7 +138,7 @@ func (r *run) run(ctx context.Context) Outcome {
 		if o.Plan.Applied() {
 			fp = plan.Fingerprint(o.Plan.Remaining())
 		}
-		r.trackingIssue(ctx, &o, existing, fp)
+		r.trackingIssue(ctx, &o, existing, fp, true)
 	}
 	return o
 }
@@ -205,7 +219,13 @@ func (r *run) applyDirect(ctx context.Context) Outcome {
 func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
 	number := r.pay.PullRequest.Number
 	var notes []string
-	if route.ClearApproval && r.pay.prHasLabel(r.cfg.ApproveLabel) {
+	switch {
+	case !route.ClearApproval || !r.pay.prHasLabel(r.cfg.ApproveLabel):
+	case r.gh == nil: // comment: false, so no GitHub client: plan and outputs only
+		r.Logger.Warn("the stale approve label could not be removed: comment is false, so broom does not talk to GitHub on this event",
+			"label", r.cfg.ApproveLabel, "pull_request", number)
+		notes = append(notes, fmt.Sprintf("The %s label was added before the latest commits and could not be removed (comment is false). It was added for older commits, so it approves nothing now.", r.cfg.ApproveLabel))
+	default:
 		if err := r.gh.RemoveLabel(ctx, number, r.cfg.ApproveLabel); err != nil {
 			return failed("plan", ExitFailure, err)
 		}
@@ -218,18 +238,18 @@ func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
 	o := PlanOutcome(res, r.cfg)
 	o.Notes = append(notes, o.Notes...)
 	if r.cfg.Comment {
-		r.comment(ctx, &o, number, r.pay.PullRequest.Head.SHA, o.Plan.Fingerprint)
+		r.comment(ctx, &o, number, r.pay.PullRequest.Head.SHA, o.Plan.Fingerprint, true)
 	}
 	return o
 }
 
 // comment writes the outcome into the sticky comment, with the marker's
 // fingerprint set to what an approval would now approve.
-func (r *run) comment(ctx context.Context, o *Outcome, number int, head, fingerprint string) {
+func (r *run) comment(ctx context.Context, o *Outcome, number int, head, fingerprint string, diff bool) {
 	existing, err := r.gh.FindSticky(ctx, number, r.cfg.ID, r.viewer)
 	if err == nil {
 		var prev *pr.Comment
-		if existing != nil {
+		if existing != nil && diff {
 			prev = existing
 		}
 		body := r.body(o, pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: head}, prev)
@@ -253,71 +273,71 @@ type home struct {
 	shown  *pr.Marker // the plan shown there, nil when none was found
 	body   string
 	// write replaces the body with o's report, whose marker carries
-	// fingerprint: what an approval would now approve.
-	write func(ctx context.Context, o *Outcome, fingerprint string)
+	// fingerprint: what an approval would now approve. diff says whether
+	// to note what changed since the plan the body showed.
+	write func(ctx context.Context, o *Outcome, fingerprint string, diff bool)
 	// notes replaces only the notes of the body (a refusal leaves the
 	// plan shown as it was).
 	notes func(ctx context.Context, o *Outcome)
 }
 
+// claim is the approval the labeled event on number states.
+func (r *run) claim(number int, eventHead string) claim {
+	return claim{Number: number, Labeler: r.pay.Sender.Login, LabelerType: r.pay.Sender.Type, EventHead: eventHead,
+		Label: r.cfg.ApproveLabel, ReportID: r.cfg.ID, Viewer: r.viewer,
+		Required: r.cfg.ApproverPermission, AllowSelf: r.cfg.AllowSelfApproval}
+}
+
 func (r *run) approvePR(ctx context.Context) Outcome {
 	number := r.pay.PullRequest.Number
-	cur, err := r.gh.GetPullRequest(ctx, number)
-	if err != nil {
-		return failed("plan", ExitFailure, err)
-	}
-	sticky, err := r.gh.FindSticky(ctx, number, r.cfg.ID, r.viewer)
+	a, err := gatherPR(ctx, r.gh, r.claim(number, r.pay.PullRequest.Head.SHA))
 	if err != nil {
 		return failed("plan", ExitFailure, err)
 	}
 	h := home{number: number,
-		write: func(ctx context.Context, o *Outcome, fp string) {
+		write: func(ctx context.Context, o *Outcome, fp string, diff bool) {
 			if r.cfg.Comment {
-				r.comment(ctx, o, number, cur.HeadSHA, fp)
+				r.comment(ctx, o, number, a.pull.HeadSHA, fp, diff)
 			}
 		},
 		notes: func(ctx context.Context, o *Outcome) {
-			if sticky != nil && r.cfg.Comment {
-				if c, err := r.gh.Upsert(ctx, number, sticky, report.ReplaceNotes(sticky.Body, o.Notes)); err == nil {
+			if a.sticky != nil && r.cfg.Comment {
+				if c, err := r.gh.Upsert(ctx, number, a.sticky, report.ReplaceNotes(a.sticky.Body, o.Notes)); err == nil {
 					o.CommentURL = c.URL
 				}
 			}
 		}}
-	facts := gate.Facts{Author: cur.Author, Fork: cur.Fork(), EventHead: r.pay.PullRequest.Head.SHA,
-		CurrentHead: cur.HeadSHA, HasPlan: sticky != nil, LabelOn: contains(cur.Labels, r.cfg.ApproveLabel)}
-	if sticky != nil {
-		h.shown, facts.PlanHead = &sticky.Marker, sticky.Marker.Head
+	if a.sticky != nil {
+		h.shown = &a.sticky.Marker
 	}
-	return r.approve(ctx, h, facts)
+	return r.approve(ctx, h, a.facts)
 }
 
 // approveIssue handles the approve label on a tracking issue: the same gate
 // and apply as a pull request, against the plan in the issue's body.
 func (r *run) approveIssue(ctx context.Context) Outcome {
-	is, err := r.gh.GetIssue(ctx, r.pay.Issue.Number)
+	a, err := gatherIssue(ctx, r.gh, r.claim(r.pay.Issue.Number, ""))
 	if err != nil {
 		return failed("plan", ExitFailure, err)
 	}
-	// Only broom's own issue for this report id holds a plan to approve.
-	own := strings.EqualFold(is.Author, r.viewer) && is.Marker.ID == r.cfg.ID && is.State == "open"
-	h := home{number: is.Number, body: is.Body,
-		write: func(ctx context.Context, o *Outcome, fp string) { r.trackingIssue(ctx, o, &is, fp) },
+	is := a.issue
+	h := home{number: is.Number,
+		write: func(ctx context.Context, o *Outcome, fp string, diff bool) { r.trackingIssue(ctx, o, &is, fp, diff) },
 		notes: func(ctx context.Context, o *Outcome) {
-			if own {
+			if a.own {
 				if up, err := r.gh.UpsertIssue(ctx, &is, "", report.ReplaceNotes(is.Body, o.Notes), false); err == nil {
 					o.CommentURL = up.URL
 				}
 			}
 		}}
-	if own {
+	if a.own {
 		h.shown = &is.Marker
 	}
-	return r.approve(ctx, h, gate.Facts{Author: "", HasPlan: own, LabelOn: contains(is.Labels, r.cfg.ApproveLabel)})
+	return r.approve(ctx, h, a.facts)
 }
 
-// approve checks an approval (facts hold what the home knows; the labeler's
-// part is filled in here), then plans again and applies if the plan is the
-// one shown. The approve label is removed whatever happens.
+// approve judges an approval on its facts, then plans again and applies if
+// the plan is the one shown. The approve label is removed whatever happens.
 func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 	label := r.cfg.ApproveLabel
 	removeLabel := func(o *Outcome) {
@@ -325,19 +345,8 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 			o.Notes = append(o.Notes, err.Error())
 		}
 	}
-	role, err := r.gh.Role(ctx, r.pay.Sender.Login)
-	if err != nil {
-		return failed("plan", ExitFailure, err)
-	}
-	facts.Labeler, facts.LabelerBot, facts.LabelerRole = r.pay.Sender.Login, r.pay.Sender.Type == "Bot", role
-	facts.Required, facts.AllowSelf = r.cfg.ApproverPermission, r.cfg.AllowSelfApproval
 	if why := gate.Check(facts); why != "" {
-		r.Logger.Warn("approval refused", "labeler", facts.Labeler, "reason", why)
-		o := Outcome{Mode: "plan", Result: Refused, Code: ExitRefused,
-			Notes: []string{fmt.Sprintf("Approval by %s refused: %s. Nothing was applied.", facts.Labeler, why)}}
-		removeLabel(&o)
-		h.notes(ctx, &o)
-		return o
+		return r.refuse(ctx, h, facts, why, removeLabel)
 	}
 
 	c, res, err := r.plan(ctx)
@@ -352,7 +361,7 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 		o.Notes = append([]string{fmt.Sprintf("Drift: the plan changed since it was shown (fingerprint %.12s → %.12s). Nothing was applied; review the new plan below and approve again.",
 			h.shown.Fingerprint, res.Plan.Fingerprint)}, o.Notes...)
 		removeLabel(&o)
-		h.write(ctx, &o, res.Plan.Fingerprint)
+		h.write(ctx, &o, res.Plan.Fingerprint, true)
 		return o
 	}
 	o := c.Apply(ctx, r.cfg, res, "")
@@ -364,14 +373,43 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 	if o.Plan.Applied() {
 		fingerprint = plan.Fingerprint(o.Plan.Remaining())
 	}
-	h.write(ctx, &o, fingerprint)
+	h.write(ctx, &o, fingerprint, true)
+	return o
+}
+
+// refuse ends a refused approval: nothing applied, the label removed, and
+// the reason written where the plan is shown. A plan someone else edited
+// is not left standing: broom plans again and writes the true plan over it.
+func (r *run) refuse(ctx context.Context, h home, facts gate.Facts, why string, removeLabel func(*Outcome)) Outcome {
+	r.Logger.Warn("approval refused", "labeler", facts.Labeler, "reason", why)
+	note := fmt.Sprintf("Approval by %s refused: %s. Nothing was applied.", facts.Labeler, why)
+	o := Outcome{Mode: "plan", Result: Refused, Code: ExitRefused, Notes: []string{note}}
+	if !facts.EditedByOther() {
+		removeLabel(&o)
+		h.notes(ctx, &o)
+		return o
+	}
+	_, res, err := r.plan(ctx)
+	if err != nil {
+		o.Notes = append(o.Notes, "The edited plan could not be replaced: planning again failed: "+err.Error())
+		o.Code = ExitFailure
+		removeLabel(&o)
+		h.notes(ctx, &o)
+		return o
+	}
+	fresh := PlanOutcome(res, r.cfg)
+	o.Plan, o.Protected = fresh.Plan, fresh.Protected
+	o.Notes = append(o.Notes, "The plan below was computed again by broom and replaces the edited one: review it, then approve again.")
+	o.Notes = append(o.Notes, fresh.Notes...)
+	removeLabel(&o)
+	h.write(ctx, &o, res.Plan.Fingerprint, false) // the edited body says nothing trustworthy to compare with
 	return o
 }
 
 // trackingIssue writes a scheduled or dispatched run's plan into the report
 // id's tracking issue: opened when there is something to do, updated in
 // place, closed when nothing remains.
-func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue, fingerprint string) {
+func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue, fingerprint string, diff bool) {
 	remaining := len(o.Plan.Actions)
 	if o.Plan.Applied() {
 		remaining = len(o.Plan.Remaining())
@@ -381,7 +419,7 @@ func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue,
 	}
 	marker := pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: r.Getenv("GITHUB_SHA")}
 	var prev *pr.Comment
-	if existing != nil {
+	if existing != nil && diff {
 		prev = &pr.Comment{Body: existing.Body, Marker: existing.Marker}
 	}
 	body := r.body(o, marker, prev)

@@ -6,6 +6,7 @@ package gate
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Do is what a run does.
@@ -103,6 +104,35 @@ type Facts struct {
 	PlanHead    string // head commit in the shown plan's marker
 	HasPlan     bool   // broom's own comment (or tracking issue) with a plan was found
 	LabelOn     bool   // the approve label is still on the PR now
+
+	// Who added the approve label last, and when, from the issue's events:
+	// a re-run carries its old payload, the events say whose approval is on
+	// now. LabelAddedBy is "" when no labeled event was found.
+	LabelAddedBy string
+	LabelAddedAt time.Time
+
+	// The shown plan's history, from GraphQL: broom's identity (Viewer),
+	// when the plan's text was last written (PlanWritten: its last edit, or
+	// its creation), and whether it was edited and by whom.
+	Viewer      string
+	PlanWritten time.Time
+	PlanEdited  bool
+	PlanEditor  string // "" when GitHub no longer knows the editor
+}
+
+// EditedByOther reports whether the shown plan was last edited by someone
+// other than broom: what an approver saw may not be the plan broom wrote.
+func (f Facts) EditedByOther() bool {
+	return f.HasPlan && f.PlanEdited && !SameLogin(f.PlanEditor, f.Viewer)
+}
+
+// SameLogin reports whether two logins, both in REST's form (a GitHub App
+// as github-actions[bot]), name the same account; case does not matter. An
+// empty login matches nothing. pr.EditFacts turns GraphQL's bare slug for a
+// Bot into REST's form, so that a user who happens to be called
+// github-actions is never taken for the App.
+func SameLogin(a, b string) bool {
+	return a != "" && strings.EqualFold(a, b)
 }
 
 var rank = map[string]int{"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
@@ -138,7 +168,33 @@ func Check(f Facts) string {
 	if !f.LabelOn {
 		why = append(why, "the approve label is no longer on the pull request")
 	}
+	switch {
+	case f.LabelAddedBy == "":
+		why = append(why, "no event adding the approve label was found in the issue's events")
+	case !SameLogin(f.LabelAddedBy, f.Labeler):
+		why = append(why, fmt.Sprintf("the label was last added by %s, not %s", f.LabelAddedBy, f.Labeler))
+	case f.HasPlan && f.LabelAddedAt.Before(f.PlanWritten):
+		why = append(why, fmt.Sprintf("the label was added at %s, before this plan was written at %s",
+			clock(f.LabelAddedAt, f.PlanWritten), clock(f.PlanWritten, f.LabelAddedAt)))
+	}
+	if f.EditedByOther() {
+		editor := f.PlanEditor
+		if editor == "" {
+			editor = "an account GitHub no longer knows"
+		}
+		why = append(why, fmt.Sprintf("the plan shown was edited by %s, not written by broom", editor))
+	}
 	return strings.Join(why, "; ")
+}
+
+// clock formats t for a refusal: the time of day in UTC, with the date when
+// other (the time it is compared with) falls on another day.
+func clock(t, other time.Time) string {
+	t, other = t.UTC(), other.UTC()
+	if t.Format(time.DateOnly) == other.Format(time.DateOnly) {
+		return t.Format(time.TimeOnly) + " UTC"
+	}
+	return t.Format(time.DateTime) + " UTC"
 }
 
 func short(sha string) string {

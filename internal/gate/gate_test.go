@@ -3,6 +3,7 @@ package gate
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecide(t *testing.T) {
@@ -54,8 +55,11 @@ func TestDecide(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	t.Parallel()
+	written := time.Date(2026, 12, 4, 12, 3, 40, 0, time.UTC)
 	valid := Facts{Labeler: "alice", LabelerRole: "write", Required: "write", Author: "bob",
-		EventHead: "aaaaaaaa", CurrentHead: "aaaaaaaa", PlanHead: "aaaaaaaa", HasPlan: true, LabelOn: true}
+		EventHead: "aaaaaaaa", CurrentHead: "aaaaaaaa", PlanHead: "aaaaaaaa", HasPlan: true, LabelOn: true,
+		LabelAddedBy: "alice", LabelAddedAt: written.Add(time.Minute),
+		Viewer: "github-actions[bot]", PlanWritten: written}
 	with := func(f func(*Facts)) Facts { v := valid; f(&v); return v }
 	tests := map[string]struct {
 		facts Facts
@@ -81,6 +85,20 @@ func TestCheck(t *testing.T) {
 		"label removed meanwhile is refused":    {with(func(f *Facts) { f.LabelOn = false }), "no longer on"},
 		"tracking issue without heads approves": {with(func(f *Facts) { f.EventHead, f.CurrentHead, f.PlanHead = "", "", "" }), ""},
 		"every reason is given, not just first": {with(func(f *Facts) { f.Fork, f.LabelerRole = true, "read" }), "fork"},
+
+		"label last added by another is refused": {with(func(f *Facts) { f.LabelAddedBy = "dana" }), "the label was last added by dana, not alice"},
+		"labeler's login case does not matter":   {with(func(f *Facts) { f.LabelAddedBy = "Alice" }), ""},
+		"no labeled event is refused":            {with(func(f *Facts) { f.LabelAddedBy = "" }), "no event adding the approve label"},
+		"label added before the plan is refused": {with(func(f *Facts) { f.LabelAddedAt = time.Date(2026, 12, 4, 12, 1, 7, 0, time.UTC) }),
+			"the label was added at 12:01:07 UTC, before this plan was written at 12:03:40 UTC"},
+		"label added a day before names dates": {with(func(f *Facts) { f.LabelAddedAt = written.Add(-24 * time.Hour) }),
+			"added at 2026-12-03 12:03:40 UTC, before this plan was written at 2026-12-04 12:03:40 UTC"},
+		"label added in the plan's second is valid": {with(func(f *Facts) { f.LabelAddedAt = written }), ""},
+		"plan edited by broom itself is valid":      {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions[bot]" }), ""},
+		"a user named like the App is refused":      {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions" }), "edited by github-actions,"},
+		"plan edited by a person is refused":        {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "dana" }), "the plan shown was edited by dana, not written by broom"},
+		"plan edited by a ghost is refused":         {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "" }), "edited by an account GitHub no longer knows"},
+		"plan edited by a lookalike bot is refused": {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions-evil" }), "edited by github-actions-evil"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -96,5 +114,27 @@ func TestCheck(t *testing.T) {
 	}
 	if got := Check(with(func(f *Facts) { f.Fork, f.LabelerRole = true, "read" })); !strings.Contains(got, "read permission") {
 		t.Errorf("Check = %q: second reason missing", got)
+	}
+}
+
+func TestSameLogin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"GitHub-Actions[bot]", "github-actions[BOT]", true},
+		{"alice", "ALICE", true},
+		{"github-actions", "github-actions[bot]", false}, // a user so named is not the App
+		{"alice", "alice[bot]", false},
+		{"alice", "bob", false},
+		{"github-actions", "github-actions-bot", false},
+		{"", "", false},
+		{"alice", "", false},
+	}
+	for _, tc := range tests {
+		if got := SameLogin(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameLogin(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

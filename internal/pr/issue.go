@@ -15,6 +15,7 @@ const TrackingLabel = "broom"
 // the plan, with the marker on its first line.
 type Issue struct {
 	Number int
+	NodeID string // GraphQL's id, for EditFacts
 	Author string
 	Body   string
 	URL    string
@@ -81,7 +82,7 @@ func (c *Client) UpsertIssue(ctx context.Context, existing *Issue, title, body s
 }
 
 func issueOf(is *github.Issue) Issue {
-	out := Issue{Number: is.GetNumber(), Author: is.GetUser().GetLogin(), Body: is.GetBody(), URL: is.GetHTMLURL(), State: is.GetState()}
+	out := Issue{Number: is.GetNumber(), NodeID: is.GetNodeID(), Author: is.GetUser().GetLogin(), Body: is.GetBody(), URL: is.GetHTMLURL(), State: is.GetState()}
 	for _, l := range is.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}

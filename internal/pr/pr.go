@@ -4,9 +4,7 @@
 package pr
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,38 +50,22 @@ func New(token, apiURL, graphqlURL, repository string, httpClient *http.Client) 
 // GraphQL answers this for every kind of token; GET /user refuses the
 // workflow's GITHUB_TOKEN.
 func (c *Client) Viewer(ctx context.Context) (string, error) {
-	body, _ := json.Marshal(map[string]string{"query": "query { viewer { login } }"})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.graphqlURL, bytes.NewReader(body))
-	if err != nil {
-		return "", fmt.Errorf("ask who broom is: %w", err)
-	}
-	req.Header.Set("Authorization", "bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	// A query changes nothing: let the transport retry it like a GET.
-	req.Header.Set("Idempotency-Key", "viewer-login")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("ask who broom is: %w", err)
-	}
-	defer resp.Body.Close()
 	var out struct {
-		Data struct {
-			Viewer struct{ Login string } `json:"viewer"`
-		} `json:"data"`
-		Errors []struct{ Message string } `json:"errors"`
+		Viewer struct{ Login string } `json:"viewer"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("ask who broom is: GraphQL answered %s", resp.Status)
+	if err := c.graphQL(ctx, "query { viewer { login } }", nil, &out); err != nil {
+		return "", fmt.Errorf("ask who broom is: %w", err)
 	}
-	if len(out.Errors) > 0 || out.Data.Viewer.Login == "" {
-		return "", fmt.Errorf("ask who broom is: GraphQL gave no viewer login (%v)", out.Errors)
+	if out.Viewer.Login == "" {
+		return "", fmt.Errorf("ask who broom is: GraphQL gave no viewer login")
 	}
-	return out.Data.Viewer.Login, nil
+	return out.Viewer.Login, nil
 }
 
 // Comment is an issue or pull request comment, or a tracking issue's body.
 type Comment struct {
 	ID     int64
+	NodeID string // GraphQL's id, for EditFacts
 	Body   string
 	URL    string
 	Marker Marker
@@ -104,7 +86,7 @@ func (c *Client) FindSticky(ctx context.Context, number int, id, viewer string) 
 				continue
 			}
 			if m, ok := ParseMarker(cm.GetBody()); ok && m.ID == id {
-				return &Comment{ID: cm.GetID(), Body: cm.GetBody(), URL: cm.GetHTMLURL(), Marker: m}, nil
+				return &Comment{ID: cm.GetID(), NodeID: cm.GetNodeID(), Body: cm.GetBody(), URL: cm.GetHTMLURL(), Marker: m}, nil
 			}
 		}
 		if resp.NextPage == 0 {
@@ -131,7 +113,7 @@ func (c *Client) Upsert(ctx context.Context, number int, existing *Comment, body
 		}
 	}
 	m, _ := ParseMarker(body)
-	return &Comment{ID: cm.GetID(), Body: cm.GetBody(), URL: cm.GetHTMLURL(), Marker: m}, nil
+	return &Comment{ID: cm.GetID(), NodeID: cm.GetNodeID(), Body: cm.GetBody(), URL: cm.GetHTMLURL(), Marker: m}, nil
 }
 
 // PullRequest is what broom needs of a pull request, read at run time.

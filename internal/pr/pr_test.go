@@ -133,7 +133,7 @@ func TestViewer(t *testing.T) {
 			setup: func(f *prtest.Fake) {
 				f.FailNext("POST", "/graphql", 1, http.StatusOK, nil, `{"errors":[{"message":"Something went wrong"}]}`)
 			},
-			wantErr: "no viewer login",
+			wantErr: "GraphQL: Something went wrong",
 		},
 		"an unknown token": {
 			token:   "revoked",
@@ -313,8 +313,11 @@ func TestFindSticky(t *testing.T) {
 				Body:   stickyBody("prod", testFingerprint),
 				Marker: pr.Marker{ID: "prod", Fingerprint: testFingerprint, Head: testHead},
 			}
-			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(pr.Comment{}, "URL")); diff != "" {
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(pr.Comment{}, "URL", "NodeID")); diff != "" {
 				t.Errorf("FindSticky() mismatch (-want +got):\n%s", diff)
+			}
+			if got.NodeID == "" {
+				t.Errorf("FindSticky().NodeID is empty: the edit facts could not be asked for")
 			}
 			if !strings.HasSuffix(got.URL, fmt.Sprintf("#issuecomment-%d", s.want)) {
 				t.Errorf("FindSticky().URL = %q, want the comment's html_url", got.URL)
@@ -378,7 +381,7 @@ func TestUpsert(t *testing.T) {
 				Body:   newBody,
 				Marker: pr.Marker{ID: "prod", Fingerprint: testFingerprint, Head: testHead},
 			}
-			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(pr.Comment{}, "URL")); diff != "" {
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(pr.Comment{}, "URL", "NodeID")); diff != "" {
 				t.Errorf("Upsert() mismatch (-want +got):\n%s", diff)
 			}
 			if got.URL == "" {
