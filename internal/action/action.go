@@ -271,7 +271,6 @@ func (r *run) comment(ctx context.Context, o *Outcome, number int, head, fingerp
 type home struct {
 	number int
 	shown  *pr.Marker // the plan shown there, nil when none was found
-	body   string
 	// write replaces the body with o's report, whose marker carries
 	// fingerprint: what an approval would now approve. diff says whether
 	// to note what changed since the plan the body showed.

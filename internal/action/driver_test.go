@@ -98,9 +98,7 @@ func TestPanicIsAnUnexpectedFailureWithEveryOutput(t *testing.T) {
 	t.Parallel()
 	d := newDriverRun(t, "schedule", nil, driverConfig)
 	d.connect = func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error) {
-		var m map[string]int
-		m["boom"]++ // assignment to a nil map: a runtime panic, as a real bug would be
-		return Cloud{}, nil
+		panic("kind table corrupted")
 	}
 	code, out := d.run(t)
 	if code != ExitFailure {
@@ -120,7 +118,7 @@ func TestPanicIsAnUnexpectedFailureWithEveryOutput(t *testing.T) {
 	if summary, _ := os.ReadFile(d.env["GITHUB_STEP_SUMMARY"]); !strings.Contains(string(summary), "internal error") {
 		t.Errorf("job summary does not report the failure:\n%s", summary)
 	}
-	if !strings.Contains(d.logs.String(), "assignment to entry in nil map") || !strings.Contains(d.logs.String(), "stack=") {
+	if !strings.Contains(d.logs.String(), "kind table corrupted") || !strings.Contains(d.logs.String(), "stack=") {
 		t.Errorf("the log lacks the panic and its stack:\n%s", d.logs.String())
 	}
 }
