@@ -10,6 +10,14 @@
 // recorded as a violation, and the test fails when it ends. The fake's own
 // responses are checked against the description too.
 //
+// The fake keeps its own clock (Now, Advance): it stands still unless a test
+// moves it, and stamps everything with it. Besides seeding helpers (AddPR,
+// AddIssue, AddComment, SetLabels, which record no history), it has helpers
+// for what people do in the web UI while broom runs: AddLabel and
+// RemoveLabelAs (recorded as issue events, listed by
+// GET .../issues/{n}/events and Events), EditCommentAs and EditIssueAs
+// (recorded as the body's last edit, which GraphQL reports).
+//
 // It also loads real webhook payloads from @octokit/webhooks-examples (see
 // Payload), installed by scripts/test-deps.sh.
 package prtest
@@ -91,11 +99,14 @@ type Fake struct {
 	failOnViolation bool
 
 	mu          sync.Mutex
+	clock       time.Time         // see now
 	tokens      map[string]string // token → login
 	items       map[int]*item     // issues and pull requests by number
 	comments    map[int64]*comment
+	events      map[int][]*event // issue events by issue number, oldest first
 	nextComment int64
 	nextItemID  int64
+	nextEvent   int64
 	perms       map[string]string // login → role
 	requests    []Request
 	faults      []*fault
@@ -116,11 +127,14 @@ func New(t testing.TB, opts ...Option) *Fake {
 		Repo:            DefaultRepo,
 		contract:        c,
 		failOnViolation: true,
+		clock:           time.Now().UTC().Truncate(time.Second),
 		tokens:          map[string]string{DefaultToken: DefaultLogin},
 		items:           map[int]*item{},
 		comments:        map[int64]*comment{},
+		events:          map[int][]*event{},
 		nextComment:     3_000_000_001, // above 2³¹, as GitHub's are
 		nextItemID:      2_000_000_001,
+		nextEvent:       15_000_000_001,
 		perms:           map[string]string{},
 	}
 	for _, opt := range opts {

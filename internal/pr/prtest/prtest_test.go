@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v62/github"
@@ -306,6 +307,19 @@ func TestViolations(t *testing.T) {
 // do sends a raw request with the default token.
 func do(t *testing.T, f *prtest.Fake, method, path, contentType, body string) *http.Response {
 	t.Helper()
+	resp, _ := send(t, f, method, path, contentType, body)
+	return resp
+}
+
+// doRead is do returning the status and the response body.
+func doRead(t *testing.T, f *prtest.Fake, method, path, contentType, body string) (int, string) {
+	t.Helper()
+	resp, data := send(t, f, method, path, contentType, body)
+	return resp.StatusCode, data
+}
+
+func send(t *testing.T, f *prtest.Fake, method, path, contentType, body string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, f.ServerURL()+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -318,9 +332,12 @@ func do(t *testing.T, f *prtest.Fake, method, path, contentType, body string) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	data, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	return resp
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(data)
 }
 
 func TestViolationsFailTheTest(t *testing.T) {
@@ -592,5 +609,270 @@ func TestPayloadIsACopyAndSetWorks(t *testing.T) {
 	}
 	if got, _ := prtest.Get(back, "pull_request.head.sha"); got != "abc" {
 		t.Errorf("written head.sha = %v, want abc", got)
+	}
+}
+
+func TestAdvanceMovesTheClock(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	t0 := f.Now()
+	if t0.Nanosecond() != 0 || t0.Location() != time.UTC {
+		t.Fatalf("Now = %v, want a UTC time to the second", t0)
+	}
+	if d := time.Since(t0); d < 0 || d > time.Minute {
+		t.Errorf("Now = %v, want about the wall clock at New", t0)
+	}
+	n := f.AddPR(prtest.PR{})
+	id := f.AddComment(n, "alice", "first")
+	f.AddComment(n, "alice", "second")
+	f.Advance(90*time.Second + 700*time.Millisecond)
+	t1 := t0.Add(90 * time.Second)
+	if got := f.Now(); !got.Equal(t1) {
+		t.Errorf("after Advance(90.7s): Now = %v, want %v (to the second)", got, t1)
+	}
+	f.EditCommentAs(id, "bob", "edited")
+	f.AddLabel(n, "bob", "broom:approve")
+
+	cs := f.Comments(n)
+	got := []time.Time{cs[0].CreatedAt, cs[1].CreatedAt, cs[0].UpdatedAt, cs[0].LastEditedAt, f.Events(n)[0].CreatedAt}
+	want := []time.Time{t0, t0, t1, t1, t1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("created, created, updated, edited, labeled (-want +got):\n%s", diff)
+	}
+
+	// REST shows the same times.
+	list, _, err := f.Client().Issues.ListComments(context.Background(), "acme", "infra", n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list[0].GetUpdatedAt().Time; !got.Equal(t1) {
+		t.Errorf("updated_at = %v, want %v", got, t1)
+	}
+	_, raw := doRead(t, f, "GET", "/api/v3/repos/acme/infra/issues/1/events", "", "")
+	if !strings.Contains(raw, `"created_at":"`+t1.Format("2006-01-02T15:04:05Z")+`"`) {
+		t.Errorf("events = %s, want created_at %s", raw, t1.Format(time.RFC3339))
+	}
+}
+
+func TestIssueEventsPaginate(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	n := f.AddPR(prtest.PR{Number: 3})
+	t0 := f.Now()
+	var want []prtest.Event
+	for i := range 123 {
+		label := fmt.Sprintf("l%d", i/2)
+		if i%2 == 0 {
+			f.AddLabel(n, "alice", label)
+			want = append(want, prtest.Event{Event: "labeled", Actor: "alice", Label: label, CreatedAt: t0.Add(time.Duration(i) * time.Second)})
+		} else {
+			f.RemoveLabelAs(n, "bob", label)
+			want = append(want, prtest.Event{Event: "unlabeled", Actor: "bob", Label: label, CreatedAt: t0.Add(time.Duration(i) * time.Second)})
+		}
+		f.Advance(time.Second)
+	}
+	ignoreID := cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".ID" }, cmp.Ignore())
+	if diff := cmp.Diff(want, f.Events(n), ignoreID); diff != "" {
+		t.Fatalf("Events (-want +got):\n%s", diff)
+	}
+
+	gh := f.Client()
+	opts := &github.ListOptions{PerPage: 100}
+	var got []prtest.Event
+	ids := map[int64]bool{}
+	pages := 0
+	for {
+		evs, resp, err := gh.Issues.ListIssueEvents(context.Background(), "acme", "infra", n, opts)
+		if err != nil {
+			t.Fatalf("ListIssueEvents: %v", err)
+		}
+		pages++
+		if pages == 1 {
+			link := resp.Header.Get("Link")
+			if !strings.Contains(link, "/repos/acme/infra/issues/3/events?page=2&per_page=100>; rel=\"next\"") {
+				t.Errorf("first page's Link = %q", link)
+			}
+		}
+		for _, e := range evs {
+			if ids[e.GetID()] {
+				t.Errorf("event id %d repeated", e.GetID())
+			}
+			ids[e.GetID()] = true
+			got = append(got, prtest.Event{Event: e.GetEvent(), Actor: e.GetActor().GetLogin(), Label: e.GetLabel().GetName(), CreatedAt: e.GetCreatedAt().Time})
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if pages != 2 {
+		t.Errorf("pages = %d, want 2", pages)
+	}
+	if diff := cmp.Diff(want, got, ignoreID); diff != "" {
+		t.Errorf("listed events (-want +got):\n%s", diff)
+	}
+	// An issue that does not exist: 404.
+	if _, resp, _ := gh.Issues.ListIssueEvents(context.Background(), "acme", "infra", 99, nil); resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("events of #99: want 404, got %v", resp)
+	}
+}
+
+func TestLabelEventsByAPIAndByPerson(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	f.AddToken("pat", "carol")
+	n := f.AddPR(prtest.PR{Number: 1, Labels: []string{"seeded"}})
+	ctx := context.Background()
+	gh := f.Client()
+
+	f.SetLabels(n, "seeded", "also-seeded") // seeding: no events
+	f.AddLabel(n, "alice", "broom:approve")
+	f.AddLabel(n, "alice", "Broom:Approve") // already there: no event
+	req, _ := gh.NewRequest("POST", "repos/acme/infra/issues/1/labels", map[string]any{"labels": []string{"x", "seeded"}})
+	if _, err := gh.Do(ctx, req, nil); err != nil {
+		t.Fatalf("add labels: %v", err)
+	}
+	if _, err := gh.Issues.RemoveLabelForIssue(ctx, "acme", "infra", n, "broom:approve"); err != nil {
+		t.Fatalf("RemoveLabelForIssue: %v", err)
+	}
+	f.RemoveLabelAs(n, "bob", "x")
+	f.RemoveLabelAs(n, "bob", "not-there") // no-op
+	if _, _, err := f.ClientWithToken("pat").Issues.Edit(ctx, "acme", "infra", n, &github.IssueRequest{Labels: &[]string{"seeded", "new"}}); err != nil {
+		t.Fatalf("Edit labels: %v", err)
+	}
+
+	type ev struct{ Event, Actor, Label, ActorType string }
+	want := []ev{
+		{"labeled", "alice", "broom:approve", "User"},
+		{"labeled", prtest.DefaultLogin, "x", "Bot"},
+		{"unlabeled", prtest.DefaultLogin, "broom:approve", "Bot"},
+		{"unlabeled", "bob", "x", "User"},
+		{"unlabeled", "carol", "also-seeded", "User"},
+		{"labeled", "carol", "new", "User"},
+	}
+	evs, _, err := gh.Issues.ListIssueEvents(ctx, "acme", "infra", n, nil)
+	if err != nil {
+		t.Fatalf("ListIssueEvents: %v", err)
+	}
+	var got []ev
+	for _, e := range evs {
+		got = append(got, ev{e.GetEvent(), e.GetActor().GetLogin(), e.GetLabel().GetName(), e.GetActor().GetType()})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"seeded", "new"}, f.Labels(n)); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+
+	// Labels given when an issue is created are added by its creator.
+	is, _, err := gh.Issues.Create(ctx, "acme", "infra", &github.IssueRequest{Title: github.String("t"), Labels: &[]string{"broom", "broom"}})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if got := f.Events(is.GetNumber()); len(got) != 1 || got[0].Event != "labeled" || got[0].Label != "broom" || got[0].Actor != prtest.DefaultLogin {
+		t.Errorf("events of the created issue = %+v, want one labeled broom by %s", got, prtest.DefaultLogin)
+	}
+}
+
+func TestEditsRecordEditorAndTime(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	f.AddToken("pat", "alice")
+	n := f.AddPR(prtest.PR{Number: 1})
+	ctx := context.Background()
+	gh := f.Client()
+	t0 := f.Now()
+
+	c, _, err := gh.Issues.CreateComment(ctx, "acme", "infra", n, &github.IssueComment{Body: github.String("plan v1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type facts struct {
+		Body, Editor    string
+		Created, Edited time.Time
+	}
+	comment := func() facts {
+		for _, cm := range f.Comments(n) {
+			if cm.ID == c.GetID() {
+				if cm.NodeID != c.GetNodeID() {
+					t.Errorf("Comments NodeID = %q, REST node_id %q", cm.NodeID, c.GetNodeID())
+				}
+				return facts{cm.Body, cm.Editor, cm.CreatedAt, cm.LastEditedAt}
+			}
+		}
+		t.Fatalf("comment %d not found", c.GetID())
+		return facts{}
+	}
+	if diff := cmp.Diff(facts{"plan v1", "", t0, time.Time{}}, comment()); diff != "" {
+		t.Errorf("never edited (-want +got):\n%s", diff)
+	}
+
+	f.Advance(time.Minute)
+	if _, _, err := gh.Issues.EditComment(ctx, "acme", "infra", c.GetID(), &github.IssueComment{Body: github.String("plan v2")}); err != nil {
+		t.Fatal(err)
+	}
+	t1 := t0.Add(time.Minute)
+	if diff := cmp.Diff(facts{"plan v2", prtest.DefaultLogin, t0, t1}, comment()); diff != "" {
+		t.Errorf("edited through REST (-want +got):\n%s", diff)
+	}
+
+	f.Advance(time.Minute)
+	f.EditCommentAs(c.GetID(), "mallory", "plan v2") // unchanged: no edit recorded
+	if diff := cmp.Diff(facts{"plan v2", prtest.DefaultLogin, t0, t1}, comment()); diff != "" {
+		t.Errorf("after an edit that changes nothing (-want +got):\n%s", diff)
+	}
+	f.EditCommentAs(c.GetID(), "mallory", "plan v3")
+	t2 := t1.Add(time.Minute)
+	if diff := cmp.Diff(facts{"plan v3", "mallory", t0, t2}, comment()); diff != "" {
+		t.Errorf("edited by a person (-want +got):\n%s", diff)
+	}
+
+	// Issue bodies: REST PATCH by another token's user, then a person.
+	is, _, err := gh.Issues.Create(ctx, "acme", "infra", &github.IssueRequest{Title: github.String("tracking"), Body: github.String("v1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func() facts {
+		got, _ := f.Issue(is.GetNumber())
+		if got.NodeID != is.GetNodeID() {
+			t.Errorf("Issue NodeID = %q, REST node_id %q", got.NodeID, is.GetNodeID())
+		}
+		return facts{got.Body, got.Editor, got.CreatedAt, got.LastEditedAt}
+	}
+	if diff := cmp.Diff(facts{"v1", "", t2, time.Time{}}, issue()); diff != "" {
+		t.Errorf("issue never edited (-want +got):\n%s", diff)
+	}
+	f.Advance(time.Second)
+	if _, _, err := gh.Issues.Edit(ctx, "acme", "infra", is.GetNumber(), &github.IssueRequest{Title: github.String("renamed")}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(facts{"v1", "", t2, time.Time{}}, issue()); diff != "" {
+		t.Errorf("issue after a title change (-want +got):\n%s", diff)
+	}
+	if _, _, err := f.ClientWithToken("pat").Issues.Edit(ctx, "acme", "infra", is.GetNumber(), &github.IssueRequest{Body: github.String("v2")}); err != nil {
+		t.Fatal(err)
+	}
+	t3 := t2.Add(time.Second)
+	if diff := cmp.Diff(facts{"v2", "alice", t2, t3}, issue()); diff != "" {
+		t.Errorf("issue edited through REST (-want +got):\n%s", diff)
+	}
+	f.Advance(time.Second)
+	f.EditIssueAs(is.GetNumber(), "bob", "v3")
+	if diff := cmp.Diff(facts{"v3", "bob", t2, t3.Add(time.Second)}, issue()); diff != "" {
+		t.Errorf("issue edited by a person (-want +got):\n%s", diff)
+	}
+
+	// Node IDs are unique across comments, issues and pull requests.
+	pr, _ := f.Issue(n)
+	seen := map[string]bool{}
+	for _, id := range []string{c.GetNodeID(), is.GetNodeID(), pr.NodeID, f.Comments(n)[0].NodeID} {
+		if id == "" || (seen[id] && id != c.GetNodeID()) {
+			t.Errorf("node id %q empty or repeated", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("node ids = %v, want 3 distinct", seen)
 	}
 }
