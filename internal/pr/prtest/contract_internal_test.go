@@ -60,3 +60,33 @@ func TestIssueEventResponseIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphQLSchemaLoads loads GitHub's published schema (which defines two
+// fields twice) once per process, and logs how long that took.
+func TestGraphQLSchemaLoads(t *testing.T) {
+	t.Parallel()
+	s, err := loadGraphQLSchema()
+	if err != nil {
+		t.Fatalf("loadGraphQLSchema: %v", err)
+	}
+	t.Logf("GitHub's GraphQL schema: %d types, loaded in %v", len(s.Types), schemaLoadTime)
+	if again, _ := loadGraphQLSchema(); again != s {
+		t.Errorf("the schema was loaded twice")
+	}
+	for _, typ := range []string{"IssueComment", "Issue"} {
+		for _, field := range []string{"createdAt", "lastEditedAt", "editor", "userContentEdits", "viewerDidAuthor"} {
+			if s.Types[typ] == nil || s.Types[typ].Fields.ForName(field) == nil {
+				t.Errorf("%s.%s is not in the schema", typ, field)
+			}
+		}
+	}
+	n := 0
+	for _, f := range s.Types["EnterpriseOwnerInfo"].Fields {
+		if f.Name == "repositoryDeployKeySetting" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("EnterpriseOwnerInfo.repositoryDeployKeySetting defined %d times, want once (duplicates dropped)", n)
+	}
+}

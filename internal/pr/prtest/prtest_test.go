@@ -284,7 +284,8 @@ func TestViolations(t *testing.T) {
 		"unknown query parameter":               {method: "GET", path: "/api/v3/repos/acme/infra/issues/1/comments?sort=created", wantStatus: 400, wantViolation: "query parameters not in the description: sort"},
 		"body missing a field":                  {method: "POST", path: "/api/v3/repos/acme/infra/issues/1/comments", contentType: "application/json", body: `{"text":"x"}`, wantStatus: 400, wantViolation: "request body"},
 		"wrong content type":                    {method: "POST", path: "/api/v3/repos/acme/infra/issues/1/comments", contentType: "text/plain", body: `{"body":"x"}`, wantStatus: 400, wantViolation: "Content-Type"},
-		"GraphQL query not handled":             {method: "POST", path: "/api/graphql", contentType: "application/json", body: `{"query":"{ repository { id } }"}`, wantStatus: 400, wantViolation: "unsupported query"},
+		"GraphQL query not in the schema":       {method: "POST", path: "/api/graphql", contentType: "application/json", body: `{"query":"{ repository { id } }"}`, wantStatus: 200, wantViolation: "not a valid request for GitHub's GraphQL schema"},
+		"GraphQL query not handled":             {method: "POST", path: "/api/graphql", contentType: "application/json", body: `{"query":"{ repository(owner: \"acme\", name: \"infra\") { id } }"}`, wantStatus: 400, wantViolation: "does not serve Query.repository"},
 		"GraphQL body not an object":            {method: "POST", path: "/api/graphql", contentType: "application/json", body: `["x"]`, wantStatus: 400, wantViolation: "not a JSON object"},
 	}
 	for name, tc := range tests {
@@ -874,5 +875,231 @@ func TestEditsRecordEditorAndTime(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("node ids = %v, want 3 distinct", seen)
+	}
+}
+
+// editFactsQuery is the query broom sends for who last edited a plan.
+const editFactsQuery = `query($id: ID!) {
+  node(id: $id) {
+    __typename
+    ... on IssueComment { createdAt lastEditedAt editor { login } }
+    ... on Issue { createdAt lastEditedAt editor { login } }
+  }
+}`
+
+// graphQL posts a GraphQL request with the default token and returns the
+// status and the raw response body.
+func graphQL(t *testing.T, f *prtest.Fake, query string, vars map[string]any) (int, string) {
+	t.Helper()
+	req := map[string]any{"query": query}
+	if vars != nil {
+		req["variables"] = vars
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doRead(t, f, "POST", "/api/graphql", "application/json", string(body))
+}
+
+func TestGraphQLEditFactsOfAComment(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	n := f.AddPR(prtest.PR{Number: 1})
+	ctx := context.Background()
+	gh := f.Client()
+	c, _, err := gh.Issues.CreateComment(ctx, "acme", "infra", n, &github.IssueComment{Body: github.String("plan")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := f.Now().Format("2006-01-02T15:04:05Z")
+	vars := map[string]any{"id": c.GetNodeID()}
+
+	// Never edited: lastEditedAt and editor are null.
+	status, body := graphQL(t, f, editFactsQuery, vars)
+	want := `{"data":{"node":{"__typename":"IssueComment","createdAt":"` + t0 + `","lastEditedAt":null,"editor":null}}}`
+	if status != 200 || body != want {
+		t.Errorf("never edited: %d %s\nwant 200 %s", status, body, want)
+	}
+
+	// Edited by broom through REST: the bot's bare slug.
+	f.Advance(2 * time.Minute)
+	t1 := f.Now().Format("2006-01-02T15:04:05Z")
+	if _, _, err := gh.Issues.EditComment(ctx, "acme", "infra", c.GetID(), &github.IssueComment{Body: github.String("plan v2")}); err != nil {
+		t.Fatal(err)
+	}
+	status, body = graphQL(t, f, editFactsQuery, vars)
+	want = `{"data":{"node":{"__typename":"IssueComment","createdAt":"` + t0 + `","lastEditedAt":"` + t1 + `","editor":{"login":"github-actions"}}}}`
+	if status != 200 || body != want {
+		t.Errorf("edited by broom: %d %s\nwant 200 %s", status, body, want)
+	}
+
+	// Edited by a person; asked with aliases, fragments in another order,
+	// a named fragment, the Comment interface and __typename on editor.
+	f.Advance(time.Second)
+	t2 := f.Now().Format("2006-01-02T15:04:05Z")
+	f.EditCommentAs(c.GetID(), "mallory", "plan v3")
+	query := `query Facts($id: ID!, $withAuthor: Boolean!) {
+  it: node(id: $id) {
+    ... on Issue { createdAt }
+    ...commentFacts
+    kind: __typename
+    ... on Comment { author @include(if: $withAuthor) { __typename login } body }
+  }
+}
+fragment commentFacts on IssueComment { edited: lastEditedAt who: editor { kind: __typename login } createdAt }`
+	status, body = graphQL(t, f, query, map[string]any{"id": c.GetNodeID(), "withAuthor": true})
+	want = `{"data":{"it":{"edited":"` + t2 + `","who":{"kind":"User","login":"mallory"},"createdAt":"` + t0 + `","kind":"IssueComment","author":{"__typename":"Bot","login":"github-actions"},"body":"plan v3"}}}`
+	if status != 200 || body != want {
+		t.Errorf("edited by a person: %d %s\nwant 200 %s", status, body, want)
+	}
+	if v := f.Violations(); len(v) > 0 {
+		t.Errorf("violations: %q", v)
+	}
+}
+
+func TestGraphQLEditFactsOfAnIssue(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	f.AddToken("app", "broom-app[bot]")
+	ctx := context.Background()
+	is, _, err := f.ClientWithToken("app").Issues.Create(ctx, "acme", "infra", &github.IssueRequest{Title: github.String("broom plan"), Body: github.String("v1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := f.Now().Format("2006-01-02T15:04:05Z")
+	f.Advance(time.Hour)
+	if _, _, err := f.ClientWithToken("app").Issues.Edit(ctx, "acme", "infra", is.GetNumber(), &github.IssueRequest{Body: github.String("v2")}); err != nil {
+		t.Fatal(err)
+	}
+	t1 := f.Now().Format("2006-01-02T15:04:05Z")
+	status, body := graphQL(t, f, editFactsQuery, map[string]any{"id": is.GetNodeID()})
+	want := `{"data":{"node":{"__typename":"Issue","createdAt":"` + t0 + `","lastEditedAt":"` + t1 + `","editor":{"login":"broom-app"}}}}`
+	if status != 200 || body != want {
+		t.Errorf("issue edited by an app: %d %s\nwant 200 %s", status, body, want)
+	}
+
+	f.Advance(time.Second)
+	f.EditIssueAs(is.GetNumber(), "alice", "v3")
+	status, body = graphQL(t, f, `query($id: ID!) { node(id: $id) { ... on Issue { lastEditedAt editor { __typename login } } } }`, map[string]any{"id": is.GetNodeID()})
+	want = `{"data":{"node":{"lastEditedAt":"` + f.Now().Format("2006-01-02T15:04:05Z") + `","editor":{"__typename":"User","login":"alice"}}}}`
+	if status != 200 || body != want {
+		t.Errorf("issue edited by a person: %d %s\nwant 200 %s", status, body, want)
+	}
+
+	// A pull request's node is a PullRequest: neither fragment applies.
+	n := f.AddPR(prtest.PR{})
+	pr, _ := f.Issue(n)
+	status, body = graphQL(t, f, editFactsQuery, map[string]any{"id": pr.NodeID})
+	if want := `{"data":{"node":{"__typename":"PullRequest"}}}`; status != 200 || body != want {
+		t.Errorf("pull request: %d %s\nwant 200 %s", status, body, want)
+	}
+}
+
+func TestGraphQLUnknownNode(t *testing.T) {
+	t.Parallel()
+	f := prtest.New(t)
+	n := f.AddPR(prtest.PR{})
+	id := f.AddComment(n, "alice", "x")
+	for _, nodeID := range []string{"IC_1", fmt.Sprint(id), "MDEyOklzc3VlQ29tbWVudDE="} {
+		status, body := graphQL(t, f, editFactsQuery, map[string]any{"id": nodeID})
+		want := `{"data":{"node":null},"errors":[{"type":"NOT_FOUND","path":["node"],"locations":[{"line":2,"column":3}],"message":"Could not resolve to a node with the global id of '` + nodeID + `'."}]}`
+		if status != 200 || body != want {
+			t.Errorf("node %q: %d %s\nwant 200 %s", nodeID, status, body, want)
+		}
+	}
+	if v := f.Violations(); len(v) > 0 {
+		t.Errorf("an unknown node is GitHub's answer, not a violation: %q", v)
+	}
+}
+
+func TestGraphQLViolations(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		query         string
+		vars          map[string]any
+		wantStatus    int
+		wantViolation string
+		wantError     string // in the response's errors
+	}{
+		"a mutation that says viewer and login": {
+			query:         `mutation { updateIssueComment(input: {id: "IC_1", body: "viewer login"}) { issueComment { viewerDidAuthor author { login } } } }`,
+			wantStatus:    400,
+			wantViolation: "queries only, not a mutation",
+		},
+		"viewer under a mutation": {
+			query: `mutation { viewer { login } }`, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: `Cannot query field "viewer" on type "Mutation".`,
+		},
+		"an unknown top-level field": {
+			query: `{ viewer { login } nope }`, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: `Cannot query field "nope" on type "Query"`,
+		},
+		"an unknown field of User": {
+			query: `query { viewer { login loginName } }`, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: `Cannot query field "loginName" on type "User"`,
+		},
+		"the edit-facts query for an unknown node is no violation": {
+			query: editFactsQuery, vars: map[string]any{"id": "x"}, wantStatus: 200,
+			wantError: "Could not resolve to a node",
+		},
+		"an inline fragment on a type the node cannot be": {
+			query: `query($id: ID!) { node(id: $id) { ... on IssueComment { number } } }`, vars: map[string]any{"id": "x"}, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: `Cannot query field "number" on type "IssueComment".`,
+		},
+		"does not parse": {
+			query: `{ viewer { login }`, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: "Expected Name, found <EOF>",
+		},
+		"a missing variable": {
+			query: editFactsQuery, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: "must be defined",
+		},
+		"a variable of the wrong type": {
+			query: editFactsQuery, vars: map[string]any{"id": []string{"x"}}, wantStatus: 200,
+			wantViolation: "not a valid request", wantError: "cannot use",
+		},
+		"a valid query the fake does not serve": {
+			query: `{ rateLimit { remaining } }`, wantStatus: 400,
+			wantViolation: "does not serve Query.rateLimit",
+		},
+		"a field of a node the fake does not serve": {
+			query: `query($id: ID!) { node(id: $id) { ... on IssueComment { viewerDidAuthor } } }`, vars: map[string]any{"id": "IC_3000000001"}, wantStatus: 400,
+			wantViolation: "does not serve IssueComment.viewerDidAuthor",
+		},
+		"introspection": {
+			query: `{ __schema { queryType { name } } }`, wantStatus: 400,
+			wantViolation: "does not serve Query.__schema",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := prtest.New(t, prtest.WithoutFailOnViolation())
+			n := f.AddPR(prtest.PR{})
+			f.AddComment(n, "alice", "x") // IC_3000000001
+			status, body := graphQL(t, f, tc.query, tc.vars)
+			if status != tc.wantStatus {
+				t.Errorf("status = %d, want %d (%s)", status, tc.wantStatus, body)
+			}
+			var out struct{ Errors []struct{ Message string } }
+			if err := json.Unmarshal([]byte(body), &out); err != nil {
+				t.Fatalf("body %s: %v", body, err)
+			}
+			var msgs []string
+			for _, e := range out.Errors {
+				msgs = append(msgs, e.Message)
+			}
+			if got := strings.Join(msgs, "; "); tc.wantError != "" && !strings.Contains(got, tc.wantError) {
+				t.Errorf("errors = %q, want one containing %q", got, tc.wantError)
+			}
+			v := f.Violations()
+			switch {
+			case tc.wantViolation == "" && len(v) > 0:
+				t.Errorf("Violations = %q, want none", v)
+			case tc.wantViolation != "" && (len(v) != 1 || !strings.Contains(v[0], tc.wantViolation)):
+				t.Errorf("Violations = %q, want one containing %q", v, tc.wantViolation)
+			}
+		})
 	}
 }
