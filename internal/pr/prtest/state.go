@@ -531,6 +531,8 @@ func (f *Fake) editComment(c *call) reply {
 	if rp != nil {
 		return *rp
 	}
+	// The edit facts change only with the body (see edit.setBody);
+	// updated_at moves on every PATCH, as it always did in the fake.
 	cm.edit.setBody(&cm.body, in.Body, c.login, f.now())
 	cm.updated = f.now()
 	return jsonReply(http.StatusOK, f.commentJSON(cm))
