@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs broom's test-only npm dependencies (real GitHub webhook payloads
-# from @octokit/webhooks-examples, pinned in test/npm/package-lock.json) into
+# from @octokit/webhooks-examples and GitHub's GraphQL schema from
+# @octokit/graphql-schema, pinned in test/npm/package-lock.json) into
 # <repo root>/.cache/npm, where internal/pr/prtest looks for them.
 #
 # Idempotent: when .cache/npm already holds exactly the locked packages it
@@ -11,10 +12,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 src="$root/test/npm"
 dst="$root/.cache/npm"
 stamp="$dst/.installed-lock.sha256"
-pkg="$dst/node_modules/@octokit/webhooks-examples/package.json"
+examples="$dst/node_modules/@octokit/webhooks-examples/package.json"
+schema="$dst/node_modules/@octokit/graphql-schema/schema.graphql"
 
 want="$(cat "$src/package.json" "$src/package-lock.json" | sha256sum | cut -d' ' -f1)"
-if [[ -f "$stamp" && -f "$pkg" && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -f "$stamp" && -f "$examples" && -f "$schema" && "$(cat "$stamp")" == "$want" ]]; then
 	exit 0
 fi
 

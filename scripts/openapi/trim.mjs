@@ -24,6 +24,7 @@ const OPERATIONS = [
   ["post", "/repos/{owner}/{repo}/issues"],
   ["patch", "/repos/{owner}/{repo}/issues/{issue_number}"],
   ["get", "/repos/{owner}/{repo}/issues"],
+  ["get", "/repos/{owner}/{repo}/issues/{issue_number}/events"],
   ["post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"],
   ["delete", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"],
   ["get", "/repos/{owner}/{repo}/collaborators/{username}/permission"],

@@ -73,10 +73,24 @@ func (f *Fake) repoHTML() string {
 	return f.ServerURL() + "/" + f.Owner + "/" + f.Repo
 }
 
+// Node IDs. GitHub's are opaque strings whose prefix names the type (IC_,
+// I_, PR_, LE_, …); the fake's are the prefix and the REST ID, unique within
+// a fake, which resolves them in GraphQL's node(id:).
+func commentNodeID(c *comment) string { return fmt.Sprintf("IC_%d", c.id) }
+
+// itemNodeID is an issue's or a pull request's node ID. GitHub's issue
+// endpoints answer a pull request's own (PR_…) node_id.
+func itemNodeID(it *item) string {
+	if it.pr {
+		return fmt.Sprintf("PR_%d", it.id)
+	}
+	return fmt.Sprintf("I_%d", it.id)
+}
+
 func (f *Fake) commentJSON(c *comment) map[string]any {
 	return map[string]any{
 		"id":                 c.id,
-		"node_id":            fmt.Sprintf("IC_%d", c.id),
+		"node_id":            commentNodeID(c),
 		"url":                fmt.Sprintf("%s/issues/comments/%d", f.repoAPI(), c.id),
 		"html_url":           fmt.Sprintf("%s/%s/%d#issuecomment-%d", f.repoHTML(), kindPath(f.items[c.number]), c.number, c.id),
 		"issue_url":          fmt.Sprintf("%s/issues/%d", f.repoAPI(), c.number),
@@ -88,6 +102,10 @@ func (f *Fake) commentJSON(c *comment) map[string]any {
 	}
 }
 
+// labelColor is every label's color: the fake does not keep label
+// definitions.
+const labelColor = "ededed"
+
 func (f *Fake) labelJSON(name string) map[string]any {
 	id := stableID("label:" + strings.ToLower(name))
 	return map[string]any{
@@ -96,7 +114,7 @@ func (f *Fake) labelJSON(name string) map[string]any {
 		"url":         f.repoAPI() + "/labels/" + url.PathEscape(name),
 		"name":        name,
 		"description": nil,
-		"color":       "ededed",
+		"color":       labelColor,
 		"default":     false,
 	}
 }
@@ -125,7 +143,7 @@ func (f *Fake) issueJSON(it *item) map[string]any {
 	}
 	out := map[string]any{
 		"id":                 it.id,
-		"node_id":            fmt.Sprintf("I_%d", it.id),
+		"node_id":            itemNodeID(it),
 		"url":                api,
 		"repository_url":     f.repoAPI(),
 		"labels_url":         api + "/labels{/name}",
@@ -152,7 +170,6 @@ func (f *Fake) issueJSON(it *item) map[string]any {
 	}
 	if it.pr {
 		pulls := fmt.Sprintf("%s/pulls/%d", f.repoAPI(), it.number)
-		out["node_id"] = fmt.Sprintf("PR_%d", it.id)
 		out["draft"] = false
 		out["pull_request"] = map[string]any{
 			"url":       pulls,
@@ -175,7 +192,7 @@ func (f *Fake) prJSON(it *item) map[string]any {
 	return map[string]any{
 		"url":                 api,
 		"id":                  it.id,
-		"node_id":             fmt.Sprintf("PR_%d", it.id),
+		"node_id":             itemNodeID(it),
 		"html_url":            html,
 		"diff_url":            html + ".diff",
 		"patch_url":           html + ".patch",

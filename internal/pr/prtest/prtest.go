@@ -10,6 +10,22 @@
 // recorded as a violation, and the test fails when it ends. The fake's own
 // responses are checked against the description too.
 //
+// Every GraphQL request is parsed and validated against GitHub's published
+// GraphQL schema (npm package @octokit/graphql-schema, installed by
+// scripts/test-deps.sh): one that does not parse or validate is answered 200
+// with "errors", as GitHub answers it, and is a violation. The fake answers
+// the queries broom sends, { viewer { login } } and node(id:) with the edit
+// facts of a comment or issue (see graphql.go); any other valid request (a
+// mutation, another top-level field) is a violation, answered 400.
+//
+// The fake keeps its own clock (Now, Advance): it stands still unless a test
+// moves it, and stamps everything with it. Besides seeding helpers (AddPR,
+// AddIssue, AddComment, SetLabels, which record no history), it has helpers
+// for what people do in the web UI while broom runs: AddLabel and
+// RemoveLabelAs (recorded as issue events, listed by
+// GET .../issues/{n}/events and Events), EditCommentAs and EditIssueAs
+// (recorded as the body's last edit, which GraphQL reports).
+//
 // It also loads real webhook payloads from @octokit/webhooks-examples (see
 // Payload), installed by scripts/test-deps.sh.
 package prtest
@@ -91,11 +107,14 @@ type Fake struct {
 	failOnViolation bool
 
 	mu          sync.Mutex
+	clock       time.Time         // see now
 	tokens      map[string]string // token → login
 	items       map[int]*item     // issues and pull requests by number
 	comments    map[int64]*comment
+	events      map[int][]*event // issue events by issue number, oldest first
 	nextComment int64
 	nextItemID  int64
+	nextEvent   int64
 	perms       map[string]string // login → role
 	requests    []Request
 	faults      []*fault
@@ -116,11 +135,14 @@ func New(t testing.TB, opts ...Option) *Fake {
 		Repo:            DefaultRepo,
 		contract:        c,
 		failOnViolation: true,
+		clock:           time.Now().UTC().Truncate(time.Second),
 		tokens:          map[string]string{DefaultToken: DefaultLogin},
 		items:           map[int]*item{},
 		comments:        map[int64]*comment{},
+		events:          map[int][]*event{},
 		nextComment:     3_000_000_001, // above 2³¹, as GitHub's are
 		nextItemID:      2_000_000_001,
+		nextEvent:       15_000_000_001,
 		perms:           map[string]string{},
 	}
 	for _, opt := range opts {
@@ -414,60 +436,6 @@ func (f *Fake) authenticate(r *http.Request) (string, *reply) {
 		return "", &rp
 	}
 	return login, nil
-}
-
-// serveGraphQL answers the one query broom sends, { viewer { login } }.
-func (f *Fake) serveGraphQL(w http.ResponseWriter, r *http.Request, body []byte) {
-	where := r.Method + " " + graphQLPath
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.Method != http.MethodPost {
-		f.violate("%s: GraphQL takes POST only", where)
-		write(w, notFound())
-		return
-	}
-	if problem := checkGraphQL(r, body); problem != "" {
-		f.violate("%s: %s", where, problem)
-		write(w, errorReply(http.StatusBadRequest, "prtest: "+problem))
-		return
-	}
-	login, rp := f.authenticate(r)
-	if rp != nil {
-		write(w, *rp)
-		return
-	}
-	if ft := f.takeFault(r.Method, "/graphql"); ft != nil {
-		ft.write(w)
-		return
-	}
-	write(w, jsonReply(http.StatusOK, map[string]any{
-		"data": map[string]any{"viewer": map[string]any{"login": login}},
-	}))
-}
-
-// checkGraphQL checks the shape of a GraphQL request by hand (it is not in
-// the REST description) and that it is the viewer-login query.
-func checkGraphQL(r *http.Request, body []byte) string {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return fmt.Sprintf("Content-Type %q, want application/json", ct)
-	}
-	var req map[string]json.RawMessage
-	if err := json.Unmarshal(body, &req); err != nil {
-		return fmt.Sprintf("body is not a JSON object: %v", err)
-	}
-	for k := range req {
-		if k != "query" && k != "variables" && k != "operationName" {
-			return fmt.Sprintf("unknown key %q in the request body", k)
-		}
-	}
-	var query string
-	if err := json.Unmarshal(req["query"], &query); err != nil || query == "" {
-		return `the body has no "query" string`
-	}
-	if !strings.Contains(query, "viewer") || !strings.Contains(query, "login") {
-		return fmt.Sprintf("unsupported query %q: the fake answers only { viewer { login } }", query)
-	}
-	return ""
 }
 
 // encode marshals a reply's body and sets its headers.

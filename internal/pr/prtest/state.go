@@ -50,6 +50,20 @@ type Issue struct {
 	State string
 	// PullRequest is true when the number is a pull request's.
 	PullRequest bool
+
+	// The fields below are set by Issue and Issues and ignored by AddIssue.
+
+	// NodeID is its GraphQL global ID, as node_id in REST (I_… for an issue,
+	// PR_… for a pull request).
+	NodeID string
+	// CreatedAt is when it was created, on the fake's clock.
+	CreatedAt time.Time
+	// LastEditedAt is when its body was last changed by an edit (REST PATCH
+	// or EditIssueAs); zero when never edited.
+	LastEditedAt time.Time
+	// Editor is the login that made the last edit, in REST form
+	// (github-actions[bot]); empty when never edited.
+	Editor string
 }
 
 // Comment is an issue or pull request comment, as Comments returns it.
@@ -63,6 +77,14 @@ type Comment struct {
 	Body string
 	// CreatedAt and UpdatedAt are its timestamps, to the second.
 	CreatedAt, UpdatedAt time.Time
+	// NodeID is its GraphQL global ID, as node_id in REST (IC_…).
+	NodeID string
+	// LastEditedAt is when its body was last changed by an edit (REST PATCH
+	// or EditCommentAs); zero when never edited.
+	LastEditedAt time.Time
+	// Editor is the login that made the last edit, in REST form
+	// (github-actions[bot]); empty when never edited.
+	Editor string
 }
 
 // item is an issue or a pull request: they share one number space.
@@ -76,6 +98,7 @@ type item struct {
 	created, updated, closed time.Time
 	headSHA, headRef         string
 	headRepo, baseRef        string
+	edit                     edit // of the body
 }
 
 type comment struct {
@@ -83,10 +106,55 @@ type comment struct {
 	number           int
 	author, body     string
 	created, updated time.Time
+	edit             edit
 }
 
-// now is the fake's clock, to the second as GitHub's timestamps are.
-func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
+// edit is who last changed a body by an edit, and when: what GraphQL
+// reports as editor and lastEditedAt. The zero edit is "never edited".
+type edit struct {
+	at     time.Time
+	editor string // REST form: github-actions[bot]
+}
+
+// setBody changes *body to newBody as editor did at t, and reports whether
+// it changed. An edit that leaves the body as it was records nothing: GitHub
+// keeps a body's edit history (userContentEdits, from which lastEditedAt and
+// editor come) as a list of changes, and an unchanged body is no change.
+// (Not verified against github.com; broom never relies on the difference,
+// as an unchanged body still shows the plan broom wrote.)
+func (e *edit) setBody(body *string, newBody, editor string, t time.Time) bool {
+	if *body == newBody {
+		return false
+	}
+	*body = newBody
+	e.at, e.editor = t, editor
+	return true
+}
+
+// now is the fake's clock: frozen at the second New was called, and moved
+// only by Advance, so that tests of timing are deterministic. To the second,
+// as GitHub's timestamps are. f.mu is held.
+func (f *Fake) now() time.Time { return f.clock }
+
+// Now returns the fake's current time (see Advance).
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.clock
+}
+
+// Advance moves the fake's clock forward by d, truncated to the second (a
+// negative d panics). The clock does not move by itself: everything the fake
+// stamps (comments, issues, events, edits) gets the current fake time, so a
+// test makes "later" with Advance instead of sleeping.
+func (f *Fake) Advance(d time.Duration) {
+	if d < 0 {
+		panic(fmt.Sprintf("prtest: Advance(%v): the clock only moves forward", d))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = f.clock.Add(d).Truncate(time.Second)
+}
 
 // AddPR adds a pull request, or replaces the one with the same number
 // (keeping its comments), and returns its number.
@@ -137,6 +205,7 @@ func (f *Fake) Issue(n int) (Issue, bool) {
 	return Issue{
 		Number: it.number, Author: it.author, Title: it.title, Body: it.body,
 		Labels: append([]string(nil), it.labels...), State: it.state, PullRequest: it.pr,
+		NodeID: itemNodeID(it), CreatedAt: it.created, LastEditedAt: it.edit.at, Editor: it.edit.editor,
 	}, true
 }
 
@@ -183,7 +252,7 @@ func (f *Fake) newItem(n int, pr bool, author, title, body, state string, labels
 	if state == "" {
 		state = "open"
 	}
-	t := now()
+	t := f.now()
 	it := &item{
 		number: n, pr: pr, author: author, title: title, body: body, state: state,
 		labels: dedupe(labels), created: t, updated: t,
@@ -209,7 +278,7 @@ func (f *Fake) AddComment(n int, login, body string) int64 {
 }
 
 func (f *Fake) addComment(n int, login, body string) *comment {
-	t := now()
+	t := f.now()
 	c := &comment{id: f.nextComment, number: n, author: login, body: body, created: t, updated: t}
 	f.nextComment++
 	f.comments[c.id] = c
@@ -222,7 +291,10 @@ func (f *Fake) Comments(n int) []Comment {
 	defer f.mu.Unlock()
 	var out []Comment
 	for _, c := range f.commentsOn(n) {
-		out = append(out, Comment{ID: c.id, Author: c.author, Body: c.body, CreatedAt: c.created, UpdatedAt: c.updated})
+		out = append(out, Comment{
+			ID: c.id, Author: c.author, Body: c.body, CreatedAt: c.created, UpdatedAt: c.updated,
+			NodeID: commentNodeID(c), LastEditedAt: c.edit.at, Editor: c.edit.editor,
+		})
 	}
 	return out
 }
@@ -249,15 +321,39 @@ func (f *Fake) Labels(n int) []string {
 	return nil
 }
 
-// SetLabels replaces the labels on issue or pull request n, which must exist.
+// SetLabels replaces the labels on issue or pull request n, which must
+// exist. It seeds state: no events are recorded (see AddLabel).
 func (f *Fake) SetLabels(n int, labels ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	it, ok := f.items[n]
+	f.mustItem("SetLabels", n).labels = dedupe(labels)
+}
+
+// EditCommentAs changes the body of comment id (which must exist) as editor,
+// a person editing it in the web UI, at the fake's now: GraphQL then reports
+// editor and lastEditedAt for it. A body left as it was records nothing (see
+// edit.setBody).
+func (f *Fake) EditCommentAs(id int64, editor, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.comments[id]
 	if !ok {
-		panic(fmt.Sprintf("prtest: SetLabels: no issue or pull request %d", n))
+		panic(fmt.Sprintf("prtest: EditCommentAs: no comment %d", id))
 	}
-	it.labels = dedupe(labels)
+	if c.edit.setBody(&c.body, body, editor, f.now()) {
+		c.updated = f.now()
+	}
+}
+
+// EditIssueAs changes the body of issue or pull request n (which must exist)
+// as editor at the fake's now, like EditCommentAs.
+func (f *Fake) EditIssueAs(n int, editor, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it := f.mustItem("EditIssueAs", n)
+	if it.edit.setBody(&it.body, body, editor, f.now()) {
+		it.updated = f.now()
+	}
 }
 
 func dedupe(labels []string) []string {
@@ -322,6 +418,8 @@ func (f *Fake) dispatch(c *call) reply {
 		return f.editIssue(c)
 	case "GET /repos/{owner}/{repo}/issues":
 		return f.listIssues(c)
+	case "GET /repos/{owner}/{repo}/issues/{issue_number}/events":
+		return f.listEvents(c)
 	case "POST /repos/{owner}/{repo}/issues/{issue_number}/labels":
 		return f.addLabels(c)
 	case "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}":
@@ -433,8 +531,10 @@ func (f *Fake) editComment(c *call) reply {
 	if rp != nil {
 		return *rp
 	}
-	cm.body = in.Body
-	cm.updated = now()
+	// The edit facts change only with the body (see edit.setBody);
+	// updated_at moves on every PATCH, as it always did in the fake.
+	cm.edit.setBody(&cm.body, in.Body, c.login, f.now())
+	cm.updated = f.now()
 	return jsonReply(http.StatusOK, f.commentJSON(cm))
 }
 
@@ -512,11 +612,15 @@ func (f *Fake) createIssue(c *call) reply {
 		return errorReply(http.StatusUnprocessableEntity, "Validation Failed")
 	}
 	n := f.number(0)
-	it := f.newItem(n, false, c.login, title, "", "open", in.labelNames())
+	it := f.newItem(n, false, c.login, title, "", "open", nil)
 	if in.Body != nil {
 		it.body = *in.Body
 	}
 	f.items[n] = it
+	// Labels given at creation are added by the creator, each with its event.
+	for _, l := range in.labelNames() {
+		f.labelOn(it, c.login, l)
+	}
 	return jsonReply(http.StatusCreated, f.issueJSON(it))
 }
 
@@ -533,12 +637,12 @@ func (f *Fake) editIssue(c *call) reply {
 		it.title = title
 	}
 	if in.Body != nil {
-		it.body = *in.Body
+		it.edit.setBody(&it.body, *in.Body, c.login, f.now())
 	}
 	if in.State != nil && *in.State != it.state {
 		it.state = *in.State
 		if it.state == "closed" {
-			it.closed = now()
+			it.closed = f.now()
 			it.stateReason = "completed"
 		} else {
 			it.closed = time.Time{}
@@ -549,9 +653,19 @@ func (f *Fake) editIssue(c *call) reply {
 		it.stateReason = *in.StateReason
 	}
 	if in.HasLabels {
-		it.labels = dedupe(in.labelNames())
+		// Replace the set: an event for each label removed and added.
+		want := dedupe(in.labelNames())
+		for _, l := range append([]string(nil), it.labels...) {
+			if !containsFold(want, l) {
+				f.labelOff(it, c.login, l)
+			}
+		}
+		for _, l := range want {
+			f.labelOn(it, c.login, l)
+		}
+		it.labels = want // in the order given
 	}
-	it.updated = now()
+	it.updated = f.now()
 	return jsonReply(http.StatusOK, f.issueJSON(it))
 }
 
@@ -628,8 +742,10 @@ func (f *Fake) addLabels(c *call) reply {
 	if rp != nil {
 		return *rp
 	}
-	it.labels = dedupe(append(it.labels, in.labelNames()...))
-	it.updated = now()
+	for _, l := range in.labelNames() {
+		f.labelOn(it, c.login, l)
+	}
+	it.updated = f.now()
 	return jsonReply(http.StatusOK, f.labelsJSON(it.labels))
 }
 
@@ -643,17 +759,10 @@ func (f *Fake) removeLabel(c *call) reply {
 	if err != nil {
 		return errorReply(http.StatusBadRequest, "prtest: bad label name in the path")
 	}
-	kept := []string{}
-	for _, l := range it.labels {
-		if !strings.EqualFold(l, name) {
-			kept = append(kept, l)
-		}
-	}
-	if len(kept) == len(it.labels) {
+	if !f.labelOff(it, c.login, name) {
 		return errorReply(http.StatusNotFound, "Label does not exist")
 	}
-	it.labels = kept
-	it.updated = now()
+	it.updated = f.now()
 	return jsonReply(http.StatusOK, f.labelsJSON(it.labels))
 }
 
