@@ -157,13 +157,14 @@ func (w *world) prPayload(action string) map[string]any {
 	return p
 }
 
+// labeled is sender adding label to the PR now, and the event's payload.
 func (w *world) labeled(sender, label string) map[string]any {
 	p := w.prPayload("labeled")
 	prtest.Set(p, "label.name", label)
 	prtest.Set(p, "sender.login", sender)
 	prtest.Set(p, "sender.type", "User")
 	prtest.Set(p, "pull_request.labels", []any{map[string]any{"name": label}})
-	w.gh.SetLabels(prNumber, label)
+	w.gh.AddLabel(prNumber, sender, label) // as a person does: a labeled event by sender
 	return p
 }
 

@@ -28,6 +28,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// issueLabeled is sender adding label to issue number now, and the event's
+// payload (body: the issue's body as the event saw it).
 func (w *world) issueLabeled(number int, body, sender, label string) map[string]any {
 	p := prtest.Payload(w.t, "issues", "labeled")
 	prtest.Set(p, "issue.number", number)
@@ -37,6 +39,7 @@ func (w *world) issueLabeled(number int, body, sender, label string) map[string]
 	prtest.Set(p, "sender.login", sender)
 	prtest.Set(p, "sender.type", "User")
 	prtest.Set(p, "repository.full_name", repo)
+	w.gh.AddLabel(number, sender, label) // as a person does: a labeled event by sender
 	return p
 }
 
@@ -68,13 +71,13 @@ func TestTrackingIssueLifecycle(t *testing.T) {
 
 	// A triage-only user's approval is refused.
 	is, _ = w.gh.Issue(is.Number)
-	w.gh.SetLabels(is.Number, pr.TrackingLabel, label)
+	w.gh.SetLabels(is.Number, pr.TrackingLabel) // issueLabeled adds the label, as a person would
 	w.rec.Reset()
 	w.run("issues", w.issueLabeled(is.Number, is.Body, "tom", label), nil).want(t, 5, map[string]string{"result": "refused"})
 	w.noMutatingCalls()
 
 	// A writer's approval applies exactly the plan in the issue, then closes it.
-	w.gh.SetLabels(is.Number, pr.TrackingLabel, label)
+	w.gh.SetLabels(is.Number, pr.TrackingLabel) // issueLabeled adds the label, as a person would
 	r := w.run("issues", w.issueLabeled(is.Number, is.Body, "alice", label), nil)
 	r.want(t, 0, map[string]string{"mode": "apply", "result": "applied", "applied": "2"})
 	for _, id := range old {
@@ -108,7 +111,7 @@ func TestTrackingIssueDrift(t *testing.T) {
 	w.run("schedule", prtest.Payload(t, "schedule", ""), map[string]string{"tracking-issue": "true"}).want(t, 0, nil)
 	is := w.trackingIssues()[0]
 	appeared := w.snapshot("-100d", map[string]string{"Environment": "ci"})
-	w.gh.SetLabels(is.Number, pr.TrackingLabel, label)
+	w.gh.SetLabels(is.Number, pr.TrackingLabel) // issueLabeled adds the label, as a person would
 	w.rec.Reset()
 	r := w.run("issues", w.issueLabeled(is.Number, is.Body, "alice", label), nil)
 	r.want(t, 4, map[string]string{"result": "drift", "planned": "3"})

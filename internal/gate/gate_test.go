@@ -49,6 +49,12 @@ func TestDecide(t *testing.T) {
 			if (got.Do == Ignore || got.Do == Misuse) && got.Reason == "" {
 				t.Errorf("%v without a reason", got.Do)
 			}
+			if tc.ev.Label != "" && got.Do == Ignore && !strings.Contains(got.Reason, `(label "`+tc.ev.Label+`")`) {
+				t.Errorf("Ignore reason %q does not name the label %q", got.Reason, tc.ev.Label)
+			}
+			if tc.ev.Label == "" && strings.Contains(got.Reason, "(label") {
+				t.Errorf("reason %q names a label the event did not have", got.Reason)
+			}
 		})
 	}
 }
@@ -94,6 +100,9 @@ func TestCheck(t *testing.T) {
 		"label added a day before names dates": {with(func(f *Facts) { f.LabelAddedAt = written.Add(-24 * time.Hour) }),
 			"added at 2026-12-03 12:03:40 UTC, before this plan was written at 2026-12-04 12:03:40 UTC"},
 		"label added in the plan's second is valid": {with(func(f *Facts) { f.LabelAddedAt = written }), ""},
+		"an event without a head against a PR head is valid": {with(func(f *Facts) { f.EventHead = "" }), ""},
+		"a plan without a head is valid":                      {with(func(f *Facts) { f.PlanHead = "" }), ""},
+		"a short head is shown whole":                         {with(func(f *Facts) { f.EventHead, f.CurrentHead, f.PlanHead = "abc", "def", "def" }), "added at commit abc but the head is now def"},
 		"plan edited by broom itself is valid":      {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions[bot]" }), ""},
 		"a user named like the App is refused":      {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions" }), "edited by github-actions,"},
 		"plan edited by a person is refused":        {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "dana" }), "the plan shown was edited by dana, not written by broom"},
@@ -110,10 +119,15 @@ func TestCheck(t *testing.T) {
 			if tc.want != "" && !strings.Contains(got, tc.want) {
 				t.Fatalf("Check = %q, want it to contain %q", got, tc.want)
 			}
+
 		})
 	}
 	if got := Check(with(func(f *Facts) { f.Fork, f.LabelerRole = true, "read" })); !strings.Contains(got, "read permission") {
 		t.Errorf("Check = %q: second reason missing", got)
+	}
+	// Without a plan there is no plan head to speak of: one reason, not two.
+	if got := Check(with(func(f *Facts) { f.HasPlan, f.PlanHead = false, "cccccccc" })); got != "no plan from broom was found to approve" {
+		t.Errorf("Check without a plan = %q, want only that no plan was found", got)
 	}
 }
 
