@@ -24,11 +24,21 @@ func TestEscape(t *testing.T) {
 		"backtick cannot open code":      {"a`b", "a&#96;b"},
 		"html is shown, not rendered":    {`<img src=x onerror=alert(1)>`, "&lt;img src=x onerror=alert(1)&gt;"},
 		"entities are not decoded":       {"&lt;", "&amp;lt;"},
-		"links are not made":             {"[x](https://evil)", `\[x\](https://evil)`},
+		"links are not made":             {"[x](y)", `\[x\](y)`},
+		"a link to a url is code":        {"[x](https://evil)", "`[x](https://evil)`"},
 		"emphasis is not made":           {"*a* _b_ ~c~", `\*a\* \_b\_ \~c\~`},
-		"mentions do not ping":           {"@org/team", "&#64;org/team"},
+		"mentions do not ping":           {"@org/team", "`@org/team`"},
+		"an email is not linked":         {"owner: a@b.example", "owner: `a@b.example`"},
+		"issues are not referenced":      {"see #1, acme/infra#2 and GH-3", "see `#1,` `acme/infra#2` and `GH-3`"},
+		"commits are not referenced":     {"acme/infra@abc1234", "`acme/infra@abc1234`"},
+		"urls are not linked":            {"https://evil.example/x or WWW.x.y", "`https://evil.example/x` or `WWW.x.y`"},
+		"only the word is code":          {"a <b> @c <d>", "a &lt;b&gt; `@c` &lt;d&gt;"},
+		"code cannot be closed early":    {"@a`b|c", "`@a'b\\|c`"},
 		"a backslash cannot undo escape": {`\|`, `\\\|`},
+		"controls are shown":             {"a\x1b[31m\u202eb\u0085\x00", `a\\x1b\[31m\\u202eb\\u0085\\x00`},
+		"a tab is a space":               {"a\tb", "a b"},
 		"plain text is unchanged":        {"Environment=ci 8 GiB", "Environment=ci 8 GiB"},
+		"a hash alone is code":           {"C# build", "`C#` build"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -59,9 +69,9 @@ func TestTableRowsStayIntact(t *testing.T) {
 	if n := strings.Count(strings.ReplaceAll(rows[2], `\|`, ""), "|"); n != 7 {
 		t.Errorf("row has %d unescaped pipes, want 7 (6 cells):\n%s", n, rows[2])
 	}
-	for _, bad := range []string{"<b>", "`bold`", "@team"} {
-		if strings.Contains(out, bad) {
-			t.Errorf("output contains %q unescaped:\n%s", bad, out)
+	for _, bad := range []string{"<b>", "bold`", "@team"} {
+		if strings.Contains(prose(t, out), bad) {
+			t.Errorf("output contains %q outside code:\n%s", bad, out)
 		}
 	}
 }
