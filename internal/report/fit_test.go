@@ -133,6 +133,9 @@ func TestMarkdownFitsLimit(t *testing.T) {
 				t.Run(fmt.Sprintf("%d actions in %d bytes, applied %v", n, limit, applied), func(t *testing.T) {
 					t.Parallel()
 					r := bigReport(n, limit)
+					for i := range 12 { // the heading names ten and counts two
+						r.Accounts = append(r.Accounts, Account{ID: fmt.Sprintf("%012d", i), Alias: "acme-production-" + strconv.Itoa(i)})
+					}
 					if applied {
 						for i := range r.Plan.Actions {
 							r.Plan.Actions[i].Status, r.Plan.Actions[i].Error = plan.Failed, "UnauthorizedOperation: | <b>no</b>"

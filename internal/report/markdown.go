@@ -90,11 +90,7 @@ func head(r Report) string {
 	if r.Marker != "" {
 		b.WriteString(r.Marker + "\n")
 	}
-	title := "broom plan"
-	if r.Plan.Applied() {
-		title = "broom apply"
-	}
-	fmt.Fprintf(&b, "### %s · `%s`\n\n", title, code(r.Plan.ID))
+	fmt.Fprintf(&b, "### %s · `%s`%s\n\n", title(r.Plan), code(r.Plan.ID), accountsPhrase(r.Accounts, Escape))
 	if r.Marker != "" {
 		b.WriteString(notesBlock(r.Notes, math.MaxInt)) // a comment's notes can be replaced later
 	} else {

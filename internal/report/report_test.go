@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,10 @@ func TestGolden(t *testing.T) {
 			Marker: marker, Protected: []plan.Action{protected}, ApproveLabel: "broom:approved"},
 		"empty":   {Plan: plan.New("prod", fixed, nil), Marker: marker, ApproveLabel: "broom:approved"},
 		"applied": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."}, RunURL: "https://github.com/acme/infra/actions/runs/42"},
+		"account": {Plan: plan.New("nightly", fixed, []plan.Action{action("snap-a")}), Marker: marker, ApproveLabel: "broom:approved",
+			Accounts: []Account{{ID: "123456789012", Alias: "acme-prod"}}},
+		"accounts": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."},
+			Accounts: []Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222"}}},
 	}
 	for name, rep := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -127,6 +132,57 @@ func golden(t *testing.T, name, got string) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", name, diff)
+	}
+}
+
+// The heading names the accounts a plan acts on, in every report.
+func TestHeadingNamesAccounts(t *testing.T) {
+	t.Parallel()
+	var twelve []Account
+	for i := range 12 {
+		twelve = append(twelve, Account{ID: fmt.Sprintf("%012d", i+1)})
+	}
+	twelve[0].Alias = "first"
+	tests := map[string]struct {
+		accounts []Account
+		md, text string // "" text: no heading line, as before accounts
+	}{
+		"none known": {nil, "### broom plan · `nightly`", ""},
+		"one":        {[]Account{{ID: "123456789012"}}, "### broom plan · `nightly` · account 123456789012", "broom plan · nightly · account 123456789012"},
+		"one with an alias": {[]Account{{ID: "123456789012", Alias: "acme-prod"}},
+			"### broom plan · `nightly` · account 123456789012 (acme-prod)", "broom plan · nightly · account 123456789012 (acme-prod)"},
+		"two, one with an alias": {[]Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222"}},
+			"### broom plan · `nightly` · accounts 111111111111 (a), 222222222222", "broom plan · nightly · accounts 111111111111 (a), 222222222222"},
+		"two with aliases": {[]Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222", Alias: "b"}},
+			"### broom plan · `nightly` · accounts 111111111111 (a), 222222222222 (b)", "broom plan · nightly · accounts 111111111111 (a), 222222222222 (b)"},
+		"two without aliases": {[]Account{{ID: "111111111111"}, {ID: "222222222222"}},
+			"### broom plan · `nightly` · accounts 111111111111, 222222222222", "broom plan · nightly · accounts 111111111111, 222222222222"},
+		"many: the first ten and a count": {twelve,
+			"### broom plan · `nightly` · accounts 000000000001 (first), 000000000002, 000000000003, 000000000004, 000000000005, 000000000006, 000000000007, 000000000008, 000000000009, 000000000010 and 2 more",
+			"broom plan · nightly · accounts 000000000001 (first), 000000000002, 000000000003, 000000000004, 000000000005, 000000000006, 000000000007, 000000000008, 000000000009, 000000000010 and 2 more"},
+		"an alias is data": {[]Account{{ID: "123456789012", Alias: "x\n::error ::y @octocat <b>"}},
+			"### broom plan · `nightly` · account 123456789012 (x ::error ::y `@octocat` &lt;b&gt;)",
+			`broom plan · nightly · account 123456789012 (x\n::error ::y @octocat <b>)`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := Report{Plan: plan.New("nightly", fixed, []plan.Action{action("snap-a")}), Accounts: tc.accounts}
+			if got, _, _ := strings.Cut(Markdown(r), "\n"); got != tc.md {
+				t.Errorf("markdown heading:\n got %s\nwant %s", got, tc.md)
+			}
+			var buf bytes.Buffer
+			if err := Text(&buf, r); err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(buf.String(), "\n")
+			if tc.text == "" && !strings.HasPrefix(first, "┌") {
+				t.Errorf("text report starts with %q, want the table", first)
+			}
+			if tc.text != "" && first != tc.text {
+				t.Errorf("text heading:\n got %s\nwant %s", first, tc.text)
+			}
+		})
 	}
 }
 

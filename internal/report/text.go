@@ -24,10 +24,16 @@ const minWrapWidth = 20
 // wrapped to the width. Width 0 or less means no limit: Text.
 //
 // The report goes to the workflow log as it is, so resource data in it
-// passes through Clean, and every line starts with text of broom's own (a
-// table border, "note:", an action's op) or is indented data that cannot
-// start with "::".
+// passes through Clean, and every line starts with text of broom's own (the
+// heading, a table border, "note:", an action's op) or is indented data
+// that cannot start with "::". The heading, naming the accounts, is there
+// when they are known.
 func TextWidth(w io.Writer, r Report, width int) error {
+	if len(r.Accounts) > 0 {
+		if _, err := fmt.Fprintf(w, "%s · %s%s\n", title(r.Plan), Clean(r.Plan.ID), accountsPhrase(r.Accounts, Clean)); err != nil {
+			return err
+		}
+	}
 	for _, n := range r.Notes {
 		if _, err := fmt.Fprintf(w, "note: %s\n", Clean(n)); err != nil {
 			return err
