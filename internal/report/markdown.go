@@ -90,11 +90,7 @@ func head(r Report) string {
 	if r.Marker != "" {
 		b.WriteString(r.Marker + "\n")
 	}
-	title := "broom plan"
-	if r.Plan.Applied() {
-		title = "broom apply"
-	}
-	fmt.Fprintf(&b, "### %s · `%s`\n\n", title, Escape(r.Plan.ID))
+	fmt.Fprintf(&b, "### %s · `%s`%s\n\n", title(r.Plan), code(r.Plan.ID), accountsPhrase(r.Accounts, Escape))
 	if r.Marker != "" {
 		b.WriteString(notesBlock(r.Notes, math.MaxInt)) // a comment's notes can be replaced later
 	} else {
@@ -139,7 +135,17 @@ func shorten(line string, room int) string {
 	for n > 0 && !utf8.RuneStart(line[n]) {
 		n--
 	}
-	return line[:n] + more
+	cut := line[:n]
+	// Every backtick in an escaped note opens or closes a code span (the
+	// text's own are entities): cut inside one, and the rest of the word,
+	// a mention or a reference, would be live.
+	if strings.Count(cut, "`")%2 == 1 {
+		cut = cut[:strings.LastIndexByte(cut, '`')]
+	}
+	if len(cut) < len("> x") {
+		return ""
+	}
+	return cut + more
 }
 
 // ReplaceNotes swaps the notes of a rendered report, e.g. to say why an
@@ -268,39 +274,3 @@ func footer(r Report) string {
 	}
 	return b.String()
 }
-
-// cellEscaper neutralises what could break a table row or inject markup:
-// pipes, newlines, HTML, backticks, links, emphasis and @-mentions.
-var cellEscaper = strings.NewReplacer(
-	"\\", "\\\\",
-	"|", "\\|",
-	"\n", " ",
-	"\r", " ",
-	"&", "&amp;",
-	"<", "&lt;",
-	">", "&gt;",
-	"`", "&#96;",
-	"[", "\\[",
-	"]", "\\]",
-	"*", "\\*",
-	"_", "\\_",
-	"~", "\\~",
-	"@", "&#64;",
-)
-
-// Escape makes untrusted text (tag values, names, error messages) safe
-// inside a markdown table cell or paragraph.
-func Escape(s string) string {
-	// Single-byte patterns only, which strings.Replacer handles several
-	// times faster; so a CRLF becomes one LF first, then one space.
-	if strings.Contains(s, "\r\n") {
-		s = strings.ReplaceAll(s, "\r\n", "\n")
-	}
-	return cellEscaper.Replace(s)
-}
-
-// code makes text safe inside a backtick code span in a table cell: code
-// spans show entities literally, so only the span's own breakers go.
-func code(s string) string { return codeEscaper.Replace(s) }
-
-var codeEscaper = strings.NewReplacer("`", "'", "|", "\\|", "\n", " ", "\r", " ")

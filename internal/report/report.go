@@ -39,6 +39,48 @@ type Account struct {
 	Alias string
 }
 
+// title is what a report's heading calls it.
+func title(p plan.Plan) string {
+	if p.Applied() {
+		return "broom apply"
+	}
+	return "broom plan"
+}
+
+// maxHeadingAccounts caps the accounts a heading names: a plan over a whole
+// organisation names the first few and counts the others (each row names
+// its account), so that the heading stays one short line.
+const maxHeadingAccounts = 10
+
+// accountsPhrase is what a heading says after the report id: " · account
+// 123456789012 (acme-prod)", " · accounts 111111111111 (a), 222222222222",
+// or "" when no account is known. esc makes the ids and aliases (AWS data)
+// safe for the report's format.
+func accountsPhrase(accounts []Account, esc func(string) string) string {
+	if len(accounts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" · account")
+	if len(accounts) > 1 {
+		b.WriteString("s")
+	}
+	for i, a := range accounts {
+		if i == maxHeadingAccounts {
+			fmt.Fprintf(&b, " and %d more", len(accounts)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(" " + esc(a.ID))
+		if a.Alias != "" {
+			b.WriteString(" (" + esc(a.Alias) + ")")
+		}
+	}
+	return b.String()
+}
+
 // Length limits for Report.Limit.
 const (
 	// CommentLimit is GitHub's limit on an issue or pull request comment

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,11 +25,21 @@ func TestEscape(t *testing.T) {
 		"backtick cannot open code":      {"a`b", "a&#96;b"},
 		"html is shown, not rendered":    {`<img src=x onerror=alert(1)>`, "&lt;img src=x onerror=alert(1)&gt;"},
 		"entities are not decoded":       {"&lt;", "&amp;lt;"},
-		"links are not made":             {"[x](https://evil)", `\[x\](https://evil)`},
+		"links are not made":             {"[x](y)", `\[x\](y)`},
+		"a link to a url is code":        {"[x](https://evil)", "`[x](https://evil)`"},
 		"emphasis is not made":           {"*a* _b_ ~c~", `\*a\* \_b\_ \~c\~`},
-		"mentions do not ping":           {"@org/team", "&#64;org/team"},
+		"mentions do not ping":           {"@org/team", "`@org/team`"},
+		"an email is not linked":         {"owner: a@b.example", "owner: `a@b.example`"},
+		"issues are not referenced":      {"see #1, acme/infra#2 and GH-3", "see `#1,` `acme/infra#2` and `GH-3`"},
+		"commits are not referenced":     {"acme/infra@abc1234", "`acme/infra@abc1234`"},
+		"urls are not linked":            {"https://evil.example/x or WWW.x.y", "`https://evil.example/x` or `WWW.x.y`"},
+		"only the word is code":          {"a <b> @c <d>", "a &lt;b&gt; `@c` &lt;d&gt;"},
+		"code cannot be closed early":    {"@a`b|c", "`@a'b\\|c`"},
 		"a backslash cannot undo escape": {`\|`, `\\\|`},
+		"controls are shown":             {"a\x1b[31m\u202eb\u0085\x00", `a\\x1b\[31m\\u202eb\\u0085\\x00`},
+		"a tab is a space":               {"a\tb", "a b"},
 		"plain text is unchanged":        {"Environment=ci 8 GiB", "Environment=ci 8 GiB"},
+		"a hash alone is code":           {"C# build", "`C#` build"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -59,9 +70,9 @@ func TestTableRowsStayIntact(t *testing.T) {
 	if n := strings.Count(strings.ReplaceAll(rows[2], `\|`, ""), "|"); n != 7 {
 		t.Errorf("row has %d unescaped pipes, want 7 (6 cells):\n%s", n, rows[2])
 	}
-	for _, bad := range []string{"<b>", "`bold`", "@team"} {
-		if strings.Contains(out, bad) {
-			t.Errorf("output contains %q unescaped:\n%s", bad, out)
+	for _, bad := range []string{"<b>", "bold`", "@team"} {
+		if strings.Contains(prose(t, out), bad) {
+			t.Errorf("output contains %q outside code:\n%s", bad, out)
 		}
 	}
 }
@@ -89,6 +100,10 @@ func TestGolden(t *testing.T) {
 			Marker: marker, Protected: []plan.Action{protected}, ApproveLabel: "broom:approved"},
 		"empty":   {Plan: plan.New("prod", fixed, nil), Marker: marker, ApproveLabel: "broom:approved"},
 		"applied": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."}, RunURL: "https://github.com/acme/infra/actions/runs/42"},
+		"account": {Plan: plan.New("nightly", fixed, []plan.Action{action("snap-a")}), Marker: marker, ApproveLabel: "broom:approved",
+			Accounts: []Account{{ID: "123456789012", Alias: "acme-prod"}}},
+		"accounts": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."},
+			Accounts: []Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222"}}},
 	}
 	for name, rep := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -117,6 +132,57 @@ func golden(t *testing.T, name, got string) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", name, diff)
+	}
+}
+
+// The heading names the accounts a plan acts on, in every report.
+func TestHeadingNamesAccounts(t *testing.T) {
+	t.Parallel()
+	var twelve []Account
+	for i := range 12 {
+		twelve = append(twelve, Account{ID: fmt.Sprintf("%012d", i+1)})
+	}
+	twelve[0].Alias = "first"
+	tests := map[string]struct {
+		accounts []Account
+		md, text string // "" text: no heading line, as before accounts
+	}{
+		"none known": {nil, "### broom plan · `nightly`", ""},
+		"one":        {[]Account{{ID: "123456789012"}}, "### broom plan · `nightly` · account 123456789012", "broom plan · nightly · account 123456789012"},
+		"one with an alias": {[]Account{{ID: "123456789012", Alias: "acme-prod"}},
+			"### broom plan · `nightly` · account 123456789012 (acme-prod)", "broom plan · nightly · account 123456789012 (acme-prod)"},
+		"two, one with an alias": {[]Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222"}},
+			"### broom plan · `nightly` · accounts 111111111111 (a), 222222222222", "broom plan · nightly · accounts 111111111111 (a), 222222222222"},
+		"two with aliases": {[]Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222", Alias: "b"}},
+			"### broom plan · `nightly` · accounts 111111111111 (a), 222222222222 (b)", "broom plan · nightly · accounts 111111111111 (a), 222222222222 (b)"},
+		"two without aliases": {[]Account{{ID: "111111111111"}, {ID: "222222222222"}},
+			"### broom plan · `nightly` · accounts 111111111111, 222222222222", "broom plan · nightly · accounts 111111111111, 222222222222"},
+		"many: the first ten and a count": {twelve,
+			"### broom plan · `nightly` · accounts 000000000001 (first), 000000000002, 000000000003, 000000000004, 000000000005, 000000000006, 000000000007, 000000000008, 000000000009, 000000000010 and 2 more",
+			"broom plan · nightly · accounts 000000000001 (first), 000000000002, 000000000003, 000000000004, 000000000005, 000000000006, 000000000007, 000000000008, 000000000009, 000000000010 and 2 more"},
+		"an alias is data": {[]Account{{ID: "123456789012", Alias: "x\n::error ::y @octocat <b>"}},
+			"### broom plan · `nightly` · account 123456789012 (x ::error ::y `@octocat` &lt;b&gt;)",
+			`broom plan · nightly · account 123456789012 (x\n::error ::y @octocat <b>)`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := Report{Plan: plan.New("nightly", fixed, []plan.Action{action("snap-a")}), Accounts: tc.accounts}
+			if got, _, _ := strings.Cut(Markdown(r), "\n"); got != tc.md {
+				t.Errorf("markdown heading:\n got %s\nwant %s", got, tc.md)
+			}
+			var buf bytes.Buffer
+			if err := Text(&buf, r); err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(buf.String(), "\n")
+			if tc.text == "" && !strings.HasPrefix(first, "┌") {
+				t.Errorf("text report starts with %q, want the table", first)
+			}
+			if tc.text != "" && first != tc.text {
+				t.Errorf("text heading:\n got %s\nwant %s", first, tc.text)
+			}
+		})
 	}
 }
 

@@ -22,9 +22,20 @@ const minWrapWidth = 20
 // table whose Details column (and Result, after apply) wraps so that it
 // fits, or, on a terminal too narrow for that, a list of the actions
 // wrapped to the width. Width 0 or less means no limit: Text.
+//
+// The report goes to the workflow log as it is, so resource data in it
+// passes through Clean, and every line starts with text of broom's own (the
+// heading, a table border, "note:", an action's op) or is indented data
+// that cannot start with "::". The heading, naming the accounts, is there
+// when they are known.
 func TextWidth(w io.Writer, r Report, width int) error {
+	if len(r.Accounts) > 0 {
+		if _, err := fmt.Fprintf(w, "%s · %s%s\n", title(r.Plan), Clean(r.Plan.ID), accountsPhrase(r.Accounts, Clean)); err != nil {
+			return err
+		}
+	}
 	for _, n := range r.Notes {
-		if _, err := fmt.Fprintf(w, "note: %s\n", n); err != nil {
+		if _, err := fmt.Fprintf(w, "note: %s\n", Clean(n)); err != nil {
 			return err
 		}
 	}
@@ -34,7 +45,8 @@ func TextWidth(w io.Writer, r Report, width int) error {
 		}
 	}
 	for _, a := range r.Protected {
-		if _, err := fmt.Fprintf(w, "left alone: %s %s in %s (rule %s): %s\n", a.Kind, a.ID, a.Region, a.Rule, a.Reason); err != nil {
+		if _, err := fmt.Fprintf(w, "left alone: %s %s in %s (rule %s): %s\n",
+			Clean(a.Kind), Clean(a.ID), Clean(a.Region), Clean(a.Rule), Clean(oneLine(a.Reason))); err != nil {
 			return err
 		}
 	}
@@ -57,9 +69,9 @@ func textTable(w io.Writer, p plan.Plan, width int) error {
 	multi := manyAccounts(p.Actions)
 	rows := make([][]string, 0, len(p.Actions))
 	for _, a := range p.Actions {
-		row := []string{a.Op.String(), a.Kind, a.ID, where(a, multi), oneLine(details(a)), a.Rule}
+		row := []string{a.Op.String(), Clean(a.Kind), Clean(a.ID), Clean(where(a, multi)), Clean(oneLine(details(a))), Clean(a.Rule)}
 		if applied {
-			row = append(row, oneLine(result(a)))
+			row = append(row, Clean(oneLine(result(a))))
 		}
 		rows = append(rows, row)
 	}
@@ -87,22 +99,24 @@ func textList(w io.Writer, p plan.Plan, width int) error {
 	const indent = "    "
 	inner := max(width-len(indent), minWrapWidth)
 	var b strings.Builder
-	// block writes s wrapped, the first line after first, the others indented.
+	// block writes s wrapped, the first line after first, the others
+	// indented. The runner ignores the indent: a line wrapped to start
+	// with "::" is defused.
 	block := func(s, first string) {
 		prefix := first
 		for _, line := range strings.Split(wrapCell(s, inner), "\n") {
-			b.WriteString(prefix + line + "\n")
+			b.WriteString(prefix + defuseLineStart(line) + "\n")
 			prefix = indent
 		}
 	}
 	multi, applied := manyAccounts(p.Actions), p.Applied()
 	for _, a := range p.Actions {
-		block(fmt.Sprintf("%s %s %s (%s, rule %s)", a.Op, a.Kind, a.ID, where(a, multi), a.Rule), "")
-		if d := oneLine(details(a)); d != "" {
+		block(fmt.Sprintf("%s %s %s (%s, rule %s)", a.Op, Clean(a.Kind), Clean(a.ID), Clean(where(a, multi)), Clean(a.Rule)), "")
+		if d := Clean(oneLine(details(a))); d != "" {
 			block(d, indent)
 		}
 		if applied {
-			block("result: "+oneLine(result(a)), indent)
+			block("result: "+Clean(oneLine(result(a))), indent)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
