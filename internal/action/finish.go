@@ -53,7 +53,9 @@ func (r *run) finish(o Outcome) {
 			r.gha.Warningf("%d more resources matched a rule but were left alone: see the report", len(o.Protected)-i)
 			break
 		}
-		r.gha.Warningf("%s %s in %s matched rule %s but was left alone: %s", a.Kind, a.ID, a.Region, a.Rule, a.Reason)
+		// Ids and reasons are resource data: cleaned, they cannot end the
+		// annotation or start another workflow command.
+		r.gha.Warningf("%s", report.Clean(fmt.Sprintf("%s %s in %s matched rule %s but was left alone: %s", a.Kind, a.ID, a.Region, a.Rule, a.Reason)))
 	}
 	rep := r.report(o, pr.Marker{})
 	if o.Err == nil {
@@ -109,14 +111,15 @@ func (r *run) finish(o Outcome) {
 // problem, at its file and line, so that GitHub shows it on the file.
 func Annotate(gha *githubactions.Action, err error) {
 	for _, p := range config.AsProblems(err) {
+		msg := report.Clean(p.Msg) // may quote AWS errors or the file's values
 		if p.File == "" {
-			gha.Errorf("%s", p.Msg)
+			gha.Errorf("%s", msg)
 			continue
 		}
 		fields := map[string]string{"file": p.File}
 		if p.Line > 0 {
 			fields["line"] = strconv.Itoa(p.Line)
 		}
-		gha.WithFieldsMap(fields).Errorf("%s", p.Msg)
+		gha.WithFieldsMap(fields).Errorf("%s", msg)
 	}
 }
