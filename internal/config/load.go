@@ -370,16 +370,16 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 	seen := map[string]int{}
 	for _, rn := range n.Content {
 		r := Rule{Line: rn.Line}
-		var whereNode *yaml.Node
+		var whereNode, resourceNode, actionNode *yaml.Node
 		options := map[string][2]*yaml.Node{}
 		l.mapping(rn, "rule", ruleKeys, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "name":
 				r.Name = l.str(v, "name")
 			case "resource":
-				r.Resource = l.str(v, "resource")
+				r.Resource, resourceNode = l.str(v, "resource"), v
 			case "action":
-				r.Action = l.str(v, "action")
+				r.Action, actionNode = l.str(v, "action"), v
 			case "where":
 				whereNode = v
 			default:
@@ -399,7 +399,7 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 		default:
 			seen[r.Name] = rn.Line
 		}
-		accepted, ok := l.kindAction(rn, r)
+		accepted, ok := l.kindAction(rn, resourceNode, actionNode, r)
 		if ok {
 			if whereNode != nil {
 				l.where(whereNode, &r, without(accepted, OptionKeys))
@@ -411,15 +411,16 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 }
 
 // kindAction checks the rule's resource and action against the catalog and
-// returns the filters that pair accepts.
-func (l *loader) kindAction(n *yaml.Node, r Rule) ([]string, bool) {
+// returns the filters that pair accepts. A missing key is reported at the
+// rule's line (n), a wrong value at the value's own.
+func (l *loader) kindAction(n, resource, action *yaml.Node, r Rule) ([]string, bool) {
 	if r.Resource == "" {
 		l.errorf(n, "rule %q: missing resource (valid: %s)", r.Name, strings.Join(keys(l.cat), ", "))
 		return nil, false
 	}
 	actions, ok := l.cat[r.Resource]
 	if !ok {
-		l.errorf(n, "rule %q: unknown resource %q (valid: %s)", r.Name, r.Resource, strings.Join(keys(l.cat), ", "))
+		l.errorf(resource, "rule %q: unknown resource %q (valid: %s)", r.Name, r.Resource, strings.Join(keys(l.cat), ", "))
 		return nil, false
 	}
 	filters, ok := actions[r.Action]
@@ -428,7 +429,7 @@ func (l *loader) kindAction(n *yaml.Node, r Rule) ([]string, bool) {
 		return nil, false
 	}
 	if !ok {
-		l.errorf(n, "rule %q: %s has no action %q (valid: %s)", r.Name, r.Resource, r.Action, strings.Join(keys(actions), ", "))
+		l.errorf(action, "rule %q: %s has no action %q (valid: %s)", r.Name, r.Resource, r.Action, strings.Join(keys(actions), ", "))
 		return nil, false
 	}
 	return filters, true

@@ -205,13 +205,17 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 			yaml: "protect:\n  tag: {a: b}\nrules: []\n",
 			want: []string{`broom.yml:2: protect: unknown key "tag" (valid: tags, ids)`},
 		},
-		"unknown resource at the rule's line": {
+		"unknown resource at the resource's line, not the rule's": {
 			yaml: "version: 1\nrules:\n  - name: x\n    resource: ebs-snapshots\n    action: delete\n",
-			want: []string{`broom.yml:3: rule "x": unknown resource "ebs-snapshots" (valid: ebs-snapshot)`},
+			want: []string{`broom.yml:4: rule "x": unknown resource "ebs-snapshots" (valid: ebs-snapshot)`},
 		},
-		"unknown action for a known resource": {
+		"unknown resource after other keys at its own line": {
+			yaml: "version: 1\nrules:\n  - name: x\n    action: delete\n    where: {older-than: 30d}\n    resource: ebs-snapshots\n",
+			want: []string{`broom.yml:6: rule "x": unknown resource "ebs-snapshots"`},
+		},
+		"unknown action for a known resource at the action's line": {
 			yaml: "version: 1\nrules:\n  - name: x\n    resource: ebs-snapshot\n    action: remove\n",
-			want: []string{`broom.yml:3: rule "x": ebs-snapshot has no action "remove" (valid: delete)`},
+			want: []string{`broom.yml:5: rule "x": ebs-snapshot has no action "remove" (valid: delete)`},
 		},
 		"missing action": {
 			yaml: "version: 1\nrules:\n  - name: x\n    resource: ebs-snapshot\n",
