@@ -40,7 +40,11 @@ func confirm(ctx context.Context, env IO, cfg config.Config, yes bool, p plan.Pl
 	if len(accounts) == 1 {
 		want, named = accounts[0], "account "+nameAll(accounts, ids)[0]
 	}
-	fmt.Fprintf(env.Stderr, "broom will change %d resources in %s.\nType %s to apply this plan, anything else to cancel: ", len(p.Actions), named, quoteAnswer(want))
+	what := fmt.Sprintf("%d resources", len(p.Actions))
+	if len(p.Actions) == 1 {
+		what = "1 resource"
+	}
+	fmt.Fprintf(env.Stderr, "broom will change %s in %s.\nType %s to apply this plan, anything else to cancel: ", what, named, quoteAnswer(want))
 	answer, err := readLine(ctx, env)
 	if err != nil {
 		fmt.Fprintln(env.Stderr)

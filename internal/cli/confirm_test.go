@@ -217,7 +217,7 @@ func TestApplyPromptNamesTheAlias(t *testing.T) {
 	if r.code != 5 || len(f.gone()) > 0 {
 		t.Errorf("typing the alias: exit %d, deleted %v; want 5 and nothing (the id is asked for)", r.code, f.gone())
 	}
-	if want := "in account 123456789012 (acme-prod)."; !strings.Contains(r.stderr, want) {
+	if want := "broom will change 1 resource in account 123456789012 (acme-prod).\n"; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr %q, want it to hold %q", r.stderr, want)
 	}
 }
