@@ -308,3 +308,17 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// An allowed-accounts entry that is not an account id is misuse, reported
+// at its line, before any AWS call.
+func TestValidateRejectsABadAllowedAccount(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "broom.yml", "version: 1\nregions: [eu-west-1]\nallowed-accounts:\n  - \"123456789012\"\n  - \"12345678901\"\nrules: []\n")
+	for _, cmd := range []string{"validate", "plan", "apply"} {
+		r := runCLI(t, nil, cmd, "--config", path)
+		want := path + `:5: allowed-accounts: "12345678901" is not a 12-digit AWS account id (quote it: YAML reads a leading zero as a number)` + "\n"
+		if r.code != 2 || r.stderr != want {
+			t.Errorf("broom %s: exit %d, stderr %q; want 2 and %q", cmd, r.code, r.stderr, want)
+		}
+	}
+}
