@@ -316,7 +316,7 @@ step_apply() {
 			seed "$moto" us-east-1 -snapshots "$n_del"
 			clock +0
 			say "apply: $c run $i"
-			broom "$c-$i" apply --config "$work/$c.yml" --out "$out/$c-$i.json"
+			broom "$c-$i" apply --yes --config "$work/$c.yml" --out "$out/$c-$i.json"
 			echo "done $(statuses "$out/$c-$i.json" "done") failed $(statuses "$out/$c-$i.json" failed)" >>"$out/$c-$i.txt"
 		done
 	done

@@ -40,7 +40,7 @@ func TestCLIPlanThenApply(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "applied.json")
-	a := w.cli("apply", "--out", out)
+	a := w.cli("apply", "--yes", "--out", out)
 	if a.code != 0 {
 		t.Fatalf("apply: exit %d, want 0", a.code)
 	}
@@ -71,6 +71,7 @@ func TestCLIPlanThenApply(t *testing.T) {
 		t.Errorf("--out holds %d actions, want 2", len(plan.Actions))
 	}
 
+	// Nothing to do needs no --yes: there is nothing to confirm.
 	again := w.cli("apply")
 	if again.code != 0 || strings.Count(again.stdout, "Plan: nothing to do") != 1 {
 		t.Errorf("second apply: exit %d, \"Plan: nothing to do\" %d times; want 0 and once",
@@ -116,7 +117,7 @@ func TestCLIApplyWhenABatchedRereadIsRefused(t *testing.T) {
 		Fault: faults.APIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")})
 
 	out := filepath.Join(t.TempDir(), "applied.json")
-	r := w.cli("apply", "--out", out)
+	r := w.cli("apply", "--yes", "--out", out)
 	if r.code != 3 {
 		t.Errorf("apply: exit %d, want 3 (partial)", r.code)
 	}

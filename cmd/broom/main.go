@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/broom-dev/broom/internal/cli"
 )
 
@@ -23,7 +25,8 @@ func main() {
 	// A cancelled workflow run sends SIGTERM (then SIGKILL): stop starting
 	// new work, finish the report and outputs, exit non-zero.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args[1:], cli.IO{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr})
+	code := cli.Run(ctx, os.Args[1:], cli.IO{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		IsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) }})
 	stop()
 	os.Exit(code)
 }

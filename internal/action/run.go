@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/plan"
+	"github.com/broom-dev/broom/internal/report"
 )
 
 // Result is the run's `result` output.
@@ -73,13 +75,36 @@ func (e *MisuseError) Unwrap() error { return e.Err }
 type Cloud struct {
 	Engine   *engine.Engine
 	Accounts []string
+	// Aliases are the accounts' aliases, by id, where an account has one
+	// and broom may read it (iam:ListAccountAliases).
+	Aliases map[string]string
+}
+
+// Identities names the accounts the run acts in, for a report's heading.
+func (c Cloud) Identities() []report.Account {
+	out := make([]report.Account, 0, len(c.Accounts))
+	for _, id := range c.Accounts {
+		out = append(out, report.Account{ID: id, Alias: c.Aliases[id]})
+	}
+	return out
 }
 
 // Connect builds the engine for cfg. Without accounts in the config it
 // works in the current credentials' account; with them, it assumes each
-// role and checks that STS names the account the config says.
+// role and checks that STS names the account the config says. With
+// allowed-accounts, the credentials' own account and each of accounts must
+// be in it (SPEC §9): any other is a *MisuseError, before anything is
+// listed.
 func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engineOpts ...engine.Option) (Cloud, error) {
 	opts := cloud.NewOptions(cfg.AWS) // one rate limiter for the whole run
+	return connect(ctx, logger, cfg, func(ctx context.Context, region string) (aws.Config, error) {
+		return cloud.Load(ctx, region, opts)
+	}, engineOpts...)
+}
+
+// connect is Connect with the loading of a region's base configuration
+// (the SDK's default chain, in Connect) given: tests point it at moto.
+func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base func(context.Context, string) (aws.Config, error), engineOpts ...engine.Option) (Cloud, error) {
 	roles := map[string]string{}
 	for _, a := range cfg.Accounts {
 		roles[a.ID] = a.Role
@@ -92,7 +117,7 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engine
 		if c, ok := cache[account+"/"+region]; ok {
 			return c, nil
 		}
-		c, err := cloud.Load(ctx, region, opts)
+		c, err := base(ctx, region)
 		if err != nil {
 			return c, err
 		}
@@ -102,7 +127,14 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engine
 		cache[account+"/"+region] = c
 		return c, nil
 	}
-	first, err := cloud.Load(ctx, cfg.Regions[0], opts)
+	allowed := func(account, which string) error {
+		if len(cfg.AllowedAccounts) == 0 || slices.Contains(cfg.AllowedAccounts, account) {
+			return nil
+		}
+		return &MisuseError{fmt.Errorf("account %s is not in allowed-accounts (%s): %s",
+			account, strings.Join(cfg.AllowedAccounts, ", "), which)}
+	}
+	first, err := base(ctx, cfg.Regions[0])
 	if err != nil {
 		return Cloud{}, err
 	}
@@ -110,10 +142,16 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engine
 	if err != nil {
 		return Cloud{}, err
 	}
-	accounts := []string{current}
+	if err := allowed(current, "it is the credentials' own account"); err != nil {
+		return Cloud{}, err
+	}
+	accounts, configs := []string{current}, []aws.Config{first}
 	if len(cfg.Accounts) > 0 {
-		accounts = accounts[:0]
+		accounts, configs = accounts[:0], configs[:0]
 		for _, a := range cfg.Accounts {
+			if err := allowed(a.ID, "accounts: names it"); err != nil {
+				return Cloud{}, err // before assuming its role
+			}
 			c, err := load(ctx, a.ID, cfg.Regions[0])
 			if err != nil {
 				return Cloud{}, err
@@ -125,11 +163,24 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engine
 			if got != a.ID { // never act in an account the config does not name
 				return Cloud{}, fmt.Errorf("assume %s: credentials are for account %s, not %s", a.Role, got, a.ID)
 			}
-			accounts = append(accounts, a.ID)
+			accounts, configs = append(accounts, a.ID), append(configs, c)
+		}
+	}
+	aliases := map[string]string{}
+	for i, id := range accounts {
+		// The alias only names the account in reports: without it (no
+		// alias, or a role not granted iam:ListAccountAliases) the id does.
+		alias, err := cloud.AccountAlias(ctx, configs[i])
+		if err != nil {
+			logger.Debug("no account alias", "account", id, "error", err)
+			continue
+		}
+		if alias != "" {
+			aliases[id] = alias
 		}
 	}
 	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", strings.Join(cfg.Regions, ","))
-	return Cloud{Engine: engine.New(logger, load, engineOpts...), Accounts: accounts}, nil
+	return Cloud{Engine: engine.New(logger, load, engineOpts...), Accounts: accounts, Aliases: aliases}, nil
 }
 
 // Plan computes the plan; nothing is changed.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -29,17 +30,27 @@ var Version = "dev"
 
 // IO is what a command reads and writes; tests inject it.
 type IO struct {
-	Getenv         func(string) string
+	Getenv func(string) string
+	// Stdin is where broom apply reads the operator's confirmation; nil
+	// reads as an empty answer.
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	HTTPClient     *http.Client    // for GitHub; nil for the default
-	Engine         []engine.Option // for tests
+	// IsTerminal says whether an operator types at Stdin (then broom apply
+	// asks before it changes anything); nil: never.
+	IsTerminal func() bool
+	HTTPClient *http.Client    // for GitHub; nil for the default
+	Engine     []engine.Option // for tests
+	// Connect replaces action.Connect, for tests; nil: action.Connect.
+	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (action.Cloud, error)
 }
 
 const usage = `usage: broom <command> [flags]
 
 commands:
   plan        compute the plan, print/write the report, change nothing
-  apply       compute the plan, then execute it (dry-run first, always)
+  apply       compute the plan, show it, then execute it once confirmed
+              (on a terminal, type the account id; otherwise --yes or
+              --expect-fingerprint)
   action      run as a GitHub Action (reads the event, decides plan or apply)
   validate    check the config file and exit 0 or 2
   iam-policy  print the least-privilege IAM policy for the config's rules
@@ -86,9 +97,16 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// applyFlags are apply's flags that are not settings: no BROOM_* variable
+// or config key may stand in for them.
+type applyFlags struct {
+	dryRun bool // plan only
+	yes    bool // apply without asking
+}
+
 // flags parses a command's flags into a settings layer holding only the
 // flags the user gave.
-func flags(cmd string, args []string, stderr io.Writer) (config.Layer, bool, error) {
+func flags(cmd string, args []string, stderr io.Writer) (config.Layer, applyFlags, error) {
 	fs := flag.NewFlagSet("broom "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
 	fs.Usage = func() {}
@@ -103,10 +121,11 @@ func flags(cmd string, args []string, stderr io.Writer) (config.Layer, bool, err
 	fs.String("timeout", "", "deadline for the whole run (default 15m)")
 	fs.Bool("verbose", false, "log debug messages")
 	fs.Bool("v", false, "shorthand for --verbose")
-	dryRun := false
+	var af applyFlags
 	if cmd == "apply" {
-		fs.String("expect-fingerprint", "", "apply only if the plan has this fingerprint")
-		fs.BoolVar(&dryRun, "dry-run", false, "plan only, the same as broom plan")
+		fs.String("expect-fingerprint", "", "apply only if the plan has this fingerprint (no question asked)")
+		fs.BoolVar(&af.dryRun, "dry-run", false, "plan only, the same as broom plan")
+		fs.BoolVar(&af.yes, "yes", false, "apply without asking to type the account id (needed without a terminal, unless --expect-fingerprint)")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,10 +133,10 @@ func flags(cmd string, args []string, stderr io.Writer) (config.Layer, bool, err
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 		}
-		return config.Layer{}, false, err
+		return config.Layer{}, af, err
 	}
 	if fs.NArg() > 0 {
-		return config.Layer{}, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return config.Layer{}, af, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	l := config.Layer{Name: "flag --", Values: map[string]string{}}
 	fs.Visit(func(f *flag.Flag) {
@@ -126,12 +145,12 @@ func flags(cmd string, args []string, stderr io.Writer) (config.Layer, bool, err
 			l.Values["regions"] = regions.String()
 		case "v":
 			l.Values["verbose"] = f.Value.String()
-		case "dry-run":
+		case "dry-run", "yes":
 		default:
 			l.Values[f.Name] = f.Value.String()
 		}
 	})
-	return l, dryRun, nil
+	return l, af, nil
 }
 
 func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
@@ -145,7 +164,9 @@ func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func runValidate(args []string, env IO) int {
+func runValidate(args []string, env IO) (code int) {
+	logger := newLogger(env.Stderr, "text", false)
+	defer recovered(env, &logger, &code)
 	layer, _, err := flags("validate", args, env.Stderr)
 	if err != nil {
 		return misuse(env, err)
@@ -155,8 +176,23 @@ func runValidate(args []string, env IO) int {
 		printProblems(env, err)
 		return action.ExitMisuse
 	}
+	logger = newLogger(env.Stderr, cfg.LogFormat, cfg.Verbose)
 	fmt.Fprintf(env.Stdout, "%s: ok (%d rules)\n", cfg.Path, len(cfg.File.Rules))
 	return action.ExitOK
+}
+
+// recovered, deferred, turns a panic into exit 1 with one line on stderr
+// (SPEC §9: never a Go stack trace read as misuse); the stack goes to the
+// log at debug level (-v). *logger is the run's logger at the time.
+func recovered(env IO, logger **slog.Logger, code *int) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	msg := strings.Join(strings.Fields(fmt.Sprint(p)), " ")
+	fmt.Fprintf(env.Stderr, "broom: internal error: %s (a bug: please report it with the -v log)\n", msg)
+	(*logger).Debug("panic", "panic", msg, "stack", string(debug.Stack()))
+	*code = action.ExitFailure
 }
 
 // printProblems writes each config problem on its own line, and as an
@@ -179,8 +215,10 @@ func misuse(env IO, err error) int {
 	return action.ExitMisuse
 }
 
-func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
-	layer, dryRun, err := flags(cmd, args, env.Stderr)
+func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code int) {
+	logger := newLogger(env.Stderr, "text", false)
+	defer recovered(env, &logger, &code)
+	layer, af, err := flags(cmd, args, env.Stderr)
 	if err != nil {
 		return misuse(env, err)
 	}
@@ -192,13 +230,21 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 	if err := action.ResolveRegions(&cfg, env.Getenv); err != nil {
 		return misuse(env, err)
 	}
-	logger := newLogger(env.Stderr, cfg.LogFormat, cfg.Verbose)
+	logger = newLogger(env.Stderr, cfg.LogFormat, cfg.Verbose)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	c, err := action.Connect(ctx, logger, cfg, env.Engine...)
+	connect := env.Connect
+	if connect == nil {
+		connect = action.Connect
+	}
+	c, err := connect(ctx, logger, cfg, env.Engine...)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "broom:", err)
+		var m *action.MisuseError // e.g. an account not in allowed-accounts
+		if errors.As(err, &m) {
+			return action.ExitMisuse
+		}
 		return action.ExitFailure
 	}
 	res, err := c.Plan(ctx, cfg)
@@ -206,8 +252,11 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 		fmt.Fprintln(env.Stderr, "broom:", err)
 		return action.ExitFailure
 	}
+	accounts := c.Identities()
 	o := action.PlanOutcome(res, cfg)
-	applying := cmd == "apply" && !dryRun
+	applying := cmd == "apply" && !af.dryRun
+	// shown: the plan is already on the terminal, as text.
+	shown := false
 	if applying {
 		// Dry-run first, always: the plan is shown before anything changes;
 		// on stderr when stdout carries JSON or markdown for a program.
@@ -215,19 +264,32 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) int {
 		if cfg.Format != "text" {
 			w = env.Stderr
 		}
-		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected}, textWidth(env.Getenv)); err != nil {
+		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: accounts}, textWidth(env.Getenv)); err != nil {
 			fmt.Fprintln(env.Stderr, "broom:", err)
 			return action.ExitFailure
 		}
 		fmt.Fprintln(w)
-		o = c.Apply(ctx, cfg, res, cfg.ExpectFingerprint)
+		shown = cfg.Format == "text"
+		if err := confirm(ctx, env, cfg, af.yes, res.Plan, accounts); err != nil {
+			fmt.Fprintln(env.Stderr, "broom:", err.err)
+			o.Code, o.Result = err.code, action.Refused
+			if err.code == action.ExitMisuse {
+				o.Result = action.Error
+			}
+			o.Notes = append(o.Notes, err.err.Error())
+			applying = false
+		} else {
+			o = c.Apply(ctx, cfg, res, cfg.ExpectFingerprint)
+			shown = false
+		}
 	}
-	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes}
+	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, Accounts: accounts}
 	if applying {
 		rep.Protected = nil // already shown with the plan
 	}
-	// An empty plan shown as text before applying said all there is to say.
-	saidAll := applying && cfg.Format == "text" && len(rep.Plan.Actions) == 0 && len(rep.Notes) == 0
+	// An empty plan shown as text before applying said all there is to say;
+	// so did a plan shown and then not applied.
+	saidAll := shown || applying && cfg.Format == "text" && len(rep.Plan.Actions) == 0 && len(rep.Notes) == 0
 	if !saidAll {
 		if err := show(env.Stdout, cfg.Format, rep, textWidth(env.Getenv)); err != nil {
 			fmt.Fprintln(env.Stderr, "broom:", err)

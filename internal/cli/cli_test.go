@@ -28,7 +28,8 @@ rules:
     where: {older-than: 30d}
 `
 
-// badConfig has an unknown resource kind in the rule starting on line 4.
+// badConfig has an unknown resource kind on line 5, in the rule starting on
+// line 4: validate names the resource's line.
 const badConfig = `version: 1
 regions: [eu-west-1]
 rules:
@@ -73,7 +74,7 @@ func TestRun(t *testing.T) {
 	good := writeFile(t, "good.yml", goodConfig)
 	noRegions := writeFile(t, "noregions.yml", goodNoRegions)
 	bad := writeFile(t, "bad.yml", badConfig)
-	badPrefix := bad + ":4: "
+	badPrefix := bad + ":5: "
 	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket)`
 	actions := map[string]string{"GITHUB_ACTIONS": "true"}
 
@@ -189,7 +190,7 @@ func TestRun(t *testing.T) {
 				if !strings.HasPrefix(r.stderr, badPrefix) {
 					t.Errorf("stderr %q, want prefix %q", r.stderr, badPrefix)
 				}
-				want := "::error file=" + bad + ",line=4::" + badMsg
+				want := "::error file=" + bad + ",line=5::" + badMsg
 				if diff := cmp.Diff([]string{want}, lines(r.stdout)); diff != "" {
 					t.Errorf("stdout annotation (-want +got):\n%s", diff)
 				}
@@ -224,7 +225,7 @@ func TestRun(t *testing.T) {
 				if !strings.HasPrefix(r.stderr, badPrefix) {
 					t.Errorf("stderr %q, want prefix %q", r.stderr, badPrefix)
 				}
-				if !strings.HasPrefix(r.stdout, "::error file="+bad+",line=4::") {
+				if !strings.HasPrefix(r.stdout, "::error file="+bad+",line=5::") {
 					t.Errorf("stdout %q, want an annotation", r.stdout)
 				}
 			},
@@ -305,5 +306,19 @@ func TestRun(t *testing.T) {
 				tc.check(t, r)
 			}
 		})
+	}
+}
+
+// An allowed-accounts entry that is not an account id is misuse, reported
+// at its line, before any AWS call.
+func TestValidateRejectsABadAllowedAccount(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "broom.yml", "version: 1\nregions: [eu-west-1]\nallowed-accounts:\n  - \"123456789012\"\n  - \"12345678901\"\nrules: []\n")
+	for _, cmd := range []string{"validate", "plan", "apply"} {
+		r := runCLI(t, nil, cmd, "--config", path)
+		want := path + `:5: allowed-accounts: "12345678901" is not a 12-digit AWS account id (quote it: YAML reads a leading zero as a number)` + "\n"
+		if r.code != 2 || r.stderr != want {
+			t.Errorf("broom %s: exit %d, stderr %q; want 2 and %q", cmd, r.code, r.stderr, want)
+		}
 	}
 }

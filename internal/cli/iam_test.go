@@ -201,7 +201,7 @@ func TestIAMPolicyMisuse(t *testing.T) {
 		code int
 		want string // in stderr
 	}{
-		"a bad file is file:line: message": {args: []string{"iam-policy", "--config", bad}, code: 2, want: bad + ":4: "},
+		"a bad file is file:line: message": {args: []string{"iam-policy", "--config", bad}, code: 2, want: bad + ":5: "},
 		"a missing file":                   {args: []string{"iam-policy", "--config", filepath.Join(t.TempDir(), "none.yml")}, code: 2, want: "cannot read config"},
 		"an unknown flag":                  {args: []string{"iam-policy", "--format", "json"}, code: 2, want: "-format"},
 		"a stray argument":                 {args: []string{"iam-policy", "extra"}, code: 2, want: `unexpected argument "extra"`},
@@ -223,8 +223,8 @@ func TestIAMPolicyMisuse(t *testing.T) {
 	t.Run("in Actions a bad file is annotated at its line", func(t *testing.T) {
 		t.Parallel()
 		r := runCLI(t, map[string]string{"GITHUB_ACTIONS": "true"}, "iam-policy", "--config", bad)
-		if r.code != 2 || !strings.HasPrefix(r.stdout, "::error file="+bad+",line=4::") {
-			t.Errorf("exit %d, stdout %q; want 2 and an ::error annotation at line 4", r.code, r.stdout)
+		if r.code != 2 || !strings.HasPrefix(r.stdout, "::error file="+bad+",line=5::") {
+			t.Errorf("exit %d, stdout %q; want 2 and an ::error annotation at line 5", r.code, r.stdout)
 		}
 	})
 }

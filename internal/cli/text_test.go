@@ -46,7 +46,7 @@ func TestValidateAnnotatesEveryProblem(t *testing.T) {
 		n, _, _ := strings.Cut(rest, "::")
 		lineNos = append(lineNos, n)
 	}
-	if diff := cmp.Diff([]string{"7", "8"}, lineNos); diff != "" {
+	if diff := cmp.Diff([]string{"7", "10"}, lineNos); diff != "" { // where: and action: values
 		t.Errorf("annotated lines (-want +got):\n%s\nstdout:\n%s", diff, r.stdout)
 	}
 	for _, l := range lines(r.stderr) {

@@ -15,6 +15,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
@@ -119,4 +120,19 @@ func AccountID(ctx context.Context, cfg aws.Config) (string, error) {
 		return "", fmt.Errorf("get caller identity: %w", err)
 	}
 	return aws.ToString(out.Account), nil
+}
+
+// AccountAlias returns the account's alias (iam:ListAccountAliases), or ""
+// when it has none. An account has at most one alias. The alias only names
+// the account in reports, so callers treat an error (AccessDenied for a
+// role without the grant) as no alias.
+func AccountAlias(ctx context.Context, cfg aws.Config) (string, error) {
+	out, err := iam.NewFromConfig(cfg).ListAccountAliases(ctx, &iam.ListAccountAliasesInput{})
+	if err != nil {
+		return "", fmt.Errorf("list account aliases: %w", err)
+	}
+	if len(out.AccountAliases) == 0 {
+		return "", nil
+	}
+	return out.AccountAliases[0], nil
 }

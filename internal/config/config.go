@@ -29,7 +29,11 @@ type File struct {
 	Protect    Protect
 	Tags       map[string]string
 	Accounts   []Account // empty: the account of the current credentials
-	Rules      []Rule
+	// AllowedAccounts, when set, are the only accounts broom may act in:
+	// the credentials' own and each of Accounts is checked against it
+	// before anything is listed (SPEC §9). Empty: any account.
+	AllowedAccounts []string
+	Rules           []Rule
 }
 
 // AWS tunes the SDK clients broom builds: retries, the per-call timeout and

@@ -187,7 +187,7 @@ func (l *loader) positive(n *yaml.Node, what string) int {
 	return v
 }
 
-var topKeys = []string{"version", "id", "regions", "max-actions", "timeout", "aws", "protect", "tags", "accounts", "rules"}
+var topKeys = []string{"version", "id", "regions", "max-actions", "allowed-accounts", "timeout", "aws", "protect", "tags", "accounts", "rules"}
 
 var (
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -230,7 +230,58 @@ func (l *loader) accounts(n *yaml.Node, f *File) {
 	}
 }
 
+// allowedAccounts reads allowed-accounts: a non-empty list of account ids.
+func (l *loader) allowedAccounts(n *yaml.Node, f *File) {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, "allowed-accounts: want a list of 12-digit account ids, got %s", describe(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		// An empty list would refuse every account: surely not what was meant.
+		l.errorf(n, "allowed-accounts: empty list (leave the key out to allow any account)")
+		return
+	}
+	f.AllowedAccounts = []string{}
+	for _, c := range n.Content {
+		id := l.str(c, "allowed-accounts")
+		if c.Kind == yaml.ScalarNode && c.Tag != "!!null" && !accountPattern.MatchString(id) {
+			l.errorf(c, "allowed-accounts: %q is not a 12-digit AWS account id (quote it: YAML reads a leading zero as a number)", id)
+			continue
+		}
+		f.AllowedAccounts = append(f.AllowedAccounts, id)
+	}
+}
+
+// checkAllowed reports each account of accounts: that allowed-accounts
+// leaves out, at its line, so that validate finds what Connect would refuse.
+func (l *loader) checkAllowed(n *yaml.Node, f *File) {
+	accounts := valueOf(n, "accounts")
+	if f.AllowedAccounts == nil || accounts == nil || accounts.Kind != yaml.SequenceNode {
+		return
+	}
+	for _, an := range accounts.Content {
+		id := valueOf(an, "id")
+		if id != nil && accountPattern.MatchString(id.Value) && !slices.Contains(f.AllowedAccounts, id.Value) {
+			l.errorf(an, "accounts: %s is not in allowed-accounts (%s)", id.Value, strings.Join(f.AllowedAccounts, ", "))
+		}
+	}
+}
+
+// valueOf returns the value of key in mapping n, or nil.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 func (l *loader) file(n *yaml.Node, f *File) {
+	defer l.checkAllowed(n, f)
 	l.mapping(n, "config", topKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "version":
@@ -250,6 +301,8 @@ func (l *loader) file(n *yaml.Node, f *File) {
 			}
 		case "max-actions":
 			f.MaxActions = l.positive(v, key)
+		case "allowed-accounts":
+			l.allowedAccounts(v, f)
 		case "timeout":
 			d, err := ParseDuration(l.str(v, key))
 			if err != nil || d <= 0 {
@@ -370,16 +423,16 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 	seen := map[string]int{}
 	for _, rn := range n.Content {
 		r := Rule{Line: rn.Line}
-		var whereNode *yaml.Node
+		var whereNode, resourceNode, actionNode *yaml.Node
 		options := map[string][2]*yaml.Node{}
 		l.mapping(rn, "rule", ruleKeys, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "name":
 				r.Name = l.str(v, "name")
 			case "resource":
-				r.Resource = l.str(v, "resource")
+				r.Resource, resourceNode = l.str(v, "resource"), v
 			case "action":
-				r.Action = l.str(v, "action")
+				r.Action, actionNode = l.str(v, "action"), v
 			case "where":
 				whereNode = v
 			default:
@@ -399,7 +452,7 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 		default:
 			seen[r.Name] = rn.Line
 		}
-		accepted, ok := l.kindAction(rn, r)
+		accepted, ok := l.kindAction(rn, resourceNode, actionNode, r)
 		if ok {
 			if whereNode != nil {
 				l.where(whereNode, &r, without(accepted, OptionKeys))
@@ -411,15 +464,16 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 }
 
 // kindAction checks the rule's resource and action against the catalog and
-// returns the filters that pair accepts.
-func (l *loader) kindAction(n *yaml.Node, r Rule) ([]string, bool) {
+// returns the filters that pair accepts. A missing key is reported at the
+// rule's line (n), a wrong value at the value's own.
+func (l *loader) kindAction(n, resource, action *yaml.Node, r Rule) ([]string, bool) {
 	if r.Resource == "" {
 		l.errorf(n, "rule %q: missing resource (valid: %s)", r.Name, strings.Join(keys(l.cat), ", "))
 		return nil, false
 	}
 	actions, ok := l.cat[r.Resource]
 	if !ok {
-		l.errorf(n, "rule %q: unknown resource %q (valid: %s)", r.Name, r.Resource, strings.Join(keys(l.cat), ", "))
+		l.errorf(resource, "rule %q: unknown resource %q (valid: %s)", r.Name, r.Resource, strings.Join(keys(l.cat), ", "))
 		return nil, false
 	}
 	filters, ok := actions[r.Action]
@@ -428,7 +482,7 @@ func (l *loader) kindAction(n *yaml.Node, r Rule) ([]string, bool) {
 		return nil, false
 	}
 	if !ok {
-		l.errorf(n, "rule %q: %s has no action %q (valid: %s)", r.Name, r.Resource, r.Action, strings.Join(keys(actions), ", "))
+		l.errorf(action, "rule %q: %s has no action %q (valid: %s)", r.Name, r.Resource, r.Action, strings.Join(keys(actions), ", "))
 		return nil, false
 	}
 	return filters, true

@@ -109,6 +109,11 @@ func TestParseAcceptsValidFiles(t *testing.T) {
 			yaml: "id: prod.eu_west-1\nrules: []\n",
 			want: File{Path: "broom.yml", Version: 1, ID: "prod.eu_west-1"},
 		},
+		"allowed-accounts, quoted or not, with accounts inside it": {
+			yaml: "allowed-accounts: [\"111111111111\", 222222222222]\naccounts:\n  - {id: \"222222222222\", role: \"arn:aws:iam::222222222222:role/broom\"}\nrules: []\n",
+			want: File{Path: "broom.yml", Version: 1, ID: "default", AllowedAccounts: []string{"111111111111", "222222222222"},
+				Accounts: []Account{{ID: "222222222222", Role: "arn:aws:iam::222222222222:role/broom"}}},
+		},
 		"protect ids in block style": {
 			yaml: "protect:\n  ids:\n    - snap-1\n    - vol-2\nrules: []\n",
 			want: File{Path: "broom.yml", Version: 1, ID: "default", Protect: Protect{IDs: []string{"snap-1", "vol-2"}}},
@@ -191,7 +196,7 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 		},
 		"unknown top-level key at its line": {
 			yaml: "version: 1\nrule:\n  - name: x\n",
-			want: []string{`broom.yml:2: config: unknown key "rule" (valid: version, id, regions, max-actions, timeout, aws, protect, tags, accounts, rules)`},
+			want: []string{`broom.yml:2: config: unknown key "rule" (valid: version, id, regions, max-actions, allowed-accounts, timeout, aws, protect, tags, accounts, rules)`},
 		},
 		"unknown key in a rule at its line": {
 			yaml: "rules:\n  - name: x\n    resource: ebs-snapshot\n    action: delete\n    bukket: b\n",
@@ -205,13 +210,17 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 			yaml: "protect:\n  tag: {a: b}\nrules: []\n",
 			want: []string{`broom.yml:2: protect: unknown key "tag" (valid: tags, ids)`},
 		},
-		"unknown resource at the rule's line": {
+		"unknown resource at the resource's line, not the rule's": {
 			yaml: "version: 1\nrules:\n  - name: x\n    resource: ebs-snapshots\n    action: delete\n",
-			want: []string{`broom.yml:3: rule "x": unknown resource "ebs-snapshots" (valid: ebs-snapshot)`},
+			want: []string{`broom.yml:4: rule "x": unknown resource "ebs-snapshots" (valid: ebs-snapshot)`},
 		},
-		"unknown action for a known resource": {
+		"unknown resource after other keys at its own line": {
+			yaml: "version: 1\nrules:\n  - name: x\n    action: delete\n    where: {older-than: 30d}\n    resource: ebs-snapshots\n",
+			want: []string{`broom.yml:6: rule "x": unknown resource "ebs-snapshots"`},
+		},
+		"unknown action for a known resource at the action's line": {
 			yaml: "version: 1\nrules:\n  - name: x\n    resource: ebs-snapshot\n    action: remove\n",
-			want: []string{`broom.yml:3: rule "x": ebs-snapshot has no action "remove" (valid: delete)`},
+			want: []string{`broom.yml:5: rule "x": ebs-snapshot has no action "remove" (valid: delete)`},
 		},
 		"missing action": {
 			yaml: "version: 1\nrules:\n  - name: x\n    resource: ebs-snapshot\n",
@@ -337,6 +346,27 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 		"id longer than 64": {
 			yaml: "id: " + strings.Repeat("a", 65) + "\nrules: []\n",
 			want: []string{`broom.yml:1: id: "aaaa`},
+		},
+		"allowed-accounts with a short id at the id's line": {
+			yaml: "version: 1\nallowed-accounts:\n  - \"123456789012\"\n  - \"12345\"\nrules: []\n",
+			want: []string{`broom.yml:4: allowed-accounts: "12345" is not a 12-digit AWS account id`},
+		},
+		"allowed-accounts with an account alias instead of an id": {
+			yaml: "allowed-accounts: [acme-prod]\nrules: []\n",
+			want: []string{`broom.yml:1: allowed-accounts: "acme-prod" is not a 12-digit AWS account id`},
+		},
+		"allowed-accounts as a string": {
+			yaml: "version: 1\nallowed-accounts: \"123456789012\"\nrules: []\n",
+			want: []string{`broom.yml:2: allowed-accounts: want a list of 12-digit account ids, got "123456789012"`},
+		},
+		"allowed-accounts empty": {
+			yaml: "version: 1\nallowed-accounts: []\nrules: []\n",
+			want: []string{`broom.yml:2: allowed-accounts: empty list (leave the key out to allow any account)`},
+		},
+		"an account of accounts that allowed-accounts leaves out, at its line": {
+			yaml: "allowed-accounts: [\"111111111111\"]\naccounts:\n  - {id: \"111111111111\", role: \"arn:aws:iam::111111111111:role/broom\"}\n" +
+				"  - {id: \"222222222222\", role: \"arn:aws:iam::222222222222:role/broom\"}\nrules: []\n",
+			want: []string{`broom.yml:4: accounts: 222222222222 is not in allowed-accounts (111111111111)`},
 		},
 		"rules not a list": {
 			yaml: "version: 1\nrules:\n  name: x\n  resource: ebs-snapshot\n",

@@ -35,6 +35,7 @@ const specExample = `version: 1
 id: prod                      # report id; one sticky comment per id (default "default")
 regions: [us-east-1, eu-west-1]
 max-actions: 100              # apply refuses a larger plan (exit 6)
+allowed-accounts: ["123456789012"]  # optional: any other account → exit 2 before anything is listed
 protect:                      # never touched, whatever a rule says
   tags: {"broom:keep": "*", DoNotDelete: "*"}   # "*" = any value
   ids: [snap-0abc0123456789def]
@@ -611,6 +612,11 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		"account role not an ARN":       {doc: "accounts:\n  - {id: \"123456789012\", role: broom}\n"},
 		"account without role":          {doc: "accounts:\n  - {id: \"123456789012\"}\n"},
 		"unknown account key":           {doc: "accounts:\n  - {id: \"123456789012\", role: \"arn:aws:iam::123456789012:role/broom\", external-id: x}\n"},
+		"allowed-accounts":              {doc: "allowed-accounts: [\"123456789012\", 210987654321]\n", valid: true},
+		"allowed-accounts short id":     {doc: "allowed-accounts: [\"12345\"]\n"},
+		"allowed-accounts alias":        {doc: "allowed-accounts: [acme-prod]\n"},
+		"allowed-accounts empty":        {doc: "allowed-accounts: []\n"},
+		"allowed-accounts not a list":   {doc: "allowed-accounts: \"123456789012\"\n"},
 		"option the pair does not take": {doc: rule("    snapshot-first: true\n")},
 		"tag rule":                      {doc: "rules:\n  - {name: r1, resource: ebs-volume, action: tag, where: {missing-tags: [Owner], unattached: false}, set: {Owner: me}}\n", valid: true},
 		"tag rule without set":          {doc: "rules:\n  - {name: r1, resource: ebs-volume, action: tag, where: {missing-tags: [Owner]}}\n"},

@@ -182,6 +182,20 @@ func Load(top Layer, getenv func(string) string, cat Catalog) (Config, error) {
 		}
 		over.Timeout = d
 	}
+	// allowed-accounts is not in Keys: no flag or action input sets it, so
+	// only BROOM_ALLOWED_ACCOUNTS can override the file's list.
+	if src := EnvName("allowed-accounts"); getenv(src) != "" {
+		v := getenv(src)
+		over.AllowedAccounts = List(v)
+		if len(over.AllowedAccounts) == 0 {
+			fail(src, v, "names no account")
+		}
+		for _, id := range over.AllowedAccounts {
+			if !accountPattern.MatchString(id) {
+				fail(src, v, fmt.Sprintf("%q is not a 12-digit AWS account id", id))
+			}
+		}
+	}
 	if len(bad) > 0 {
 		return c, &Error{Msg: strings.Join(bad, "; ")}
 	}
@@ -210,6 +224,9 @@ func (c *Config) override(over File) error {
 	}
 	if over.Timeout > 0 {
 		c.Timeout = over.Timeout
+	}
+	if len(over.AllowedAccounts) > 0 {
+		c.AllowedAccounts = over.AllowedAccounts
 	}
 	if c.Timeout == 0 {
 		c.Timeout, _ = ParseDuration(Defaults["timeout"])

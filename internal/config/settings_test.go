@@ -189,6 +189,42 @@ func TestLoadLayersFileSettings(t *testing.T) {
 	}
 }
 
+// allowed-accounts comes from the file or BROOM_ALLOWED_ACCOUNTS, which
+// replaces the file's list; no flag or action input sets it.
+func TestLoadLayersAllowedAccounts(t *testing.T) {
+	t.Parallel()
+	withList := writeConfig(t, "allowed.yml", "allowed-accounts: [\"111111111111\"]\n"+minimalFile[len("version: 1\n"):])
+	bare := writeConfig(t, "bare.yml", minimalFile)
+	tests := map[string]struct {
+		file string
+		top  map[string]string
+		env  map[string]string
+		want []string
+	}{
+		"none: any account":        {file: bare},
+		"the file's list":          {file: withList, want: []string{"111111111111"}},
+		"env over the file":        {file: withList, env: map[string]string{"BROOM_ALLOWED_ACCOUNTS": "222222222222, 333333333333"}, want: []string{"222222222222", "333333333333"}},
+		"env without a file list":  {file: bare, env: map[string]string{"BROOM_ALLOWED_ACCOUNTS": "222222222222"}, want: []string{"222222222222"}},
+		"no flag or input sets it": {file: withList, top: map[string]string{"allowed-accounts": "999999999999"}, want: []string{"111111111111"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			top := map[string]string{"config": tt.file}
+			for k, v := range tt.top {
+				top[k] = v
+			}
+			c, err := Load(inputs(top), getenv(tt.env), testCatalog)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, c.AllowedAccounts); diff != "" {
+				t.Errorf("AllowedAccounts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestLoadLayersRunSettings(t *testing.T) {
 	t.Parallel()
 	path := writeConfig(t, "broom.yml", fileWithAll)
@@ -379,6 +415,14 @@ var badOverrides = map[string]struct {
 	"bad timeout flag": {
 		top:  flags(map[string]string{"timeout": "soon"}),
 		want: `flag --timeout="soon": want a positive duration such as 15m`,
+	},
+	"allowed-accounts env with an alias": {
+		env:  map[string]string{"BROOM_ALLOWED_ACCOUNTS": "123456789012,acme-prod"},
+		want: `BROOM_ALLOWED_ACCOUNTS="123456789012,acme-prod": "acme-prod" is not a 12-digit AWS account id`,
+	},
+	"allowed-accounts env of commas only": {
+		env:  map[string]string{"BROOM_ALLOWED_ACCOUNTS": " , "},
+		want: `BROOM_ALLOWED_ACCOUNTS=" , ": names no account`,
 	},
 	"zero timeout env": {
 		env:  map[string]string{"BROOM_TIMEOUT": "0s"},

@@ -160,6 +160,11 @@ var (
 	}()
 )
 
+// identityActions are what every run needs, planning included, to learn
+// which account it is in and what the account is called. Neither takes a
+// resource ARN.
+var identityActions = []string{"sts:GetCallerIdentity", "iam:ListAccountAliases"}
+
 // Use is how one rule uses a kind, as far as IAM is concerned.
 type Use struct {
 	Kind, Action string
@@ -198,12 +203,14 @@ type Statement struct {
 
 // Policy returns the least-privilege IAM policy for uses: what the kinds
 // need for their actions, sts:GetCallerIdentity (broom checks which
-// account it is in) and sts:AssumeRole on the account roles. Statements
+// account it is in), iam:ListAccountAliases (the report names the account
+// by its alias; without the grant, by its id alone) and sts:AssumeRole on
+// the account roles. Statements
 // are sorted by Sid, and everything in them is sorted, so the same rules
 // give the same text.
 func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
 	b := policyBuilder{}
-	b.add(Grant{Sid: "Identity", Actions: []string{"sts:GetCallerIdentity"}, Resources: []string{"*"}}, Use{})
+	b.add(Grant{Sid: "Identity", Actions: identityActions, Resources: []string{"*"}}, Use{})
 	if len(o.Roles) > 0 {
 		b.add(Grant{Sid: "AssumeAccountRoles", Actions: []string{"sts:AssumeRole"}, Resources: o.Roles}, Use{})
 	}
@@ -363,5 +370,6 @@ var apiActions = map[string][]string{
 	"s3:GetBucketTagging":                {"s3:GetBucketTagging"},
 	"s3:PutBucketTagging":                {"s3:PutBucketTagging"},
 	"sts:GetCallerIdentity":              {"sts:GetCallerIdentity"},
+	"iam:ListAccountAliases":             {"iam:ListAccountAliases"},
 	"sts:AssumeRole":                     {"sts:AssumeRole"},
 }

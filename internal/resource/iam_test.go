@@ -323,11 +323,12 @@ func TestIAMCoversCalls(t *testing.T) {
 			maps.Copy(seenAll, seenPlan)
 
 			// Least privilege: what the policy allows was needed. (Checking
-			// who broom is goes through package cloud, not the kinds.)
+			// who broom is, and the account's alias, goes through package
+			// cloud, not the kinds.)
 			unused := func(doc PolicyDocument, seen map[string]bool) []string {
 				var out []string
 				for a := range iamActionsIn(doc) {
-					if !seen[a] && a != "sts:GetCallerIdentity" {
+					if !seen[a] && !slices.Contains(identityActions, a) {
 						out = append(out, a)
 					}
 				}
@@ -414,8 +415,8 @@ func TestPolicyStatements(t *testing.T) {
 			t.Errorf("statement %s: actions %v or resources %v not sorted", s.Sid, s.Action, s.Resource)
 		}
 		for _, a := range s.Action {
-			// Only EC2's Describe calls and sts:GetCallerIdentity need every resource.
-			if slices.Contains(s.Resource, "*") && !strings.HasPrefix(a, "ec2:Describe") && a != "sts:GetCallerIdentity" {
+			// Only EC2's Describe calls and the identity actions need every resource.
+			if slices.Contains(s.Resource, "*") && !strings.HasPrefix(a, "ec2:Describe") && !slices.Contains(identityActions, a) {
 				t.Errorf("statement %s allows %s on every resource", s.Sid, a)
 			}
 			if strings.HasPrefix(a, "s3:") && !slices.Equal(s.Resource, []string{"arn:aws:s3:::acme-ci-artifacts"}) {
@@ -449,18 +450,18 @@ func TestPolicyOptions(t *testing.T) {
 		opts PolicyOptions
 		want map[string][]string // Sid → actions
 	}{
-		"no rules: only who broom is": {
-			want: map[string][]string{"Identity": {"sts:GetCallerIdentity"}},
+		"no rules: only who broom is, and the account's alias": {
+			want: map[string][]string{"Identity": {"iam:ListAccountAliases", "sts:GetCallerIdentity"}},
 		},
 		"accounts: assume each role": {
 			opts: PolicyOptions{Roles: []string{"arn:aws:iam::222222222222:role/broom", "arn:aws:iam::111111111111:role/broom"}},
-			want: map[string][]string{"Identity": {"sts:GetCallerIdentity"}, "AssumeAccountRoles": {"sts:AssumeRole"}},
+			want: map[string][]string{"Identity": {"iam:ListAccountAliases", "sts:GetCallerIdentity"}, "AssumeAccountRoles": {"sts:AssumeRole"}},
 		},
 		"plan-only leaves out every write": {
 			uses: iamSpecUses,
 			opts: PolicyOptions{PlanOnly: true},
 			want: map[string][]string{
-				"Identity":                  {"sts:GetCallerIdentity"},
+				"Identity":                  {"iam:ListAccountAliases", "sts:GetCallerIdentity"},
 				"ReadBucketAcmeCiArtifacts": {"s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:ListBucket"},
 				"ReadEC2": {"ec2:DescribeAddresses", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplateVersions",
 					"ec2:DescribeLaunchTemplates", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"},
@@ -469,7 +470,7 @@ func TestPolicyOptions(t *testing.T) {
 		"snapshot-first adds a tagged CreateSnapshot": {
 			uses: []Use{{Kind: "ebs-volume", Action: "delete", With: []string{"snapshot-first"}}},
 			want: map[string][]string{
-				"Identity":                 {"sts:GetCallerIdentity"},
+				"Identity":                 {"iam:ListAccountAliases", "sts:GetCallerIdentity"},
 				"ReadEC2":                  {"ec2:DescribeSnapshots", "ec2:DescribeVolumes"},
 				"DeleteVolumes":            {"ec2:DeleteVolume"},
 				"SnapshotFirstOfVolumes":   {"ec2:CreateSnapshot"},
@@ -484,7 +485,7 @@ func TestPolicyOptions(t *testing.T) {
 			},
 			opts: PolicyOptions{PlanOnly: true},
 			want: map[string][]string{
-				"Identity":                 {"sts:GetCallerIdentity"},
+				"Identity":                 {"iam:ListAccountAliases", "sts:GetCallerIdentity"},
 				"ReadBucketAcmeCi":         {"s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:ListBucket"},
 				"ReadBucketLogsExampleCom": {"s3:GetBucketTagging", "s3:ListBucket"},
 			},

@@ -61,8 +61,10 @@ echo
 echo "== broom plan (dry run: changes nothing)"
 "$work/broom" plan --config "$work/broom.yml" --format markdown
 echo
-echo "== broom apply (plans again, shows the plan, then deletes exactly that)"
-"$work/broom" apply --config "$work/broom.yml"
+# On a terminal, broom apply asks you to type the account id; a script says
+# --yes (or pins the plan it reviewed with --expect-fingerprint).
+echo "== broom apply --yes (plans again, shows the plan, then deletes exactly that)"
+"$work/broom" apply --yes --config "$work/broom.yml"
 echo
-echo "== broom apply again (idempotent: nothing to do)"
+echo "== broom apply again (idempotent: nothing to do, so nothing to confirm)"
 "$work/broom" apply --config "$work/broom.yml"
