@@ -161,7 +161,7 @@ func TestReplayOnTrackingIssueIsRefused(t *testing.T) {
 	alice := w.issueLabeled(is.Number, is.Body, "alice", label)
 	w.gh.Advance(time.Minute)
 	w.gh.RemoveLabelAs(is.Number, "alice", label) // alice changes her mind
-	w.gh.AddLabel(is.Number, "tom", label)         // tom (triage) labels
+	w.gh.AddLabel(is.Number, "tom", label)        // tom (triage) labels
 	w.rec.Reset()
 	r := w.run("issues", alice, nil) // and re-runs alice's job
 	r.want(t, 5, map[string]string{"result": "refused"})

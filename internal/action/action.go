@@ -44,6 +44,8 @@ type run struct {
 	viewer string
 	// summaryUsed is how much of the job summary's limit is already written.
 	summaryUsed int
+	// accounts are those the plan acts on, for every report's heading.
+	accounts []report.Account
 }
 
 // Run runs broom as a GitHub Action and returns the exit code. Every path,
@@ -185,6 +187,7 @@ func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
 	if err != nil {
 		return c, engine.Result{}, err
 	}
+	r.accounts = c.Identities()
 	res, err := c.Plan(ctx, r.cfg)
 	return c, res, err
 }
@@ -192,7 +195,7 @@ func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
 func (r *run) planOnly(ctx context.Context) Outcome {
 	_, res, err := r.plan(ctx)
 	if err != nil {
-		return failed("plan", ExitFailure, err)
+		return failed("plan", codeOf(err), err)
 	}
 	return PlanOutcome(res, r.cfg)
 }
@@ -202,13 +205,13 @@ func (r *run) planOnly(ctx context.Context) Outcome {
 func (r *run) applyDirect(ctx context.Context) Outcome {
 	c, res, err := r.plan(ctx)
 	if err != nil {
-		return failed("plan", ExitFailure, err)
+		return failed("plan", codeOf(err), err)
 	}
 	r.gha.Group("broom plan (before apply)")
-	_ = report.Text(r.Stdout, report.Report{Plan: res.Plan, Protected: res.Protected})
+	_ = report.Text(r.Stdout, report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: r.accounts})
 	r.gha.EndGroup()
 	if r.Getenv("GITHUB_STEP_SUMMARY") != "" { // the plan, then (in finish) its results
-		md := report.Markdown(report.Report{Plan: res.Plan, Protected: res.Protected,
+		md := report.Markdown(report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: r.accounts,
 			Notes: []string{"The plan as computed before applying it; the results follow."}, Limit: report.SummaryLimit / 2})
 		r.gha.AddStepSummary(md)
 		r.summaryUsed = len(md) + 1
@@ -233,7 +236,7 @@ func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
 	}
 	_, res, err := r.plan(ctx)
 	if err != nil {
-		return failed("plan", ExitFailure, err)
+		return failed("plan", codeOf(err), err)
 	}
 	o := PlanOutcome(res, r.cfg)
 	o.Notes = append(notes, o.Notes...)
@@ -350,7 +353,7 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 
 	c, res, err := r.plan(ctx)
 	if err != nil {
-		return failed("plan", ExitFailure, err)
+		return failed("plan", codeOf(err), err)
 	}
 	// An empty plan changes nothing, so it needs no matching approval: this
 	// is a re-approval after a complete apply whose comment was not updated.

@@ -154,7 +154,7 @@ func flags(cmd string, args []string, stderr io.Writer) (config.Layer, applyFlag
 }
 
 func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: cleanAttr}
 	if verbose {
 		opts.Level = slog.LevelDebug
 	}
@@ -162,6 +162,19 @@ func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// cleanAttr keeps resource data (ids, tags, AWS errors) in a log line from
+// acting on the runner: slog quotes a newline but not "##[", which the
+// runner obeys anywhere in a line (SPEC §6).
+func cleanAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Any().(type) {
+	case string:
+		a.Value = slog.StringValue(report.Clean(v))
+	case error:
+		a.Value = slog.StringValue(report.Clean(v.Error()))
+	}
+	return a
 }
 
 func runValidate(args []string, env IO) (code int) {

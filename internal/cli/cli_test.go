@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -319,6 +320,25 @@ func TestValidateRejectsABadAllowedAccount(t *testing.T) {
 		want := path + `:5: allowed-accounts: "12345678901" is not a 12-digit AWS account id (quote it: YAML reads a leading zero as a number)` + "\n"
 		if r.code != 2 || r.stderr != want {
 			t.Errorf("broom %s: exit %d, stderr %q; want 2 and %q", cmd, r.code, r.stderr, want)
+		}
+	}
+}
+
+// A log line carries resource data (a tag value, an AWS error) as data: no
+// line break, no "##[" workflow command, in text and JSON logs alike.
+func TestLogsCleanResourceData(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		logger := newLogger(&buf, format, false)
+		logger.Info("left alone", "reason", "tag broom:keep=x\n::error ::pwned ##[error]legacy",
+			"error", errors.New("AccessDenied: ##[warning]no\r\nmore"))
+		out := buf.String()
+		if strings.Count(out, "\n") != 1 || strings.Contains(out, "##[") {
+			t.Errorf("%s log line is not one clean line:\n%s", format, out)
+		}
+		if !strings.Contains(out, "pwned") || !strings.Contains(out, "AccessDenied") {
+			t.Errorf("%s log line lost the data it should show:\n%s", format, out)
 		}
 	}
 }

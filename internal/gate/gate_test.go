@@ -99,15 +99,15 @@ func TestCheck(t *testing.T) {
 			"the label was added at 12:01:07 UTC, before this plan was written at 12:03:40 UTC"},
 		"label added a day before names dates": {with(func(f *Facts) { f.LabelAddedAt = written.Add(-24 * time.Hour) }),
 			"added at 2026-12-03 12:03:40 UTC, before this plan was written at 2026-12-04 12:03:40 UTC"},
-		"label added in the plan's second is valid": {with(func(f *Facts) { f.LabelAddedAt = written }), ""},
+		"label added in the plan's second is valid":          {with(func(f *Facts) { f.LabelAddedAt = written }), ""},
 		"an event without a head against a PR head is valid": {with(func(f *Facts) { f.EventHead = "" }), ""},
-		"a plan without a head is valid":                      {with(func(f *Facts) { f.PlanHead = "" }), ""},
-		"a short head is shown whole":                         {with(func(f *Facts) { f.EventHead, f.CurrentHead, f.PlanHead = "abc", "def", "def" }), "added at commit abc but the head is now def"},
-		"plan edited by broom itself is valid":      {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions[bot]" }), ""},
-		"a user named like the App is refused":      {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions" }), "edited by github-actions,"},
-		"plan edited by a person is refused":        {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "dana" }), "the plan shown was edited by dana, not written by broom"},
-		"plan edited by a ghost is refused":         {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "" }), "edited by an account GitHub no longer knows"},
-		"plan edited by a lookalike bot is refused": {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions-evil" }), "edited by github-actions-evil"},
+		"a plan without a head is valid":                     {with(func(f *Facts) { f.PlanHead = "" }), ""},
+		"a short head is shown whole":                        {with(func(f *Facts) { f.EventHead, f.CurrentHead, f.PlanHead = "abc", "def", "def" }), "added at commit abc but the head is now def"},
+		"plan edited by broom itself is valid":               {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions[bot]" }), ""},
+		"a user named like the App is refused":               {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions" }), "edited by github-actions,"},
+		"plan edited by a person is refused":                 {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "dana" }), "the plan shown was edited by dana, not written by broom"},
+		"plan edited by a ghost is refused":                  {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "" }), "edited by an account GitHub no longer knows"},
+		"plan edited by a lookalike bot is refused":          {with(func(f *Facts) { f.PlanEdited, f.PlanEditor = true, "github-actions-evil" }), "edited by github-actions-evil"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
