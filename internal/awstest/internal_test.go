@@ -20,52 +20,23 @@ func sign(req *http.Request, region, service string) {
 		"/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
 }
 
+// TestIdentify checks the recorder names calls with awsreq.Identify (whose
+// own tests cover every operation) and leaves the body for the proxy.
 func TestIdentify(t *testing.T) {
 	form := "application/x-www-form-urlencoded; charset=utf-8"
 	for _, tc := range []struct {
 		method, target, service, contentType, body string
-		header                                     map[string]string
 		want                                       string
 	}{
-		{"POST", "/", "ec2", form, "Action=DescribeSnapshots&Version=2016-11-15", nil, "DescribeSnapshots"},
-		{"POST", "/", "sts", form, "Action=GetCallerIdentity&Version=2011-06-15", nil, "GetCallerIdentity"},
-		{"GET", "/?Action=ListUsers&Version=2010-05-08", "iam", "", "", nil, "ListUsers"},
-		{"POST", "/", "logs", "application/x-amz-json-1.1", "{}", map[string]string{"X-Amz-Target": "Logs_20140328.DescribeLogGroups"}, "DescribeLogGroups"},
-		{"POST", "/service/GraniteServiceVersion20100801/operation/GetMetricData", "monitoring", "application/cbor", "", nil, "GetMetricData"},
-		{"GET", "/", "s3", "", "", nil, "ListBuckets"},
-		{"PUT", "/bkt", "s3", "", "", nil, "CreateBucket"},
-		{"PUT", "/bkt?versioning", "s3", "", "", nil, "PutBucketVersioning"},
-		{"GET", "/bkt?versioning", "s3", "", "", nil, "GetBucketVersioning"},
-		{"GET", "/bkt?tagging", "s3", "", "", nil, "GetBucketTagging"},
-		{"DELETE", "/bkt?tagging", "s3", "", "", nil, "DeleteBucketTagging"},
-		{"PUT", "/bkt?lifecycle", "s3", "", "", nil, "PutBucketLifecycleConfiguration"},
-		{"DELETE", "/bkt?lifecycle", "s3", "", "", nil, "DeleteBucketLifecycle"},
-		{"GET", "/bkt?publicAccessBlock", "s3", "", "", nil, "GetPublicAccessBlock"},
-		{"HEAD", "/bkt", "s3", "", "", nil, "HeadBucket"},
-		{"DELETE", "/bkt", "s3", "", "", nil, "DeleteBucket"},
-		{"GET", "/bkt?list-type=2&prefix=a", "s3", "", "", nil, "ListObjectsV2"},
-		{"GET", "/bkt", "s3", "", "", nil, "ListObjects"},
-		{"GET", "/bkt?versions", "s3", "", "", nil, "ListObjectVersions"},
-		{"POST", "/bkt?delete", "s3", "application/xml", "<Delete/>", nil, "DeleteObjects"},
-		{"PUT", "/bkt/a/b.txt", "s3", "text/plain", "hi", nil, "PutObject"},
-		{"PUT", "/bkt/a/b.txt", "s3", "", "", map[string]string{"X-Amz-Copy-Source": "/o/k"}, "CopyObject"},
-		{"GET", "/bkt/a/b.txt", "s3", "", "", nil, "GetObject"},
-		{"HEAD", "/bkt/a/b.txt", "s3", "", "", nil, "HeadObject"},
-		{"DELETE", "/bkt/a/b.txt?versionId=3", "s3", "", "", nil, "DeleteObject"},
-		{"PUT", "/bkt/k?tagging", "s3", "", "", nil, "PutObjectTagging"},
-		{"POST", "/bkt/k?uploads", "s3", "", "", nil, "CreateMultipartUpload"},
-		{"PUT", "/bkt/k?partNumber=1&uploadId=u", "s3", "", "", nil, "UploadPart"},
-		{"POST", "/bkt/k?uploadId=u", "s3", "", "", nil, "CompleteMultipartUpload"},
-		{"DELETE", "/bkt/k?uploadId=u", "s3", "", "", nil, "AbortMultipartUpload"},
-		{"PATCH", "/bkt", "s3", "", "", nil, "S3:PATCH"},
-		{"POST", "/x", "", "", "", nil, "UNKNOWN:POST /x"},
+		{"POST", "/", "ec2", form, "Action=DescribeSnapshots&Version=2016-11-15", "DescribeSnapshots"},
+		{"POST", "/", "sts", form, "Action=GetCallerIdentity&Version=2011-06-15", "GetCallerIdentity"},
+		{"DELETE", "/bkt?lifecycle", "s3", "", "", "DeleteBucketLifecycle"},
+		{"PUT", "/bkt/a/b.txt", "s3", "text/plain", "hi", "PutObject"},
+		{"POST", "/x", "", "", "", "POST /x"},
 	} {
 		req := httptest.NewRequest(tc.method, "http://127.0.0.1:1"+tc.target, strings.NewReader(tc.body))
 		if tc.contentType != "" {
 			req.Header.Set("Content-Type", tc.contentType)
-		}
-		for k, v := range tc.header {
-			req.Header.Set(k, v)
 		}
 		if tc.service != "" {
 			sign(req, "eu-west-1", tc.service)
