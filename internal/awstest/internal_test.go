@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/testenv"
 )
 
 func sign(req *http.Request, region, service string) {
@@ -126,24 +128,21 @@ func (f *fakeTB) Skipf(format string, args ...any) {
 	runtime.Goexit()
 }
 
+// TestMissingDep checks a missing moto or libfaketime goes through
+// testenv.Missing: under BROOM_STRICT_TESTS it is a failure. (The skip
+// without it is testenv's to test; here it would count in the summary.)
 func TestMissingDep(t *testing.T) {
-	run := func() *fakeTB {
-		f := &fakeTB{TB: t}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			missingDep(f, errors.New("moto_server not on PATH"))
-		}()
-		<-done
-		return f
-	}
-	t.Setenv("CI", "true")
-	if f := run(); f.fatal == "" || f.skip != "" {
-		t.Errorf("CI=true: fatal %q skip %q, want a failure", f.fatal, f.skip)
-	}
-	t.Setenv("CI", "")
-	if f := run(); f.skip == "" || f.fatal != "" {
-		t.Errorf("CI unset: fatal %q skip %q, want a skip", f.fatal, f.skip)
+	t.Setenv(testenv.StrictVar, "1")
+	t.Setenv("CI", "false") // no longer consulted
+	f := &fakeTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		missingDep(f, errors.New("moto_server not on PATH"))
+	}()
+	<-done
+	if f.fatal == "" || f.skip != "" {
+		t.Errorf("%s=1: fatal %q skip %q, want a failure", testenv.StrictVar, f.fatal, f.skip)
 	}
 }
 

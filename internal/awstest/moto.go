@@ -29,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
+	"github.com/broom-dev/broom/internal/testenv"
 )
 
 // Static credentials used for moto. moto accepts any; these are obviously fake.
@@ -64,8 +66,8 @@ type Moto struct {
 // with MOTO_EC2_LOAD_DEFAULT_AMIS=false (an empty account), and waits until it
 // answers. The server runs in its own process group, which t.Cleanup kills.
 //
-// If moto_server or libfaketime is missing the test is skipped, unless the
-// environment variable CI is "true": there a missing dependency fails it.
+// If moto_server or libfaketime is missing the test is skipped, or fails when
+// BROOM_STRICT_TESTS is set (see internal/testenv).
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
 	motoPath, libPath, err := findDeps()
@@ -134,14 +136,11 @@ func findLibfaketime() string {
 	return ""
 }
 
-// missingDep fails the test in CI and skips it elsewhere.
+// missingDep skips the test, or fails it under BROOM_STRICT_TESTS (see
+// internal/testenv).
 func missingDep(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("awstest: missing test dependency in CI: %v", err)
-		return
-	}
-	t.Skipf("awstest: skipping, missing test dependency: %v (set CI=true to make this a failure)", err)
+	testenv.Missing(t, "awstest: "+err.Error())
 }
 
 func freePort() (int, error) {
