@@ -174,3 +174,97 @@ func TestStopKillsGroup(t *testing.T) {
 		t.Errorf("%s still accepts connections after cleanup", m.URL())
 	}
 }
+
+func TestListenWatcherFindsTheBoundPort(t *testing.T) {
+	var log strings.Builder
+	w := newListenWatcher(&log)
+	chunks := []string{
+		"WARNING: This is a development server.\n * Running on http://0.0.0.0:5000\n", // not loopback: not ours
+		" * Running on http://127.0.0.1:4", "5251\nPress CTRL+C to quit\n",
+		" * Running on http://127.0.0.1:1\n", // only the first counts
+	}
+	for _, c := range chunks {
+		if n, err := w.Write([]byte(c)); n != len(c) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	select {
+	case got := <-w.url:
+		if got != "http://127.0.0.1:45251" {
+			t.Errorf("url %q, want http://127.0.0.1:45251", got)
+		}
+	default:
+		t.Fatal("no url found")
+	}
+	select {
+	case got := <-w.url:
+		t.Errorf("a second url %q", got)
+	default:
+	}
+	if log.String() != strings.Join(chunks, "") {
+		t.Errorf("log %q, want every byte", log.String())
+	}
+}
+
+// motoConfig is what moto 5 answers to GET /moto-api/config.
+const motoConfig = `{"batch": {"use_docker": true}, "lambda": {"use_docker": true}}`
+
+// TestWaitReadyTakesOnlyMotosAnswer points the readiness check at servers
+// that answer HTTP but are not moto (another test's fault proxy answering
+// 503, anything answering 200): none is taken for moto.
+func TestWaitReadyTakesOnlyMotosAnswer(t *testing.T) {
+	t.Parallel()
+	serve := func(status int, body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			io.WriteString(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	alive := make(chan struct{}) // never closed: the process runs
+	for name, url := range map[string]string{
+		"a fault proxy's throttling": serve(503, `<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error></Errors></Response>`),
+		"any 200":                    serve(200, "ok"),
+		"JSON that is not moto's":    serve(200, `{"message": "hello"}`),
+		"moto's answer, failed":      serve(500, motoConfig),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			urls := make(chan string, 1)
+			urls <- url
+			got, err := waitReady(urls, alive, 300*time.Millisecond)
+			if err == nil || got != "" {
+				t.Errorf("waitReady on a decoy = %q, %v; want an error", got, err)
+			}
+		})
+	}
+	t.Run("moto's answer", func(t *testing.T) {
+		t.Parallel()
+		url := serve(200, motoConfig)
+		urls := make(chan string, 1)
+		urls <- url
+		if got, err := waitReady(urls, alive, time.Minute); err != nil || got != url {
+			t.Errorf("waitReady = %q, %v; want %s", got, err, url)
+		}
+	})
+	t.Run("the process exits", func(t *testing.T) {
+		t.Parallel()
+		urls := make(chan string, 1)
+		urls <- serve(200, "ok")
+		exited := make(chan struct{})
+		close(exited)
+		if _, err := waitReady(urls, exited, time.Minute); !errors.Is(err, errExitedEarly) {
+			t.Errorf("waitReady after the process exited: %v, want errExitedEarly", err)
+		}
+	})
+	t.Run("the process exits before naming its port", func(t *testing.T) {
+		t.Parallel()
+		exited := make(chan struct{})
+		close(exited)
+		if _, err := waitReady(make(chan string), exited, time.Minute); !errors.Is(err, errExitedEarly) {
+			t.Errorf("waitReady = %v, want errExitedEarly", err)
+		}
+	})
+}
