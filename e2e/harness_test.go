@@ -21,6 +21,7 @@ import (
 
 	"github.com/broom-dev/broom/internal/awstest"
 	"github.com/broom-dev/broom/internal/pr/prtest"
+	"github.com/broom-dev/broom/internal/testenv"
 )
 
 // binary is the broom built once for the whole package.
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build broom:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := testenv.Main(m) // m.Run, then a line naming what was skipped
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -30,5 +30,6 @@ echo "== actionlint"
 go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -no-color \
 	.github/workflows/*.yml examples/workflows/*.yml
 echo "== go test"
-# CI=true turns a missing moto or faketime into a failure instead of a skip.
-CI="${CI:-true}" go test -count=1 -timeout 15m "$@" ./...
+# Strict whatever the environment holds: a missing moto_server, libfaketime
+# or npm fixture fails its tests instead of skipping them (internal/testenv).
+BROOM_STRICT_TESTS=1 go test -count=1 -timeout 15m "$@" ./...

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/testenv"
 )
 
 func sign(req *http.Request, region, service string) {
@@ -20,52 +22,23 @@ func sign(req *http.Request, region, service string) {
 		"/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
 }
 
+// TestIdentify checks the recorder names calls with awsreq.Identify (whose
+// own tests cover every operation) and leaves the body for the proxy.
 func TestIdentify(t *testing.T) {
 	form := "application/x-www-form-urlencoded; charset=utf-8"
 	for _, tc := range []struct {
 		method, target, service, contentType, body string
-		header                                     map[string]string
 		want                                       string
 	}{
-		{"POST", "/", "ec2", form, "Action=DescribeSnapshots&Version=2016-11-15", nil, "DescribeSnapshots"},
-		{"POST", "/", "sts", form, "Action=GetCallerIdentity&Version=2011-06-15", nil, "GetCallerIdentity"},
-		{"GET", "/?Action=ListUsers&Version=2010-05-08", "iam", "", "", nil, "ListUsers"},
-		{"POST", "/", "logs", "application/x-amz-json-1.1", "{}", map[string]string{"X-Amz-Target": "Logs_20140328.DescribeLogGroups"}, "DescribeLogGroups"},
-		{"POST", "/service/GraniteServiceVersion20100801/operation/GetMetricData", "monitoring", "application/cbor", "", nil, "GetMetricData"},
-		{"GET", "/", "s3", "", "", nil, "ListBuckets"},
-		{"PUT", "/bkt", "s3", "", "", nil, "CreateBucket"},
-		{"PUT", "/bkt?versioning", "s3", "", "", nil, "PutBucketVersioning"},
-		{"GET", "/bkt?versioning", "s3", "", "", nil, "GetBucketVersioning"},
-		{"GET", "/bkt?tagging", "s3", "", "", nil, "GetBucketTagging"},
-		{"DELETE", "/bkt?tagging", "s3", "", "", nil, "DeleteBucketTagging"},
-		{"PUT", "/bkt?lifecycle", "s3", "", "", nil, "PutBucketLifecycleConfiguration"},
-		{"DELETE", "/bkt?lifecycle", "s3", "", "", nil, "DeleteBucketLifecycle"},
-		{"GET", "/bkt?publicAccessBlock", "s3", "", "", nil, "GetPublicAccessBlock"},
-		{"HEAD", "/bkt", "s3", "", "", nil, "HeadBucket"},
-		{"DELETE", "/bkt", "s3", "", "", nil, "DeleteBucket"},
-		{"GET", "/bkt?list-type=2&prefix=a", "s3", "", "", nil, "ListObjectsV2"},
-		{"GET", "/bkt", "s3", "", "", nil, "ListObjects"},
-		{"GET", "/bkt?versions", "s3", "", "", nil, "ListObjectVersions"},
-		{"POST", "/bkt?delete", "s3", "application/xml", "<Delete/>", nil, "DeleteObjects"},
-		{"PUT", "/bkt/a/b.txt", "s3", "text/plain", "hi", nil, "PutObject"},
-		{"PUT", "/bkt/a/b.txt", "s3", "", "", map[string]string{"X-Amz-Copy-Source": "/o/k"}, "CopyObject"},
-		{"GET", "/bkt/a/b.txt", "s3", "", "", nil, "GetObject"},
-		{"HEAD", "/bkt/a/b.txt", "s3", "", "", nil, "HeadObject"},
-		{"DELETE", "/bkt/a/b.txt?versionId=3", "s3", "", "", nil, "DeleteObject"},
-		{"PUT", "/bkt/k?tagging", "s3", "", "", nil, "PutObjectTagging"},
-		{"POST", "/bkt/k?uploads", "s3", "", "", nil, "CreateMultipartUpload"},
-		{"PUT", "/bkt/k?partNumber=1&uploadId=u", "s3", "", "", nil, "UploadPart"},
-		{"POST", "/bkt/k?uploadId=u", "s3", "", "", nil, "CompleteMultipartUpload"},
-		{"DELETE", "/bkt/k?uploadId=u", "s3", "", "", nil, "AbortMultipartUpload"},
-		{"PATCH", "/bkt", "s3", "", "", nil, "S3:PATCH"},
-		{"POST", "/x", "", "", "", nil, "UNKNOWN:POST /x"},
+		{"POST", "/", "ec2", form, "Action=DescribeSnapshots&Version=2016-11-15", "DescribeSnapshots"},
+		{"POST", "/", "sts", form, "Action=GetCallerIdentity&Version=2011-06-15", "GetCallerIdentity"},
+		{"DELETE", "/bkt?lifecycle", "s3", "", "", "DeleteBucketLifecycle"},
+		{"PUT", "/bkt/a/b.txt", "s3", "text/plain", "hi", "PutObject"},
+		{"POST", "/x", "", "", "", "POST /x"},
 	} {
 		req := httptest.NewRequest(tc.method, "http://127.0.0.1:1"+tc.target, strings.NewReader(tc.body))
 		if tc.contentType != "" {
 			req.Header.Set("Content-Type", tc.contentType)
-		}
-		for k, v := range tc.header {
-			req.Header.Set(k, v)
 		}
 		if tc.service != "" {
 			sign(req, "eu-west-1", tc.service)
@@ -155,24 +128,21 @@ func (f *fakeTB) Skipf(format string, args ...any) {
 	runtime.Goexit()
 }
 
+// TestMissingDep checks a missing moto or libfaketime goes through
+// testenv.Missing: under BROOM_STRICT_TESTS it is a failure. (The skip
+// without it is testenv's to test; here it would count in the summary.)
 func TestMissingDep(t *testing.T) {
-	run := func() *fakeTB {
-		f := &fakeTB{TB: t}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			missingDep(f, errors.New("moto_server not on PATH"))
-		}()
-		<-done
-		return f
-	}
-	t.Setenv("CI", "true")
-	if f := run(); f.fatal == "" || f.skip != "" {
-		t.Errorf("CI=true: fatal %q skip %q, want a failure", f.fatal, f.skip)
-	}
-	t.Setenv("CI", "")
-	if f := run(); f.skip == "" || f.fatal != "" {
-		t.Errorf("CI unset: fatal %q skip %q, want a skip", f.fatal, f.skip)
+	t.Setenv(testenv.StrictVar, "1")
+	t.Setenv("CI", "false") // no longer consulted
+	f := &fakeTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		missingDep(f, errors.New("moto_server not on PATH"))
+	}()
+	<-done
+	if f.fatal == "" || f.skip != "" {
+		t.Errorf("%s=1: fatal %q skip %q, want a failure", testenv.StrictVar, f.fatal, f.skip)
 	}
 }
 
@@ -203,4 +173,98 @@ func TestStopKillsGroup(t *testing.T) {
 		conn.Close()
 		t.Errorf("%s still accepts connections after cleanup", m.URL())
 	}
+}
+
+func TestListenWatcherFindsTheBoundPort(t *testing.T) {
+	var log strings.Builder
+	w := newListenWatcher(&log)
+	chunks := []string{
+		"WARNING: This is a development server.\n * Running on http://0.0.0.0:5000\n", // not loopback: not ours
+		" * Running on http://127.0.0.1:4", "5251\nPress CTRL+C to quit\n",
+		" * Running on http://127.0.0.1:1\n", // only the first counts
+	}
+	for _, c := range chunks {
+		if n, err := w.Write([]byte(c)); n != len(c) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	select {
+	case got := <-w.url:
+		if got != "http://127.0.0.1:45251" {
+			t.Errorf("url %q, want http://127.0.0.1:45251", got)
+		}
+	default:
+		t.Fatal("no url found")
+	}
+	select {
+	case got := <-w.url:
+		t.Errorf("a second url %q", got)
+	default:
+	}
+	if log.String() != strings.Join(chunks, "") {
+		t.Errorf("log %q, want every byte", log.String())
+	}
+}
+
+// motoConfig is what moto 5 answers to GET /moto-api/config.
+const motoConfig = `{"batch": {"use_docker": true}, "lambda": {"use_docker": true}}`
+
+// TestWaitReadyTakesOnlyMotosAnswer points the readiness check at servers
+// that answer HTTP but are not moto (another test's fault proxy answering
+// 503, anything answering 200): none is taken for moto.
+func TestWaitReadyTakesOnlyMotosAnswer(t *testing.T) {
+	t.Parallel()
+	serve := func(status int, body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			io.WriteString(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	alive := make(chan struct{}) // never closed: the process runs
+	for name, url := range map[string]string{
+		"a fault proxy's throttling": serve(503, `<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error></Errors></Response>`),
+		"any 200":                    serve(200, "ok"),
+		"JSON that is not moto's":    serve(200, `{"message": "hello"}`),
+		"moto's answer, failed":      serve(500, motoConfig),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			urls := make(chan string, 1)
+			urls <- url
+			got, err := waitReady(urls, alive, 300*time.Millisecond)
+			if err == nil || got != "" {
+				t.Errorf("waitReady on a decoy = %q, %v; want an error", got, err)
+			}
+		})
+	}
+	t.Run("moto's answer", func(t *testing.T) {
+		t.Parallel()
+		url := serve(200, motoConfig)
+		urls := make(chan string, 1)
+		urls <- url
+		if got, err := waitReady(urls, alive, time.Minute); err != nil || got != url {
+			t.Errorf("waitReady = %q, %v; want %s", got, err, url)
+		}
+	})
+	t.Run("the process exits", func(t *testing.T) {
+		t.Parallel()
+		urls := make(chan string, 1)
+		urls <- serve(200, "ok")
+		exited := make(chan struct{})
+		close(exited)
+		if _, err := waitReady(urls, exited, time.Minute); !errors.Is(err, errExitedEarly) {
+			t.Errorf("waitReady after the process exited: %v, want errExitedEarly", err)
+		}
+	})
+	t.Run("the process exits before naming its port", func(t *testing.T) {
+		t.Parallel()
+		exited := make(chan struct{})
+		close(exited)
+		if _, err := waitReady(make(chan string), exited, time.Minute); !errors.Is(err, errExitedEarly) {
+			t.Errorf("waitReady = %v, want errExitedEarly", err)
+		}
+	})
 }

@@ -8,18 +8,18 @@
 package awstest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
+	"github.com/broom-dev/broom/internal/testenv"
 )
 
 // Static credentials used for moto. moto accepts any; these are obviously fake.
@@ -60,12 +62,14 @@ type Moto struct {
 	exited    chan struct{} // closed when cmd.Wait returns
 }
 
-// StartMoto starts moto_server on a free 127.0.0.1 port under libfaketime,
-// with MOTO_EC2_LOAD_DEFAULT_AMIS=false (an empty account), and waits until it
-// answers. The server runs in its own process group, which t.Cleanup kills.
+// StartMoto starts moto_server under libfaketime, with
+// MOTO_EC2_LOAD_DEFAULT_AMIS=false (an empty account), on a 127.0.0.1 port
+// the server binds itself (-p 0, read back from the line it prints), and
+// waits until that process answers as moto does. The server runs in its own
+// process group, which t.Cleanup kills.
 //
-// If moto_server or libfaketime is missing the test is skipped, unless the
-// environment variable CI is "true": there a missing dependency fails it.
+// If moto_server or libfaketime is missing the test is skipped, or fails when
+// BROOM_STRICT_TESTS is set (see internal/testenv).
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
 	motoPath, libPath, err := findDeps()
@@ -73,21 +77,11 @@ func StartMoto(t testing.TB) *Moto {
 		missingDep(t, err)
 		return nil // not reached with a real testing.TB
 	}
-	dir := t.TempDir()
-	var lastErr error
-	for attempt := 1; attempt <= 3; attempt++ {
-		m, err := startMoto(t, motoPath, libPath, dir, attempt)
-		if err == nil {
-			return m
-		}
-		lastErr = err
-		if !errors.Is(err, errExitedEarly) {
-			break
-		}
-		// Most likely the port was taken between probing and binding: retry.
+	m, err := startMoto(t, motoPath, libPath, t.TempDir())
+	if err != nil {
+		t.Fatalf("awstest: start moto_server: %v", err)
 	}
-	t.Fatalf("awstest: start moto_server: %v", lastErr)
-	return nil
+	return m
 }
 
 var errExitedEarly = errors.New("moto_server exited before answering")
@@ -134,26 +128,11 @@ func findLibfaketime() string {
 	return ""
 }
 
-// missingDep fails the test in CI and skips it elsewhere.
+// missingDep skips the test, or fails it under BROOM_STRICT_TESTS (see
+// internal/testenv).
 func missingDep(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("awstest: missing test dependency in CI: %v", err)
-		return
-	}
-	t.Skipf("awstest: skipping, missing test dependency: %v (set CI=true to make this a failure)", err)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("listen on loopback: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("close probe listener: %w", err)
-	}
-	return port, nil
+	testenv.Missing(t, "awstest: "+err.Error())
 }
 
 // childEnv is the parent's environment without variables that would change
@@ -180,52 +159,53 @@ func childEnv(libPath, clockFile string) []string {
 		// calls ran 5-35 times slower (bench/run.sh). The fix is for a
 		// faked monotonic clock, which the line above keeps real.
 		"FAKETIME_FORCE_MONOTONIC_FIX=0",
+		// The line naming the bound port must arrive while we wait for it.
+		"PYTHONUNBUFFERED=1",
 	)
 }
 
-func startMoto(t testing.TB, motoPath, libPath, dir string, attempt int) (*Moto, error) {
+func startMoto(t testing.TB, motoPath, libPath, dir string) (*Moto, error) {
 	t.Helper()
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	clockFile := filepath.Join(dir, "ft")
 	if err := os.WriteFile(clockFile, []byte("+0\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write clock file: %w", err)
 	}
-	logFile := filepath.Join(dir, fmt.Sprintf("moto-%d.log", attempt))
+	logFile := filepath.Join(dir, "moto.log")
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("create log file: %w", err)
 	}
-	defer out.Close() // the child has its own descriptor
-
-	cmd := exec.Command(motoPath, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// Port 0: moto binds a free port itself and says which, so no other
+	// server can take it between a probe and moto's bind.
+	cmd := exec.Command(motoPath, "-H", "127.0.0.1", "-p", "0")
 	cmd.Env = childEnv(libPath, clockFile)
-	cmd.Stdout = out
-	cmd.Stderr = out
+	lw := newListenWatcher(out)
+	cmd.Stdout, cmd.Stderr = lw, lw
 	cmd.SysProcAttr = motoProcAttr()
 	if err := cmd.Start(); err != nil {
+		out.Close()
 		return nil, fmt.Errorf("run %s: %w", motoPath, err)
 	}
 	m := &Moto{
 		t:         t,
-		url:       "http://127.0.0.1:" + strconv.Itoa(port),
 		clockFile: clockFile,
 		logFile:   logFile,
 		cmd:       cmd,
 		exited:    make(chan struct{}),
 	}
 	go func() {
-		_ = cmd.Wait()
+		_ = cmd.Wait() // also waits for the output to be copied
+		out.Close()
 		close(m.exited)
 	}()
 
-	if err := m.waitReady(); err != nil {
+	url, err := waitReady(lw.url, m.exited, startTimeout)
+	if err != nil {
 		m.stop()
 		t.Logf("awstest: moto_server output (%s):\n%s", logFile, readTail(logFile, 16<<10))
 		return nil, err
 	}
+	m.url = url
 	t.Cleanup(func() {
 		m.stop()
 		if t.Failed() {
@@ -235,26 +215,93 @@ func startMoto(t testing.TB, motoPath, libPath, dir string, attempt int) (*Moto,
 	return m, nil
 }
 
-// waitReady polls moto until it answers HTTP, it exits, or startTimeout passes.
-func (m *Moto) waitReady() error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(startTimeout)
-	for {
-		resp, err := client.Get(m.url + "/moto-api/")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
+// listenRE matches the line Werkzeug prints once moto's socket is bound.
+var listenRE = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)\b`)
+
+// listenWatcher copies moto's output to its log file and sends the URL of
+// the first "Running on http://127.0.0.1:PORT" line on url.
+type listenWatcher struct {
+	out  io.Writer
+	url  chan string
+	line []byte // the unfinished last line, until the URL is found
+	sent bool
+}
+
+func newListenWatcher(out io.Writer) *listenWatcher {
+	return &listenWatcher{out: out, url: make(chan string, 1)}
+}
+
+// Write is called by one goroutine at a time (os/exec's copier).
+func (w *listenWatcher) Write(p []byte) (int, error) {
+	if !w.sent {
+		w.line = append(w.line, p...)
+		for {
+			i := bytes.IndexByte(w.line, '\n')
+			if i < 0 {
+				break
+			}
+			if m := listenRE.FindSubmatch(w.line[:i]); m != nil {
+				w.url <- string(m[1])
+				w.sent, w.line = true, nil
+				break
+			}
+			w.line = w.line[i+1:]
 		}
-		select {
-		case <-m.exited:
-			return fmt.Errorf("%w (%v)", errExitedEarly, m.cmd.ProcessState)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("moto_server did not answer on %s within %v: %w", m.url, startTimeout, err)
+		if len(w.line) > 64<<10 { // no newline for this long: not Werkzeug's banner
+			w.line = nil
 		}
 	}
+	return w.out.Write(p)
+}
+
+// waitReady waits for the started process to name its URL, then polls that
+// URL until it answers as moto does (see isMoto). It fails if the process
+// exits first or timeout passes. An answer that is not moto's, from whatever
+// server, is never taken for readiness.
+func waitReady(urls <-chan string, exited <-chan struct{}, timeout time.Duration) (string, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	var url string
+	select {
+	case url = <-urls:
+	case <-exited:
+		return "", errExitedEarly
+	case <-deadline.C:
+		return "", fmt.Errorf("moto_server did not say which port it bound within %v", timeout)
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		err := isMoto(client, url)
+		if err == nil {
+			return url, nil
+		}
+		select {
+		case <-exited:
+			return "", fmt.Errorf("%w (last answer on %s: %v)", errExitedEarly, url, err)
+		case <-deadline.C:
+			return "", fmt.Errorf("moto_server did not answer on %s within %v: %w", url, timeout, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// isMoto asks url for moto's configuration (GET /moto-api/config), which
+// only moto serves: a JSON object with its "batch" and "lambda" settings.
+func isMoto(client *http.Client, url string) error {
+	resp, err := client.Get(url + "/moto-api/config")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return fmt.Errorf("read /moto-api/config: %w", err)
+	}
+	var cfg map[string]json.RawMessage
+	if resp.StatusCode/100 != 2 || json.Unmarshal(body, &cfg) != nil || cfg["batch"] == nil || cfg["lambda"] == nil {
+		return fmt.Errorf("not moto's answer: GET /moto-api/config: %s %.200q", resp.Status, body)
+	}
+	return nil
 }
 
 // stop terminates moto's process group and waits for the server to exit.

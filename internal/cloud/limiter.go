@@ -71,6 +71,7 @@ const (
 type Limiter struct {
 	overrides map[string]config.RateLimit
 	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error
 
 	mu      sync.Mutex
 	buckets map[bucketKey]*bucket
@@ -96,10 +97,28 @@ func WithLimiterClock(now func() time.Time) LimiterOption {
 	return func(l *Limiter) { l.now = now }
 }
 
+// WithLimiterSleep sets how Wait waits for a token: sleep returns after d,
+// or with ctx's error if ctx ends first. For tests, with WithLimiterClock.
+func WithLimiterSleep(sleep func(ctx context.Context, d time.Duration) error) LimiterOption {
+	return func(l *Limiter) { l.sleep = sleep }
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // NewLimiter returns a limiter with the built-in EC2 limits, overridden by
 // overrides (by action name, or config.RateMutating / RateNonMutating).
 func NewLimiter(overrides map[string]config.RateLimit, opts ...LimiterOption) *Limiter {
-	l := &Limiter{overrides: overrides, now: time.Now, buckets: map[bucketKey]*bucket{}}
+	l := &Limiter{overrides: overrides, now: time.Now, sleep: sleep, buckets: map[bucketKey]*bucket{}}
 	for _, o := range opts {
 		o(l)
 	}
@@ -212,13 +231,9 @@ func (l *Limiter) Wait(ctx context.Context, region, service, op string) (func(er
 	for {
 		r, wait := l.reserve(bucketKey{region, service, op})
 		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
+			if err := l.sleep(ctx, wait); err != nil {
 				l.cancel(r)
-				return nil, ctx.Err()
+				return nil, err
 			}
 		}
 		if wait == 0 || !l.stale(r) {

@@ -56,7 +56,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 				continue
 			case sem <- struct{}{}:
 			}
-			if b.k != nil && time.Since(b.at) > e.fresh {
+			if b.k != nil && e.now().Sub(b.at) > e.fresh {
 				e.read(ctx, out.Actions, &b, i) // read again, from this action on
 			}
 			if ctx.Err() != nil { // cancelled while waiting or re-reading: prefer not starting
@@ -82,10 +82,8 @@ func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
 		defer cancel()
 		stop := context.AfterFunc(ctx, func() {
-			t := time.NewTimer(cancelGrace)
-			defer t.Stop()
 			select {
-			case <-t.C:
+			case <-e.after(cancelGrace):
 				cancel()
 			case <-actx.Done():
 			}

@@ -38,12 +38,16 @@ type Engine struct {
 	// fresh is the most a batched re-read may have aged when its action
 	// starts; older, it is read again.
 	fresh time.Duration
+	// after is time.After; tests replace it to end the grace of in-flight
+	// actions after a cancellation when they choose.
+	after func(time.Duration) <-chan time.Time
 }
 
 // Option configures an Engine.
 type Option func(*Engine)
 
-// WithClock sets the clock that ages are measured against.
+// WithClock sets the clock that ages, and the freshness of batched
+// re-reads, are measured against.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
 // WithKinds replaces the resource registry, for tests.
@@ -65,7 +69,7 @@ type Loader func(ctx context.Context, account, region string) (aws.Config, error
 func New(logger *slog.Logger, load Loader, opts ...Option) *Engine {
 	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup, change: "local",
 		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute,
-		fresh: 10 * time.Second}
+		fresh: 10 * time.Second, after: time.After}
 	for _, o := range opts {
 		o(e)
 	}

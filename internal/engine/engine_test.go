@@ -559,6 +559,40 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// pairKind holds its first Do until a second one has started, so two
+// actions are seen in flight together however the scheduler runs them.
+type pairKind struct {
+	fakeKind
+	mu        sync.Mutex
+	calls, in int
+	maxIn     int
+	second    chan struct{}
+}
+
+func (k *pairKind) Do(ctx context.Context, a plan.Action) error {
+	k.mu.Lock()
+	k.calls++
+	k.in++
+	k.maxIn = max(k.maxIn, k.in)
+	n := k.calls
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		k.in--
+		k.mu.Unlock()
+	}()
+	switch n {
+	case 1:
+		select {
+		case <-k.second:
+		case <-time.After(time.Minute): // one worker only: maxIn stays 1
+		}
+	case 2:
+		close(k.second)
+	}
+	return k.fakeKind.Do(ctx, a)
+}
+
 func TestApplyBoundsConcurrency(t *testing.T) {
 	t.Parallel()
 	ids := []string{"snap-1", "snap-2", "snap-3", "snap-4", "snap-5", "snap-6", "snap-7"}
@@ -567,7 +601,9 @@ func TestApplyBoundsConcurrency(t *testing.T) {
 		w.Current[id] = res(id, 400*day, "Environment", "ci")
 	}
 	cfg := cfgWith([]string{"eu-west-1"}, config.Protect{}, rule("old-ci", 30*day, "Environment", "ci"))
-	got := newEngine(w, WithWorkers(2)).Apply(t.Context(), cfg, planFor(ids...))
+	k := &pairKind{second: make(chan struct{})}
+	e := newEngineOf(func(env resource.Env) resource.Kind { k.fakeKind = fakeKind{w: w, region: env.AWS.Region}; return k }, WithWorkers(2))
+	got := e.Apply(t.Context(), cfg, planFor(ids...))
 	for _, r := range results(got) {
 		if r.Status != plan.Done {
 			t.Errorf("%s: %s %q, want done", r.ID, r.Status, r.Error)
@@ -581,8 +617,10 @@ func TestApplyBoundsConcurrency(t *testing.T) {
 	if w.maxIn > 2 {
 		t.Errorf("max concurrent Do calls = %d, want at most 2", w.maxIn)
 	}
-	if w.maxIn < 2 {
-		t.Errorf("max concurrent Do calls = %d: actions ran one at a time with 2 workers", w.maxIn)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.maxIn != 2 {
+		t.Errorf("max concurrent Do calls = %d, want 2 with 2 workers", k.maxIn)
 	}
 }
 

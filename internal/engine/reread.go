@@ -87,7 +87,7 @@ func (e *Engine) read(ctx context.Context, actions []plan.Action, b *batch, from
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.actionTimeout)
 	defer cancel()
-	b.at = time.Now()
+	b.at = e.now()
 	b.found, b.err = b.k.GetMany(rctx, ids)
 	if b.err != nil && ctx.Err() == nil {
 		a := actions[from]

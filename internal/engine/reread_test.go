@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,36 +57,75 @@ func TestApplyRereadsInBatches(t *testing.T) {
 	}
 }
 
-// A batched re-read older than the engine's freshness is read again before
-// its action starts, so a resource protected meanwhile is left alone.
+// stepClock is a clock a test moves by hand.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// A batched re-read more than 10s old when an action starts is read again,
+// so a resource protected meanwhile is left alone; one 10s old or less is
+// used as it is.
 func TestApplyRereadsAgainWhenTheBatchIsStale(t *testing.T) {
 	t.Parallel()
-	w, ids := ciWorld(3)
-	w.DoDelay = 60 * time.Millisecond
-	w.afterDo = func(w *world, id string) {
-		if id == "snap-000" {
-			r := w.Current["snap-001"]
-			r.Tags = map[string]string{"Environment": "ci", "broom:keep": "yes"}
-			w.Current["snap-001"] = r
-		}
-	}
-	cfg := cfgWith([]string{"eu-west-1"}, config.Protect{Tags: map[string]string{"broom:keep": "*"}}, rule("old-ci", 30*day, "Environment", "ci"))
-	e := newBatchEngine(w, WithWorkers(1))
-	e.fresh = 20 * time.Millisecond
-	got := e.Apply(t.Context(), cfg, planFor(ids...))
-
-	want := []result{
-		{"snap-000", plan.Done, ""},
-		{"snap-001", plan.Skipped, "no longer planned: protected: tag broom:keep=yes"},
-		{"snap-002", plan.Done, ""},
-	}
-	if diff := cmp.Diff(want, results(got)); diff != "" {
-		t.Errorf("results (-want +got):\n%s", diff)
-	}
-	// snap-001 is skipped at once, so snap-002's second read is still fresh.
-	wantBatches := [][]string{ids, ids[1:]}
-	if diff := cmp.Diff(wantBatches, w.batches); diff != "" {
-		t.Errorf("GetMany batches (-want +got):\n%s", diff)
+	for name, tc := range map[string]struct {
+		took        time.Duration // by the first deletion
+		want        []result
+		wantBatches func(ids []string) [][]string
+	}{
+		"more than 10s: read again": {
+			took: 10*time.Second + time.Nanosecond,
+			want: []result{
+				{"snap-000", plan.Done, ""},
+				{"snap-001", plan.Skipped, "no longer planned: protected: tag broom:keep=yes"},
+				{"snap-002", plan.Done, ""},
+			},
+			// snap-001 is skipped at once, so snap-002's second read is still fresh.
+			wantBatches: func(ids []string) [][]string { return [][]string{ids, ids[1:]} },
+		},
+		"10s: fresh enough": {
+			took: 10 * time.Second,
+			want: []result{
+				{"snap-000", plan.Done, ""},
+				{"snap-001", plan.Done, ""}, // the tag came after the read: the rule's trade-off
+				{"snap-002", plan.Done, ""},
+			},
+			wantBatches: func(ids []string) [][]string { return [][]string{ids} },
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w, ids := ciWorld(3)
+			c := &stepClock{t: now}
+			w.afterDo = func(w *world, id string) {
+				if id == "snap-000" {
+					r := w.Current["snap-001"]
+					r.Tags = map[string]string{"Environment": "ci", "broom:keep": "yes"}
+					w.Current["snap-001"] = r
+					c.advance(tc.took)
+				}
+			}
+			cfg := cfgWith([]string{"eu-west-1"}, config.Protect{Tags: map[string]string{"broom:keep": "*"}}, rule("old-ci", 30*day, "Environment", "ci"))
+			got := newBatchEngine(w, WithWorkers(1), WithClock(c.now)).Apply(t.Context(), cfg, planFor(ids...))
+			if diff := cmp.Diff(tc.want, results(got)); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantBatches(ids), w.batches); diff != "" {
+				t.Errorf("GetMany batches (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -93,21 +133,27 @@ func TestApplyRereadsAgainWhenTheBatchIsStale(t *testing.T) {
 // proves the next batch is read while this one's actions run.
 type readAheadKind struct {
 	batchKind
+	secondRead chan struct{} // closed by the second GetMany
 	overlapped chan bool
+}
+
+func (k *readAheadKind) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
+	out, err := k.batchKind.GetMany(ctx, ids)
+	k.w.mu.Lock()
+	if len(k.w.batches) == 2 {
+		close(k.secondRead)
+	}
+	k.w.mu.Unlock()
+	return out, err
 }
 
 func (k *readAheadKind) Do(ctx context.Context, a plan.Action) error {
 	if a.ID == "snap-000" {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			k.w.mu.Lock()
-			n := len(k.w.batches)
-			k.w.mu.Unlock()
-			if n >= 2 || time.Now().After(deadline) {
-				k.overlapped <- n >= 2
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
+		select {
+		case <-k.secondRead:
+			k.overlapped <- true
+		case <-time.After(time.Minute): // no read-ahead: the read waits for this Do
+			k.overlapped <- false
 		}
 	}
 	return k.batchKind.Do(ctx, a)
@@ -116,7 +162,7 @@ func (k *readAheadKind) Do(ctx context.Context, a plan.Action) error {
 func TestApplyReadsTheNextBatchWhileActing(t *testing.T) {
 	t.Parallel()
 	w, ids := ciWorld(resource.RereadBatch + 1)
-	k := &readAheadKind{batchKind: batchKind{fakeKind{w: w}}, overlapped: make(chan bool, 1)}
+	k := &readAheadKind{batchKind: batchKind{fakeKind{w: w}}, secondRead: make(chan struct{}), overlapped: make(chan bool, 1)}
 	e := newEngineOf(func(env resource.Env) resource.Kind { k.region = env.AWS.Region; return k }, WithWorkers(1))
 	got := e.Apply(t.Context(), faultCfg, planFor(ids...))
 	if !<-k.overlapped {

@@ -89,6 +89,7 @@ type Proxy struct {
 	srv     *httptest.Server
 	proxy   *httputil.ReverseProxy
 	seed    uint64
+	now     func() time.Time // the rate buckets' clock
 	closing chan struct{}
 	closed  sync.Once
 	ids     atomic.Int64
@@ -112,6 +113,10 @@ type Option func(*Proxy)
 // WithSeed sets the seed of the rules' random sources (default 1).
 func WithSeed(seed uint64) Option { return func(p *Proxy) { p.seed = seed } }
 
+// WithClock sets the clock that refills the rules' token buckets (default
+// time.Now), so a test can step it instead of waiting.
+func WithClock(now func() time.Time) Option { return func(p *Proxy) { p.now = now } }
+
 // New starts a proxy on a free 127.0.0.1 port that forwards to target (an
 // absolute URL such as moto's). Close it when done.
 func New(target string, opts ...Option) (*Proxy, error) {
@@ -119,7 +124,7 @@ func New(target string, opts ...Option) (*Proxy, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("faults: target %q is not an absolute URL", target)
 	}
-	p := &Proxy{seed: 1, closing: make(chan struct{}), stats: map[string]*Stats{}}
+	p := &Proxy{seed: 1, now: time.Now, closing: make(chan struct{}), stats: map[string]*Stats{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -286,7 +291,7 @@ func (p *Proxy) serve(w http.ResponseWriter, req *http.Request) {
 func (p *Proxy) decide(c call) (Fault, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 	for _, r := range p.rules {
 		if !r.matches(c) || (r.Limit > 0 && r.injected >= r.Limit) {
 			continue

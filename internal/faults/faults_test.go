@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -333,21 +334,51 @@ func TestTokenBucket(t *testing.T) {
 	}
 }
 
+// clock is a fake clock a test steps by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func TestTokenBucketRefills(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t)
-	p := newProxy(t, tg.srv.URL)
+	c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	p := newProxy(t, tg.srv.URL, faults.WithClock(c.now))
 	p.SetRules(faults.Rule{Rate: 20, Burst: 1, Fault: faults.Throttle()})
-	start := time.Now()
-	ok := 0
-	for time.Since(start) < 500*time.Millisecond {
-		if a, _ := send(t, http.DefaultClient, "GET", p.URL()+"/x", nil, ""); a.Status == 200 {
-			ok++
-		}
+	// 20 per second: a token every 50ms, at most one (the burst) kept.
+	steps := []struct {
+		advance time.Duration
+		want    int
+	}{
+		{0, 200},                      // the full bucket
+		{0, 503},                      // empty
+		{49 * time.Millisecond, 503},  // not yet a whole token
+		{time.Millisecond, 200},       // 50ms: one token
+		{50 * time.Millisecond, 200},  // another
+		{time.Hour, 200},              // an hour refills one, the burst...
+		{0, 503},                      // ...not 72,000
+		{100 * time.Millisecond, 200}, // two tokens' worth, one kept
+		{0, 503},
 	}
-	// 1 at once, then 20 per second for half a second.
-	if ok < 6 || ok > 13 {
-		t.Errorf("%d calls let through in 0.5s at 20/s with a burst of 1, want about 11", ok)
+	for i, s := range steps {
+		c.advance(s.advance)
+		a, err := send(t, http.DefaultClient, "GET", p.URL()+"/x", nil, "")
+		if err != nil || a.Status != s.want {
+			t.Errorf("call %d (after +%v): %d %v, want %d", i, s.advance, a.Status, err, s.want)
+		}
 	}
 }
 
@@ -369,11 +400,11 @@ func TestResetDelayAndAfterForward(t *testing.T) {
 		t.Parallel()
 		tg := newTarget(t)
 		p := newProxy(t, tg.srv.URL)
-		p.SetRules(faults.Rule{Fault: faults.Delay(5 * time.Second)})
-		start := time.Now()
+		p.SetRules(faults.Rule{Fault: faults.Delay(time.Hour)})
 		_, err := send(t, &http.Client{Timeout: 200 * time.Millisecond}, "GET", p.URL()+"/x", nil, "")
-		if err == nil || time.Since(start) > 3*time.Second {
-			t.Errorf("err %v after %v, want a timeout after 200ms", err, time.Since(start))
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("err %v, want the client's timeout", err)
 		}
 	})
 	t.Run("a delay shorter than the timeout forwards", func(t *testing.T) {
@@ -412,18 +443,34 @@ func TestResetDelayAndAfterForward(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.SetRules(faults.Rule{Fault: faults.Delay(time.Minute)})
-		done := make(chan struct{})
+		p.SetRules(faults.Rule{Fault: faults.Delay(24 * time.Hour)})
+		done := make(chan error, 1)
 		go func() {
-			_, _ = send(t, http.DefaultClient, "GET", p.URL()+"/x", nil, "")
-			close(done)
+			_, err := send(t, http.DefaultClient, "GET", p.URL()+"/x", nil, "")
+			done <- err
 		}()
-		time.Sleep(100 * time.Millisecond)
-		start := time.Now()
-		p.Close()
-		<-done
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("Close took %v", d)
+		// The call is counted when it arrives, before its delay starts.
+		for p.Total().Requests == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		closed := make(chan struct{})
+		go func() {
+			p.Close() // returns once every handler has: the delay must end
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(time.Minute): // a day's delay still running: Close hangs
+			t.Fatal("Close did not return: it waits for the delayed call")
+		}
+		if err := <-done; err == nil {
+			t.Error("the delayed call got an answer, want its connection closed")
+		}
+		if diff := cmp.Diff(faults.Stats{Requests: 1, Injected: 1}, p.Total()); diff != "" {
+			t.Errorf("stats (-want +got): the call must not be forwarded\n%s", diff)
+		}
+		if r := tg.reached(); len(r) != 0 {
+			t.Errorf("the delayed call reached the target: %v", r)
 		}
 	})
 }
@@ -546,11 +593,12 @@ func TestWithMoto(t *testing.T) {
 	t.Run("a slow answer runs into the client's timeout", func(t *testing.T) {
 		t.Parallel()
 		p := newProxy(t, m.URL())
+		// Without the timeout the call would get moto's answer after 10s.
 		p.SetRules(faults.Rule{Op: "DescribeVolumes", Fault: faults.Delay(10 * time.Second)})
-		start := time.Now()
 		_, err := client(p, 1, 300*time.Millisecond).DescribeVolumes(t.Context(), &ec2.DescribeVolumesInput{})
-		if err == nil || time.Since(start) > 5*time.Second {
-			t.Errorf("err %v after %v, want a timeout after 300ms", err, time.Since(start))
+		var timeout interface{ Timeout() bool }
+		if !errors.As(err, &timeout) || !timeout.Timeout() {
+			t.Errorf("err %v, want the client's timeout", err)
 		}
 	})
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/broom-dev/broom/internal/testenv"
 )
 
 // examplesDir is where scripts/test-deps.sh installs the webhook examples,
@@ -34,7 +36,7 @@ var (
 //
 // The package is installed by scripts/test-deps.sh into .cache/npm at the
 // repository root (found by walking up to go.mod). If it is missing, the
-// test is skipped, or fails when the environment variable CI is "true".
+// test is skipped, or fails when BROOM_STRICT_TESTS is set (internal/testenv).
 func Payload(t testing.TB, event, action string) map[string]any {
 	t.Helper()
 	if event == "schedule" {
@@ -88,11 +90,7 @@ func loadExamples(t testing.TB) examples {
 	}
 	data, err := os.ReadFile(index)
 	if errors.Is(err, os.ErrNotExist) {
-		msg := fmt.Sprintf("prtest: webhook examples not installed (%s): run scripts/test-deps.sh", index)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, fmt.Sprintf("prtest: webhook examples not installed (%s): run scripts/test-deps.sh", index))
 	}
 	if err != nil {
 		t.Fatalf("prtest: read webhook examples: %v", err)
