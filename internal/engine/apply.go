@@ -159,6 +159,12 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+nonEmpty(v.Reason, "the rule no longer matches")
 			break
 		}
+		// A delete that would now take more or less with it (an AMI whose
+		// snapshot became protected) is not the delete approved.
+		if why := changedWith(*a, r); a.Op == plan.Delete && why != "" {
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+why
+			break
+		}
 		e.finish(log, a, k.Do(ctx, *a))
 		return
 	}
@@ -170,6 +176,8 @@ func (e *Engine) finish(log *slog.Logger, a *plan.Action, err error) {
 	switch {
 	case errors.Is(err, resource.ErrGone), errors.Is(err, resource.ErrConverged):
 		a.Status = plan.AlreadyDone
+	case errors.Is(err, resource.ErrChanged):
+		a.Status, a.Error = plan.Skipped, "no longer planned: "+errorText(err)
 	case err != nil:
 		a.Status, a.Error = plan.Failed, errorText(err)
 	default:

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,7 +91,8 @@ type target struct {
 // env is what the target's kind is built with.
 func (e *Engine) env(ctx context.Context, cfg config.Config, account, region string) (resource.Env, error) {
 	awsCfg, err := e.load(ctx, account, region)
-	return resource.Env{AWS: awsCfg, Account: account, Tags: cfg.Tags, Change: e.change}, err
+	protected := func(r plan.Resource) string { return policy.Protected(cfg.Protect, r) }
+	return resource.Env{AWS: awsCfg, Account: account, Tags: cfg.Tags, Change: e.change, Protected: protected}, err
 }
 
 // Plan lists what the selected rules need in each account (ids the
@@ -286,11 +289,31 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 	op, _ := plan.ParseOp(rule.Action) // the loader only accepts the kind's actions
 	a := plan.Action{Op: op, Kind: t.spec.Name, Account: t.account, Region: t.region, ID: r.ID, Name: r.Name,
 		Rule: rule.Name, Reason: v.Reason, Details: r.Details, Change: v.Change}
-	if op == plan.Delete {
-		a.MonthlyCostUSD = r.MonthlyCostUSD
+	if op != plan.Delete {
+		return a
 	}
-	if op == plan.Delete && rule.SnapshotFirst {
-		a.Change = map[string]string{"snapshot-first": "true"}
+	a.MonthlyCostUSD = r.MonthlyCostUSD
+	// What the delete also changes (an AMI's snapshots) is part of the
+	// action's change, and so of the fingerprint.
+	if len(r.DeleteChange) > 0 || rule.SnapshotFirst {
+		a.Change = maps.Clone(r.DeleteChange)
+		if a.Change == nil {
+			a.Change = map[string]string{}
+		}
+		if rule.SnapshotFirst {
+			a.Change["snapshot-first"] = "true"
+		}
 	}
 	return a
+}
+
+// changedWith says how what deleting r also changes differs from what the
+// delete action a planned, or "" when it does not.
+func changedWith(a plan.Action, r plan.Resource) string {
+	for _, k := range slices.Sorted(maps.Keys(r.DeleteChange)) {
+		if now, planned := r.DeleteChange[k], a.Change[k]; now != planned {
+			return fmt.Sprintf("%s changed since the plan: planned %q, now %q", k, planned, now)
+		}
+	}
+	return ""
 }

@@ -182,6 +182,7 @@ func TestMotoKinds(t *testing.T) {
 	t.Run("two accounts", func(t *testing.T) { kmTestMultiAccount(t, m) })
 	t.Run("ensure in two accounts, one owning the bucket", func(t *testing.T) { kmTestEnsureForeignBucket(t, m) })
 	t.Run("ensure in two accounts, the bucket missing", func(t *testing.T) { kmTestEnsureMissingBucket(t, m) })
+	t.Run("protect: an AMI's snapshots", func(t *testing.T) { kmTestAMIProtect(t, m) })
 }
 
 // kmTestSpecExample plans the SPEC §3 example against a moto seeded with
@@ -267,7 +268,7 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	want := kmSorted([]kmAction{
 		{"old-ci-snapshots", "delete", "ebs-snapshot", acct, region, ciSnap, nil},
 		{"orphan-volumes", "delete", "ebs-volume", acct, region, orphanVol, nil},
-		{"stale-amis", "delete", "ami", acct, region, staleAMI, nil},
+		{"stale-amis", "delete", "ami", acct, region, staleAMI, map[string]string{"delete-snapshots": staleAMISnap}},
 		{"idle-eips", "delete", "elastic-ip", acct, region, idleEIP, nil},
 		{"volumes-have-owner", "tag", "ebs-volume", acct, region, busyVol, owner},
 		{"volumes-have-owner", "tag", "ebs-volume", acct, region, rootVol, owner},

@@ -120,8 +120,9 @@ var (
 	}()
 
 	amiAccess = func() map[string]Access {
-		// Images, and what uses them: instances and launch templates.
-		list := readEC2("ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
+		// Images, and what uses them: instances and launch templates; the
+		// tags of their snapshots, which protect or AWS Backup may keep.
+		list := readEC2("ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
 		return map[string]Access{
 			"delete": {Plan: []Grant{list}, Apply: []Grant{
 				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}},

@@ -250,8 +250,15 @@ func TestIAMCoversCalls(t *testing.T) {
 		}},
 		"ami delete": {use: Use{Kind: "ami", Action: "delete"}, run: func(r *iamRun) {
 			id := seedImage(r)
-			r.plan(func() { r.list() })
-			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ami", ID: id}) })
+			var listed []plan.Resource
+			r.plan(func() { listed = r.list() })
+			var change map[string]string // the snapshots deleted with it, as planned
+			for _, l := range listed {
+				if l.ID == id {
+					change = l.DeleteChange
+				}
+			}
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ami", ID: id, Change: change}) })
 		}},
 		"ami tag": {use: Use{Kind: "ami", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
 			id := seedImage(r)

@@ -37,6 +37,7 @@ func TestKindsMoto(t *testing.T) {
 	m := awstest.StartMoto(t)
 	t.Run("ebs-volume", func(t *testing.T) { kmTestEBSVolume(t, m) })
 	t.Run("ami", func(t *testing.T) { kmTestAMI(t, m) })
+	t.Run("ami snapshots and protect", func(t *testing.T) { kmTestAMIProtect(t, m) })
 	t.Run("elastic-ip", func(t *testing.T) { kmTestElasticIP(t, m) })
 	t.Run("tag action", func(t *testing.T) { kmTestTagAction(t, m) })
 	t.Run("s3-bucket ensure", func(t *testing.T) { kmTestS3BucketEnsure(t, m) })
@@ -431,7 +432,7 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		u := byID[unused]
 		kmNear(t, "old image's Created", u.Created, time.Now().Add(-400*24*time.Hour))
 		kmNear(t, "young image's Created", byID[young].Created, time.Now())
-		if u.Name != "unused" || u.Tags["Name"] != "old-build" || u.Details["snapshots"] != unusedSnap ||
+		if u.Name != "unused" || u.Tags["Name"] != "old-build" || u.Details["deletes snapshots"] != unusedSnap ||
 			u.Details["created"] != u.Created.UTC().Format("2006-01-02") {
 			t.Errorf("old image = %+v; want name unused, tag Name=old-build, snapshots %s, created date", u, unusedSnap)
 		}
@@ -486,8 +487,9 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		image, snap := awstest.RegisterImage(t, direct, "doomed", nil)
 		keep, keepSnap := awstest.RegisterImage(t, direct, "kept", nil)
 		k := kmKind(t, "ami", direct)
+		doomed := map[string]string{"delete-snapshots": snap} // as planned
 
-		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image}); err != nil {
+		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image, Change: doomed}); err != nil {
 			t.Fatalf("Do delete %s: %v", image, err)
 		}
 		if kmImageExists(t, direct, image) {
@@ -501,7 +503,7 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		if _, ok := snaps[keepSnap]; !ok || !kmImageExists(t, direct, keep) {
 			t.Errorf("the other image %s or its snapshot %s is gone", keep, keepSnap)
 		}
-		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image}); !errors.Is(err, ErrGone) {
+		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image, Change: doomed}); !errors.Is(err, ErrGone) {
 			t.Errorf("second Do = %v, want ErrGone", err)
 		}
 	})
