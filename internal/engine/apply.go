@@ -133,8 +133,18 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 	}
 	if a.Op == plan.Create || a.Op == plan.Update {
 		// Ensure actions name their desired state; the kind re-reads and
-		// compares before writing.
-		e.finish(log, a, k.Do(ctx, *a))
+		// compares before writing. An ensure never modifies what protect
+		// covers now, also when it was not protected at plan time.
+		switch reason, err := protectedNow(ctx, k, protect, a.ID); {
+		case err != nil:
+			a.Status, a.Error = plan.Failed, errorText(err)
+		case reason != "":
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+reason
+		default:
+			e.finish(log, a, k.Do(ctx, *a))
+			return
+		}
+		e.log(log, a)
 		return
 	}
 	var r plan.Resource

@@ -210,18 +210,31 @@ func narrow(rules []config.Rule) resource.Narrow {
 }
 
 // ensure plans one ensure rule: the kind compares the named resource with
-// the rule's settings and the config's tags. A resource of that name that
-// belongs to someone else is reported as left alone, never taken over.
+// the rule's settings (and, for a create, the config's tags). A resource of
+// that name that belongs to someone else is reported as left alone, never
+// taken over; so is one that protect covers (its name in protect.ids, or
+// its tags matching protect.tags), which an ensure never modifies. As with
+// policy.Evaluate, protection is checked after comparing, so that the
+// report lists a protected resource only when the rule would change it.
 func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg config.Config) (act, prot []plan.Action, err error) {
 	rule := t.rules[0]
-	en, ok := t.spec.New(env).(resource.Ensurer)
+	k := t.spec.New(env)
+	en, ok := k.(resource.Ensurer)
 	if !ok {
 		return nil, nil, fmt.Errorf("%s cannot ensure", t.spec.Name)
 	}
 	act, err = en.Ensure(ctx, resource.Desired{Name: rule.Bucket, Settings: rule.Settings, Tags: cfg.Tags})
-	if errors.Is(err, resource.ErrForeign) {
+	var reason string
+	if err == nil && len(act) > 0 {
+		reason, err = protectedNow(ctx, k, cfg.Protect, rule.Bucket)
+	}
+	switch {
+	case errors.Is(err, resource.ErrForeign):
 		act, err = nil, nil
 		prot = []plan.Action{{Op: plan.Create, ID: rule.Bucket, Name: rule.Bucket, Reason: resource.ErrForeign.Error()}}
+	case reason != "":
+		prot = []plan.Action{{Op: act[0].Op, ID: rule.Bucket, Name: rule.Bucket, Reason: reason}}
+		act = nil
 	}
 	for _, list := range [][]plan.Action{act, prot} {
 		for i := range list {
@@ -229,6 +242,20 @@ func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg con
 		}
 	}
 	return act, prot, err
+}
+
+// protectedNow re-reads the resource id of k and says why the config's
+// protect covers it now, or "". A resource that does not exist yet is
+// judged by its id alone.
+func protectedNow(ctx context.Context, k resource.Kind, protect config.Protect, id string) (string, error) {
+	r, found, err := k.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		r = plan.Resource{ID: id}
+	}
+	return policy.Protected(protect, r), nil
 }
 
 // oneCreator keeps one create action per resource name: an ensure rule runs
