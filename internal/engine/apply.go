@@ -131,8 +131,18 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 	}
 	if a.Op == plan.Create || a.Op == plan.Update {
 		// Ensure actions name their desired state; the kind re-reads and
-		// compares before writing.
-		e.finish(log, a, k.Do(ctx, *a))
+		// compares before writing. An ensure never modifies what protect
+		// covers now, also when it was not protected at plan time.
+		switch reason, err := protectedNow(ctx, k, protect, a.ID); {
+		case err != nil:
+			a.Status, a.Error = plan.Failed, errorText(err)
+		case reason != "":
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+reason
+		default:
+			e.finish(log, a, k.Do(ctx, *a))
+			return
+		}
+		e.log(log, a)
 		return
 	}
 	var r plan.Resource
@@ -157,6 +167,12 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+nonEmpty(v.Reason, "the rule no longer matches")
 			break
 		}
+		// A delete that would now take more or less with it (an AMI whose
+		// snapshot became protected) is not the delete approved.
+		if why := changedWith(*a, r); a.Op == plan.Delete && why != "" {
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+why
+			break
+		}
 		e.finish(log, a, k.Do(ctx, *a))
 		return
 	}
@@ -168,6 +184,8 @@ func (e *Engine) finish(log *slog.Logger, a *plan.Action, err error) {
 	switch {
 	case errors.Is(err, resource.ErrGone), errors.Is(err, resource.ErrConverged):
 		a.Status = plan.AlreadyDone
+	case errors.Is(err, resource.ErrChanged):
+		a.Status, a.Error = plan.Skipped, "no longer planned: "+errorText(err)
 	case err != nil:
 		a.Status, a.Error = plan.Failed, errorText(err)
 	default:

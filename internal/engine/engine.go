@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,7 +95,8 @@ type target struct {
 // env is what the target's kind is built with.
 func (e *Engine) env(ctx context.Context, cfg config.Config, account, region string) (resource.Env, error) {
 	awsCfg, err := e.load(ctx, account, region)
-	return resource.Env{AWS: awsCfg, Account: account, Tags: cfg.Tags, Change: e.change}, err
+	protected := func(r plan.Resource) string { return policy.Protected(cfg.Protect, r) }
+	return resource.Env{AWS: awsCfg, Account: account, Tags: cfg.Tags, Change: e.change, Protected: protected}, err
 }
 
 // Plan lists what the selected rules need in each account (ids the
@@ -211,18 +214,31 @@ func narrow(rules []config.Rule) resource.Narrow {
 }
 
 // ensure plans one ensure rule: the kind compares the named resource with
-// the rule's settings and the config's tags. A resource of that name that
-// belongs to someone else is reported as left alone, never taken over.
+// the rule's settings (and, for a create, the config's tags). A resource of
+// that name that belongs to someone else is reported as left alone, never
+// taken over; so is one that protect covers (its name in protect.ids, or
+// its tags matching protect.tags), which an ensure never modifies. As with
+// policy.Evaluate, protection is checked after comparing, so that the
+// report lists a protected resource only when the rule would change it.
 func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg config.Config) (act, prot []plan.Action, err error) {
 	rule := t.rules[0]
-	en, ok := t.spec.New(env).(resource.Ensurer)
+	k := t.spec.New(env)
+	en, ok := k.(resource.Ensurer)
 	if !ok {
 		return nil, nil, fmt.Errorf("%s cannot ensure", t.spec.Name)
 	}
 	act, err = en.Ensure(ctx, resource.Desired{Name: rule.Bucket, Settings: rule.Settings, Tags: cfg.Tags})
-	if errors.Is(err, resource.ErrForeign) {
+	var reason string
+	if err == nil && len(act) > 0 {
+		reason, err = protectedNow(ctx, k, cfg.Protect, rule.Bucket)
+	}
+	switch {
+	case errors.Is(err, resource.ErrForeign):
 		act, err = nil, nil
 		prot = []plan.Action{{Op: plan.Create, ID: rule.Bucket, Name: rule.Bucket, Reason: resource.ErrForeign.Error()}}
+	case reason != "":
+		prot = []plan.Action{{Op: act[0].Op, ID: rule.Bucket, Name: rule.Bucket, Reason: reason}}
+		act = nil
 	}
 	for _, list := range [][]plan.Action{act, prot} {
 		for i := range list {
@@ -230,6 +246,20 @@ func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg con
 		}
 	}
 	return act, prot, err
+}
+
+// protectedNow re-reads the resource id of k and says why the config's
+// protect covers it now, or "". A resource that does not exist yet is
+// judged by its id alone.
+func protectedNow(ctx context.Context, k resource.Kind, protect config.Protect, id string) (string, error) {
+	r, found, err := k.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		r = plan.Resource{ID: id}
+	}
+	return policy.Protected(protect, r), nil
 }
 
 // oneCreator keeps one create action per resource name: an ensure rule runs
@@ -290,11 +320,31 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 	op, _ := plan.ParseOp(rule.Action) // the loader only accepts the kind's actions
 	a := plan.Action{Op: op, Kind: t.spec.Name, Account: t.account, Region: t.region, ID: r.ID, Name: r.Name,
 		Rule: rule.Name, Reason: v.Reason, Details: r.Details, Change: v.Change}
-	if op == plan.Delete {
-		a.MonthlyCostUSD = r.MonthlyCostUSD
+	if op != plan.Delete {
+		return a
 	}
-	if op == plan.Delete && rule.SnapshotFirst {
-		a.Change = map[string]string{"snapshot-first": "true"}
+	a.MonthlyCostUSD = r.MonthlyCostUSD
+	// What the delete also changes (an AMI's snapshots) is part of the
+	// action's change, and so of the fingerprint.
+	if len(r.DeleteChange) > 0 || rule.SnapshotFirst {
+		a.Change = maps.Clone(r.DeleteChange)
+		if a.Change == nil {
+			a.Change = map[string]string{}
+		}
+		if rule.SnapshotFirst {
+			a.Change["snapshot-first"] = "true"
+		}
 	}
 	return a
+}
+
+// changedWith says how what deleting r also changes differs from what the
+// delete action a planned, or "" when it does not.
+func changedWith(a plan.Action, r plan.Resource) string {
+	for _, k := range slices.Sorted(maps.Keys(r.DeleteChange)) {
+		if now, planned := r.DeleteChange[k], a.Change[k]; now != planned {
+			return fmt.Sprintf("%s changed since the plan: planned %q, now %q", k, planned, now)
+		}
+	}
+	return ""
 }

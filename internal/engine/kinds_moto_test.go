@@ -182,6 +182,8 @@ func TestMotoKinds(t *testing.T) {
 	t.Run("two accounts", func(t *testing.T) { kmTestMultiAccount(t, m) })
 	t.Run("ensure in two accounts, one owning the bucket", func(t *testing.T) { kmTestEnsureForeignBucket(t, m) })
 	t.Run("ensure in two accounts, the bucket missing", func(t *testing.T) { kmTestEnsureMissingBucket(t, m) })
+	t.Run("protect: an AMI's snapshots", func(t *testing.T) { kmTestAMIProtect(t, m) })
+	t.Run("protect: ensure on a protected bucket", func(t *testing.T) { kmTestEnsureProtected(t, m) })
 }
 
 // kmTestSpecExample plans the SPEC §3 example against a moto seeded with
@@ -267,7 +269,7 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	want := kmSorted([]kmAction{
 		{"old-ci-snapshots", "delete", "ebs-snapshot", acct, region, ciSnap, nil},
 		{"orphan-volumes", "delete", "ebs-volume", acct, region, orphanVol, nil},
-		{"stale-amis", "delete", "ami", acct, region, staleAMI, nil},
+		{"stale-amis", "delete", "ami", acct, region, staleAMI, map[string]string{"delete-snapshots": staleAMISnap}},
 		{"idle-eips", "delete", "elastic-ip", acct, region, idleEIP, nil},
 		{"volumes-have-owner", "tag", "ebs-volume", acct, region, busyVol, owner},
 		{"volumes-have-owner", "tag", "ebs-volume", acct, region, rootVol, owner},
@@ -698,8 +700,8 @@ func kmTestEnsureForeignBucket(t *testing.T, m *awstest.Moto) {
 		t.Fatal(err)
 	}
 	want := kmSorted([]kmAction{
+		// The config's tags are not written on a bucket broom did not make (SPEC §1).
 		{"artifacts-bucket", "update", "s3-bucket", home, region, bucket, map[string]string{"versioning": "true"}},
-		{"artifacts-bucket", "update", "s3-bucket", home, region, bucket, map[string]string{"tag:Owner": "platform-team"}},
 	})
 	if diff := cmp.Diff(want, kmActions(first.Plan.Actions)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)

@@ -225,4 +225,9 @@ type Resource struct {
 	Flags          map[string]bool
 	Details        map[string]string
 	MonthlyCostUSD float64
+	// DeleteChange is what deleting the resource also changes, for a
+	// delete action's Change, so that it enters the fingerprint: the
+	// snapshots deleted with an AMI ("delete-snapshots"). Apply skips a
+	// delete whose re-read DeleteChange differs from the plan's.
+	DeleteChange map[string]string
 }

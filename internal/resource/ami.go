@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 // ec2ImageAPI is the part of EC2 this kind uses; *ec2.Client satisfies it.
 type ec2ImageAPI interface {
 	ec2.DescribeImagesAPIClient
+	ec2.DescribeSnapshotsAPIClient
 	ec2.DescribeInstancesAPIClient
 	ec2.DescribeLaunchTemplatesAPIClient
 	DescribeLaunchTemplateVersions(context.Context, *ec2.DescribeLaunchTemplateVersionsInput, ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
@@ -26,10 +28,11 @@ type ec2ImageAPI interface {
 }
 
 type amis struct {
-	api    ec2ImageAPI
-	region string
-	ref    string
-	narrow Narrow
+	api       ec2ImageAPI
+	region    string
+	ref       string
+	narrow    Narrow
+	protected func(plan.Resource) string // the config's protect (Env.Protected)
 }
 
 var (
@@ -38,7 +41,7 @@ var (
 )
 
 func newAMIs(env Env) Kind {
-	return &amis{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
+	return &amis{api: ec2.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow, protected: env.protected()}
 }
 
 // List lists the account's own images and what uses each: instances in any
@@ -48,16 +51,22 @@ func (k *amis) List(ctx context.Context) ([]plan.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []plan.Resource
+	var found []types.Image
 	p := ec2.NewDescribeImagesPaginator(k.api, &ec2.DescribeImagesInput{Owners: self, MaxResults: aws.Int32(1000), Filters: k.narrow.ec2Filters()})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("describe images: %w", err)
 		}
-		for _, img := range page.Images {
-			out = append(out, k.imageResource(img, users))
-		}
+		found = append(found, page.Images...)
+	}
+	keeps, err := k.snapshotKeeps(ctx, found...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plan.Resource, 0, len(found))
+	for _, img := range found {
+		out = append(out, k.imageResource(img, users, keeps))
 	}
 	return out, nil
 }
@@ -86,8 +95,12 @@ func (k *amis) GetMany(ctx context.Context, ids []string) (map[string]plan.Resou
 	if err != nil {
 		return nil, err
 	}
+	keeps, err := k.snapshotKeeps(ctx, found...)
+	if err != nil {
+		return nil, err
+	}
 	for _, img := range found {
-		out[aws.ToString(img.ImageId)] = k.imageResource(img, users)
+		out[aws.ToString(img.ImageId)] = k.imageResource(img, users, keeps)
 	}
 	return out, nil
 }
@@ -103,7 +116,17 @@ func (k *amis) image(ctx context.Context, id string) (types.Image, bool, error) 
 	return out.Images[0], true, nil
 }
 
-// Do deregisters the image, then deletes the snapshots it owned; or tags it.
+// Do deregisters the image, then deletes the snapshots the plan deletes
+// with it; or tags it.
+//
+// The snapshots deleted are at most those of the action's Change
+// (deleteSnapshotsKey), and only those that nothing keeps now: a snapshot is
+// never deleted beyond the planned set, nor when it is protected or AWS
+// Backup's. Do re-reads the image and its snapshots' tags first; if a
+// planned snapshot is kept now (protected since the plan), it does
+// nothing and returns ErrChanged, so that the action is skipped and the
+// next plan, which keeps that snapshot, is approved anew. A snapshot that
+// became deletable since the plan is kept: it was not approved.
 func (k *amis) Do(ctx context.Context, a plan.Action) error {
 	switch a.Op {
 	case plan.Tag:
@@ -119,6 +142,21 @@ func (k *amis) Do(ctx context.Context, a plan.Action) error {
 	if !found {
 		return fmt.Errorf("deregister image %s: %w", a.ID, ErrGone)
 	}
+	keeps, err := k.snapshotKeeps(ctx, img)
+	if err != nil {
+		return err
+	}
+	planned := splitIDs(a.Change[deleteSnapshotsKey])
+	var doomed []string
+	for _, snap := range imageSnapshots(img) {
+		if !slices.Contains(planned, snap) {
+			continue // not approved for deletion: kept
+		}
+		if why := keeps[snap]; why != "" {
+			return fmt.Errorf("image %s: snapshot %s to be deleted with it is kept now (%s): %w", a.ID, snap, why, ErrChanged)
+		}
+		doomed = append(doomed, snap)
+	}
 	_, err = k.api.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(a.ID)})
 	if isCode(err, "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable") {
 		return fmt.Errorf("deregister image %s: %w", a.ID, ErrGone)
@@ -127,7 +165,7 @@ func (k *amis) Do(ctx context.Context, a plan.Action) error {
 		return fmt.Errorf("deregister image %s: %w", a.ID, err)
 	}
 	var failed []string
-	for _, snap := range imageSnapshots(img) {
+	for _, snap := range doomed {
 		_, err := k.api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(snap)})
 		if err != nil && !isCode(err, "InvalidSnapshot.NotFound") {
 			failed = append(failed, fmt.Sprintf("%s: %v", snap, err))
@@ -138,6 +176,57 @@ func (k *amis) Do(ctx context.Context, a plan.Action) error {
 	}
 	return nil
 }
+
+// deleteSnapshotsKey is the key of an AMI delete's Change that lists the
+// snapshots deleted with it, comma-separated in id order ("" for none).
+const deleteSnapshotsKey = "delete-snapshots"
+
+func splitIDs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// snapshotKeeps reads the tags of the snapshots behind imgs and says, of
+// each that must outlive its image, why: protect (the config's tags or
+// ids) or AWS Backup. A snapshot that is not among the account's own is
+// kept too: broom deletes only what the account owns. Snapshots are read
+// by id, snapshotBatch at a time.
+func (k *amis) snapshotKeeps(ctx context.Context, imgs ...types.Image) (map[string]string, error) {
+	var ids []string
+	for _, img := range imgs {
+		ids = append(ids, imageSnapshots(img)...)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	keeps := make(map[string]string, len(ids))
+	for _, id := range ids {
+		keeps[id] = "not found among the account's snapshots"
+	}
+	for batch := range slices.Chunk(ids, snapshotBatch) {
+		p := ec2.NewDescribeSnapshotsPaginator(k.api, &ec2.DescribeSnapshotsInput{OwnerIds: self, MaxResults: aws.Int32(1000), Filters: byFilter("snapshot-id", batch...)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describe %s behind images: %w", naming("snapshot", "snapshots", batch), err)
+			}
+			for _, s := range page.Snapshots {
+				r := plan.Resource{ID: aws.ToString(s.SnapshotId), Tags: tagMap(s.Tags)}
+				r.Name = r.Tags["Name"]
+				keeps[r.ID] = k.protected(r)
+				if keeps[r.ID] == "" && hasTagPrefix(r.Tags, "aws:backup:") {
+					keeps[r.ID] = "managed by AWS Backup"
+				}
+			}
+		}
+	}
+	return keeps, nil
+}
+
+// snapshotBatch is how many snapshot ids one DescribeSnapshots names: EC2
+// takes up to 200 values in a filter.
+const snapshotBatch = 200
 
 // imageUsers maps image ids to what uses them.
 func (k *amis) imageUsers(ctx context.Context) (map[string]string, error) {
@@ -181,7 +270,11 @@ func (k *amis) imageUsers(ctx context.Context) (map[string]string, error) {
 	return users, nil
 }
 
-func (k *amis) imageResource(img types.Image, users map[string]string) plan.Resource {
+// imageResource is an image's facts. keeps says which of its snapshots
+// stay when it is deleted, and why (snapshotKeeps): the others are listed
+// in Details["deletes snapshots"] and in DeleteChange, those that stay in
+// Details["keeps snapshots"] with the reason.
+func (k *amis) imageResource(img types.Image, users, keeps map[string]string) plan.Resource {
 	id := aws.ToString(img.ImageId)
 	r := plan.Resource{
 		ID:      id,
@@ -194,20 +287,40 @@ func (k *amis) imageResource(img types.Image, users map[string]string) plan.Reso
 		r.Created = t
 		r.Details["created"] = t.UTC().Format("2006-01-02")
 	}
-	if users[id] != "" {
+	switch {
+	case users[id] != "":
 		r.InUse = "used by " + users[id]
+	case hasTagPrefix(r.Tags, "aws:backup:"):
+		r.InUse = "managed by AWS Backup"
 	}
-	snaps := imageSnapshots(img)
-	var size int32
+	var doomed, kept []string
+	for _, snap := range imageSnapshots(img) {
+		if why := keeps[snap]; why != "" {
+			kept = append(kept, fmt.Sprintf("%s (%s)", snap, why))
+		} else {
+			doomed = append(doomed, snap)
+		}
+	}
+	var size, saved int32 // saved: the size of the snapshots that go
 	for _, m := range img.BlockDeviceMappings {
 		if m.Ebs != nil {
 			size += aws.ToInt32(m.Ebs.VolumeSize)
+			if m.Ebs.SnapshotId != nil && slices.Contains(doomed, *m.Ebs.SnapshotId) {
+				saved += aws.ToInt32(m.Ebs.VolumeSize)
+			}
 		}
 	}
-	r.Details["snapshots"] = strings.Join(snaps, ", ")
+	r.Details["deletes snapshots"] = strings.Join(doomed, ", ")
+	if len(doomed) == 0 {
+		r.Details["deletes snapshots"] = "none"
+	}
+	if len(kept) > 0 {
+		r.Details["keeps snapshots"] = strings.Join(kept, ", ")
+	}
+	r.DeleteChange = map[string]string{deleteSnapshotsKey: strings.Join(doomed, ",")}
 	r.Details["size"] = fmt.Sprintf("%d GiB", size)
 	usd, note := price(snapshotPrices, k.region)
-	r.MonthlyCostUSD = float64(size) * usd
+	r.MonthlyCostUSD = float64(saved) * usd
 	if note != "" {
 		r.Details["price"] = note
 	}

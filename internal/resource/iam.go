@@ -120,8 +120,9 @@ var (
 	}()
 
 	amiAccess = func() map[string]Access {
-		// Images, and what uses them: instances and launch templates.
-		list := readEC2("ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
+		// Images, and what uses them: instances and launch templates; the
+		// tags of their snapshots, which protect or AWS Backup may keep.
+		list := readEC2("ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
 		return map[string]Access{
 			"delete": {Plan: []Grant{list}, Apply: []Grant{
 				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}},
@@ -145,11 +146,16 @@ var (
 	s3BucketAccess = func() map[string]Access {
 		read := func(actions ...string) Grant { return Grant{Sid: "ReadBucket", Actions: actions, PerBucket: true} }
 		write := func(actions ...string) Grant { return Grant{Sid: "WriteBucket", Actions: actions, PerBucket: true} }
-		setting := func(get, put string) Access { return Access{Plan: []Grant{read(get)}, Apply: []Grant{write(put)}} }
+		// A setting that differs plans an update, and planning reads the
+		// bucket's tags for protect. Applying reads them to merge the tags
+		// it writes: the config's on a create, broom:change on every write.
+		setting := func(get, put string) Access {
+			return Access{Plan: []Grant{read(get, "s3:GetBucketTagging")}, Apply: []Grant{write(put)}}
+		}
 		return map[string]Access{
 			"ensure": {
-				Plan:  []Grant{read("s3:ListBucket", "s3:GetBucketTagging")}, // HeadBucket needs s3:ListBucket
-				Apply: []Grant{write("s3:CreateBucket", "s3:PutBucketTagging")},
+				Plan:  []Grant{read("s3:ListBucket")}, // HeadBucket needs s3:ListBucket
+				Apply: []Grant{read("s3:GetBucketTagging"), write("s3:CreateBucket", "s3:PutBucketTagging")},
 				With: map[string]Access{
 					"versioning":          setting("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
 					"block-public-access": setting("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),

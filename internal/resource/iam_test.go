@@ -177,39 +177,53 @@ func TestIAMCoversCalls(t *testing.T) {
 		id, _ := awstest.RegisterImage(r.t, r.direct, "stale", nil)
 		return id
 	}
+	// ensureBucket runs an ensure as the engine does: plan is Ensure, then
+	// (when it plans anything) Get, for protect; apply is Get, then Do.
 	ensureBucket := func(r *iamRun, want map[string]string) {
 		d := Desired{Name: bucket, Settings: want, Tags: map[string]string{"Owner": "platform-team"}}
-		var create []plan.Action
-		r.plan(func() { create = r.ensure(d) })
+		planned := func() []plan.Action {
+			var as []plan.Action
+			r.plan(func() {
+				if as = r.ensure(d); len(as) > 0 {
+					if _, _, err := r.k.Get(r.t.Context(), bucket); err != nil {
+						r.t.Fatalf("Get: %v", err)
+					}
+				}
+			})
+			return as
+		}
+		applied := func(a plan.Action) {
+			r.apply(func() {
+				if _, _, err := r.k.Get(r.t.Context(), bucket); err != nil {
+					r.t.Fatalf("Get: %v", err)
+				}
+				if err := r.k.Do(r.t.Context(), a); err != nil {
+					r.t.Fatalf("Do %s: %v", a.Op, err)
+				}
+			})
+		}
+		create := planned()
 		if len(create) != 1 || create[0].Op != plan.Create {
 			r.t.Fatalf("Ensure on a missing bucket = %+v, want one create", create)
 		}
-		r.apply(func() {
-			if err := r.k.Do(r.t.Context(), create[0]); err != nil {
-				r.t.Fatalf("Do create: %v", err)
-			}
-		})
-		r.plan(func() {
-			if got := r.ensure(d); len(got) != 0 {
-				r.t.Errorf("Ensure after create = %+v, want none", got)
-			}
-		})
-		// Drift in a setting (or the tags): one update, then converged.
+		applied(create[0])
+		if got := planned(); len(got) != 0 {
+			r.t.Errorf("Ensure after create = %+v, want none", got)
+		}
+		if want["versioning"] != "true" {
+			return
+		}
+		// Drift in a setting: one update (which stamps broom:change).
 		s3c := s3.NewFromConfig(r.direct)
-		if _, err := s3c.PutBucketTagging(r.t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket),
-			Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("Owner"), Value: aws.String("someone-else")}}}}); err != nil {
+		if _, err := s3c.PutBucketVersioning(r.t.Context(), &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}}); err != nil {
 			r.t.Fatal(err)
 		}
-		var update []plan.Action
-		r.plan(func() { update = r.ensure(d) })
+		update := planned()
 		if len(update) != 1 {
-			r.t.Fatalf("Ensure after the tags drifted = %+v, want one update", update)
+			r.t.Fatalf("Ensure after versioning drifted = %+v, want one update", update)
 		}
-		r.apply(func() {
-			if err := r.k.Do(r.t.Context(), update[0]); err != nil {
-				r.t.Fatalf("Do update: %v", err)
-			}
-		})
+		applied(update[0])
 	}
 
 	scenarios := map[string]struct {
@@ -250,8 +264,15 @@ func TestIAMCoversCalls(t *testing.T) {
 		}},
 		"ami delete": {use: Use{Kind: "ami", Action: "delete"}, run: func(r *iamRun) {
 			id := seedImage(r)
-			r.plan(func() { r.list() })
-			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ami", ID: id}) })
+			var listed []plan.Resource
+			r.plan(func() { listed = r.list() })
+			var change map[string]string // the snapshots deleted with it, as planned
+			for _, l := range listed {
+				if l.ID == id {
+					change = l.DeleteChange
+				}
+			}
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ami", ID: id, Change: change}) })
 		}},
 		"ami tag": {use: Use{Kind: "ami", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
 			id := seedImage(r)
@@ -485,9 +506,10 @@ func TestPolicyOptions(t *testing.T) {
 			},
 			opts: PolicyOptions{PlanOnly: true},
 			want: map[string][]string{
-				"Identity":                 {"iam:ListAccountAliases", "sts:GetCallerIdentity"},
-				"ReadBucketAcmeCi":         {"s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:ListBucket"},
-				"ReadBucketLogsExampleCom": {"s3:GetBucketTagging", "s3:ListBucket"},
+				"Identity":         {"iam:ListAccountAliases", "sts:GetCallerIdentity"},
+				"ReadBucketAcmeCi": {"s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:ListBucket"},
+				// No setting to converge: planning never reads its tags.
+				"ReadBucketLogsExampleCom": {"s3:ListBucket"},
 			},
 		},
 	}

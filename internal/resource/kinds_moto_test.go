@@ -37,6 +37,7 @@ func TestKindsMoto(t *testing.T) {
 	m := awstest.StartMoto(t)
 	t.Run("ebs-volume", func(t *testing.T) { kmTestEBSVolume(t, m) })
 	t.Run("ami", func(t *testing.T) { kmTestAMI(t, m) })
+	t.Run("ami snapshots and protect", func(t *testing.T) { kmTestAMIProtect(t, m) })
 	t.Run("elastic-ip", func(t *testing.T) { kmTestElasticIP(t, m) })
 	t.Run("tag action", func(t *testing.T) { kmTestTagAction(t, m) })
 	t.Run("s3-bucket ensure", func(t *testing.T) { kmTestS3BucketEnsure(t, m) })
@@ -431,7 +432,7 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		u := byID[unused]
 		kmNear(t, "old image's Created", u.Created, time.Now().Add(-400*24*time.Hour))
 		kmNear(t, "young image's Created", byID[young].Created, time.Now())
-		if u.Name != "unused" || u.Tags["Name"] != "old-build" || u.Details["snapshots"] != unusedSnap ||
+		if u.Name != "unused" || u.Tags["Name"] != "old-build" || u.Details["deletes snapshots"] != unusedSnap ||
 			u.Details["created"] != u.Created.UTC().Format("2006-01-02") {
 			t.Errorf("old image = %+v; want name unused, tag Name=old-build, snapshots %s, created date", u, unusedSnap)
 		}
@@ -486,8 +487,9 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		image, snap := awstest.RegisterImage(t, direct, "doomed", nil)
 		keep, keepSnap := awstest.RegisterImage(t, direct, "kept", nil)
 		k := kmKind(t, "ami", direct)
+		doomed := map[string]string{"delete-snapshots": snap} // as planned
 
-		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image}); err != nil {
+		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image, Change: doomed}); err != nil {
 			t.Fatalf("Do delete %s: %v", image, err)
 		}
 		if kmImageExists(t, direct, image) {
@@ -501,7 +503,7 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		if _, ok := snaps[keepSnap]; !ok || !kmImageExists(t, direct, keep) {
 			t.Errorf("the other image %s or its snapshot %s is gone", keep, keepSnap)
 		}
-		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image}); !errors.Is(err, ErrGone) {
+		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: image, Change: doomed}); !errors.Is(err, ErrGone) {
 			t.Errorf("second Do = %v, want ErrGone", err)
 		}
 	})
@@ -776,7 +778,8 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 			if err := k.Do(t.Context(), drift[0]); err != nil {
 				t.Fatalf("Do update versioning: %v", err)
 			}
-			if diff := cmp.Diff([]awstest.Call{{Service: "s3", Region: region, Op: "PutBucketVersioning"}}, rec.Mutating()); diff != "" {
+			wantCalls := []awstest.Call{{Service: "s3", Region: region, Op: "PutBucketVersioning"}, {Service: "s3", Region: region, Op: "PutBucketTagging"}}
+			if diff := cmp.Diff(wantCalls, rec.Mutating()); diff != "" {
 				t.Errorf("mutating calls of the versioning update (-want +got):\n%s", diff)
 			}
 			if got := kmReadBucket(t, direct, bucket).Versioning; got != "Enabled" {
@@ -791,27 +794,17 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 			}
 			kmNoMutation(t, rec, "Do update again")
 
-			// A changed tag: one update named tags; others are kept.
+			// A changed or missing config tag on an existing bucket is no
+			// difference: an update writes what the rule asks (settings)
+			// and broom:change, never the config's tags (SPEC §1).
 			if _, err := direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
-				{Key: aws.String("Owner"), Value: aws.String("someone-else")}, {Key: aws.String("ManagedBy"), Value: aws.String("broom")},
-				{Key: aws.String("CostCenter"), Value: aws.String("42")},
+				{Key: aws.String("Owner"), Value: aws.String("someone-else")}, {Key: aws.String("CostCenter"), Value: aws.String("42")},
+				{Key: aws.String("broom:change"), Value: aws.String("https://github.com/acme/infra/pull/1")},
 			}}}); err != nil {
 				t.Fatal(err)
 			}
-			retag := ensure(t, en)
-			wantRetag := []kmEnsureAction{{Op: plan.Update, ID: bucket, Name: "tags", Change: map[string]string{"tag:Owner": "platform-team"}}}
-			if diff := cmp.Diff(wantRetag, kmEnsureBriefs(retag)); diff != "" {
-				t.Fatalf("Ensure with a changed tag (-want +got):\n%s", diff)
-			}
-			if err := k.Do(t.Context(), retag[0]); err != nil {
-				t.Fatalf("Do update tags: %v", err)
-			}
-			wantTags := map[string]string{"Owner": "platform-team", "ManagedBy": "broom", "CostCenter": "42", "broom:change": kmChange}
-			if diff := cmp.Diff(wantTags, kmReadBucket(t, direct, bucket).Tags); diff != "" {
-				t.Errorf("tags after the tags update (-want +got):\n%s", diff)
-			}
 			if got := ensure(t, en); len(got) != 0 {
-				t.Errorf("Ensure after the tags update = %+v, want none", got)
+				t.Errorf("Ensure with config tags changed and an older broom:change = %+v, want none", got)
 			}
 		})
 	}
@@ -837,6 +830,35 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 			kmNoMutation(t, rec, "second Do of the create")
 		})
 	}
+
+	// SPEC §1: what broom modifies gets broom:change and what the rule
+	// asks, never the config's tags (the bucket may not be broom's).
+	t.Run("an update of a bucket broom did not make stamps broom:change and none of the config's tags", func(t *testing.T) {
+		m.Reset()
+		const region = "eu-west-1"
+		direct := kmS3(t, m, region)
+		if _, err := direct.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket),
+			CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
+			{Key: aws.String("Team"), Value: aws.String("data")}}}}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := kmRecorded(t, m, region)
+		k, en := ensurer(t, cfg)
+		updates, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}, Tags: kmConfigTags})
+		wantUpdates := []kmEnsureAction{{Op: plan.Update, ID: bucket, Name: "versioning", Change: map[string]string{"versioning": "true"}}}
+		if diff := cmp.Diff(wantUpdates, kmEnsureBriefs(updates)); err != nil || diff != "" {
+			t.Fatalf("Ensure on an existing bucket (err %v; -want +got):\n%s", err, diff)
+		}
+		if err := k.Do(t.Context(), updates[0]); err != nil {
+			t.Fatalf("Do update: %v", err)
+		}
+		if diff := cmp.Diff(map[string]string{"Team": "data", "broom:change": kmChange}, kmReadBucket(t, direct, bucket).Tags); diff != "" {
+			t.Errorf("tags after the update (-want +got):\n%s", diff)
+		}
+	})
 
 	t.Run("a bucket created without config tags still carries broom:change", func(t *testing.T) {
 		m.Reset()

@@ -56,6 +56,11 @@ var ErrGone = errors.New("resource no longer exists")
 // ErrConverged means the resource is already as the action would make it.
 var ErrConverged = errors.New("already as desired")
 
+// ErrChanged means the resource changed since the plan in a way the action
+// must not ignore (a snapshot to be deleted with an AMI became protected):
+// nothing was done, and the action is skipped for the next plan to decide.
+var ErrChanged = errors.New("changed since the plan")
+
 // Env is what a kind is built with: the AWS configuration of one account
 // and region, and how to tag what broom creates or modifies.
 type Env struct {
@@ -69,6 +74,20 @@ type Env struct {
 	// Narrow is what every rule of a listing requires, for the kind to
 	// ask the API to filter server-side; List may still return more.
 	Narrow Narrow
+	// Protected says why the config's protect keeps r, or "" (the engine
+	// passes policy.Protected with the config's protect; nil protects
+	// nothing). A kind asks it about what an action touches besides the
+	// resource itself, such as the snapshots behind an AMI: the decision
+	// stays in policy, the facts in the kind.
+	Protected func(r plan.Resource) string
+}
+
+// protected is env.Protected, or nothing protected when it is nil.
+func (env Env) protected() func(plan.Resource) string {
+	if env.Protected == nil {
+		return func(plan.Resource) string { return "" }
+	}
+	return env.Protected
 }
 
 // Narrow is a listing's server-side filter: tags every rule requires

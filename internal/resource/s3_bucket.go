@@ -64,10 +64,16 @@ const tagPrefix = "tag:"
 // List is empty: buckets are only ensured, named by their rule.
 func (k *s3Buckets) List(context.Context) ([]plan.Resource, error) { return nil, nil }
 
-// Get says whether the bucket exists and is the account's.
+// Get says whether the bucket exists and is the account's, with its tags
+// (for protect).
 func (k *s3Buckets) Get(ctx context.Context, name string) (plan.Resource, bool, error) {
+	r := plan.Resource{ID: name, Name: name}
 	ok, err := k.exists(ctx, name)
-	return plan.Resource{ID: name}, ok, err
+	if !ok || err != nil {
+		return r, ok, err
+	}
+	r.Tags, err = k.bucketTags(ctx, name)
+	return r, err == nil, err
 }
 
 func (k *s3Buckets) exists(ctx context.Context, name string) (bool, error) {
@@ -88,7 +94,9 @@ func (k *s3Buckets) exists(ctx context.Context, name string) (bool, error) {
 
 // Ensure plans the create of a missing bucket (with every setting and tag
 // in one action, so nothing can run before the bucket exists), or one
-// update per setting or tag set that differs.
+// update per setting that differs. The config's tags go only on a bucket
+// broom creates: an existing one may not be broom's, and they would
+// mislabel it (SPEC §1); an update stamps broom:change alone.
 func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, error) {
 	ok, err := k.exists(ctx, d.Name)
 	if err != nil {
@@ -115,18 +123,6 @@ func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, error
 			out = append(out, plan.Action{Op: plan.Update, ID: d.Name, Name: s, Change: map[string]string{s: d.Settings[s]},
 				Reason: fmt.Sprintf("%s is %s, want %s", s, have, d.Settings[s])})
 		}
-	}
-	have, err := k.bucketTags(ctx, d.Name)
-	if err != nil {
-		return nil, err
-	}
-	if diff := tagDiff(d.Tags, have); len(diff) > 0 {
-		change := map[string]string{}
-		for t, v := range diff {
-			change[tagPrefix+t] = v
-		}
-		out = append(out, plan.Action{Op: plan.Update, ID: d.Name, Name: "tags", Change: change,
-			Reason: "tags differ: " + describeChange(change)})
 	}
 	return out, nil
 }
@@ -168,8 +164,11 @@ func (k *s3Buckets) create(ctx context.Context, name string) (bool, error) {
 	return false, fmt.Errorf("create bucket %s: %w", name, err)
 }
 
-// converge writes each setting and the tags in change that differ now.
-// Without any difference it reports ErrConverged (unless just created).
+// converge writes each setting and the tags in change that differ now,
+// then stamps broom:change on the bucket: what broom creates or modifies
+// carries it (SPEC §1). Without any difference it reports ErrConverged
+// (unless just created) and writes nothing, so a missing or older
+// broom:change alone is never a difference.
 func (k *s3Buckets) converge(ctx context.Context, name string, change map[string]string, created bool) error {
 	wrote := created
 	tags := map[string]string{}
@@ -191,27 +190,23 @@ func (k *s3Buckets) converge(ctx context.Context, name string, change map[string
 		}
 		wrote = true
 	}
-	if len(tags) > 0 || created { // what broom creates carries broom:change
-		have, err := k.bucketTags(ctx, name)
-		if err != nil {
+	var have map[string]string
+	if len(tags) > 0 || wrote {
+		var err error
+		if have, err = k.bucketTags(ctx, name); err != nil {
 			return err
 		}
-		if len(tagDiff(tags, have)) > 0 || created {
-			// PutBucketTagging replaces the whole set: keep what is there.
-			for t, v := range tags {
-				have[t] = v
-			}
-			have[changeTag] = k.ref
-			if err := k.putTags(ctx, name, have); err != nil {
-				return err
-			}
-			wrote = true
-		}
 	}
-	if !wrote {
+	if !wrote && len(tagDiff(tags, have)) == 0 {
 		return fmt.Errorf("bucket %s: %w", name, ErrConverged)
 	}
-	return nil
+	// PutBucketTagging replaces the whole set: keep what is there, add the
+	// change's tags (a create's: the config's) and the stamp.
+	for t, v := range tags {
+		have[t] = v
+	}
+	have[changeTag] = k.ref
+	return k.putTags(ctx, name, have)
 }
 
 // setting reads one setting as a config value: versioning and

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/awstest"
+	"github.com/broom-dev/broom/internal/plan"
+)
+
+// kmTestEnsureProtected checks that an ensure never modifies a bucket
+// protect covers (SPEC §9): by tag or by name, at plan and, for a bucket
+// protected after the plan, at apply.
+func kmTestEnsureProtected(t *testing.T, m *awstest.Moto) {
+	m.Reset()
+	const region, acct, bucket = "eu-west-1", awstest.AccountID, "acme-ci-artifacts"
+	direct := s3.NewFromConfig(m.Config(t, region))
+	kmTry(direct.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: region}})).must(t, "create bucket")
+	tagBucket := func(tags ...s3types.Tag) {
+		kmTry(direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket),
+			Tagging: &s3types.Tagging{TagSet: tags}})).must(t, "tag bucket")
+	}
+	rec := awstest.NewRecorder(t, m.URL())
+	rc := m.Config(t, region)
+	rc.BaseEndpoint = aws.String(rec.URL())
+	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{acct + "/" + region: rc}), WithChangeRef(kmChangeRef))
+	config := func(protect string) string {
+		return `version: 1
+regions: [` + region + `]
+protect: ` + protect + `
+tags: {Owner: platform-team}
+rules:
+  - name: artifacts-bucket
+    resource: s3-bucket
+    action: ensure
+    bucket: ` + bucket + `
+    settings: {versioning: true}
+`
+	}
+	byTag := kmParse(t, config(`{tags: {"broom:keep": "*"}}`))
+	versioning := func() s3types.BucketVersioningStatus {
+		return kmTry(direct.GetBucketVersioning(t.Context(), &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})).must(t, "versioning").Status
+	}
+
+	// Made before the bucket was protected: one update.
+	before, err := e.Plan(t.Context(), byTag, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.Plan.Actions) != 1 || before.Plan.Actions[0].Op != plan.Update || len(before.Protected) != 0 {
+		t.Fatalf("plan of an unprotected bucket = %+v, protected %+v; want one update", kmActions(before.Plan.Actions), before.Protected)
+	}
+
+	tagBucket(s3types.Tag{Key: aws.String("broom:keep"), Value: aws.String("yes")})
+	rec.Reset()
+	now, err := e.Plan(t.Context(), byTag, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(now.Plan.Actions) != 0 {
+		t.Errorf("plan of a bucket protected by tag = %+v, want none", kmActions(now.Plan.Actions))
+	}
+	if diff := cmp.Diff(map[string]string{bucket: "artifacts-bucket: protected: tag broom:keep=yes"}, kmProtected(now.Protected)); diff != "" {
+		t.Errorf("left alone (-want +got):\n%s", diff)
+	}
+
+	// Applying the plan made before: skipped, the bucket untouched.
+	applied := e.Apply(t.Context(), byTag, before.Plan)
+	if a := applied.Actions[0]; a.Status != plan.Skipped || a.Error != "no longer planned: protected: tag broom:keep=yes" {
+		t.Errorf("apply of the earlier plan: %s %q, want skipped as protected", a.Status, a.Error)
+	}
+	if got := rec.Mutating(); got != nil {
+		t.Errorf("plan and apply of a protected bucket made mutating calls: %v", got)
+	}
+	if v := versioning(); v == s3types.BucketVersioningStatusEnabled {
+		t.Errorf("versioning of the protected bucket = %q: it was modified", v)
+	}
+
+	// By name, in protect.ids: neither converged nor created.
+	tagBucket(s3types.Tag{Key: aws.String("Team"), Value: aws.String("data")})
+	byID := kmParse(t, config(`{ids: [`+bucket+`]}`))
+	for _, missing := range []bool{false, true} {
+		if missing {
+			kmTry(direct.DeleteBucket(t.Context(), &s3.DeleteBucketInput{Bucket: aws.String(bucket)})).must(t, "delete bucket")
+		}
+		got, err := e.Plan(t.Context(), byID, acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Plan.Actions) != 0 {
+			t.Errorf("missing %v: plan of a bucket named in protect.ids = %+v, want none", missing, kmActions(got.Plan.Actions))
+		}
+		if diff := cmp.Diff(map[string]string{bucket: "artifacts-bucket: protected: id listed in protect.ids"}, kmProtected(got.Protected)); diff != "" {
+			t.Errorf("missing %v: left alone (-want +got):\n%s", missing, diff)
+		}
+	}
+	if got := rec.Mutating(); got != nil {
+		t.Errorf("plans of a protected bucket made mutating calls: %v", got)
+	}
+}
