@@ -89,7 +89,14 @@ func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{
 			}
 		})
 		defer stop()
-		e.applyOne(actx, k, rule, protect, a, pre)
+		var bug error
+		func() {
+			defer recovered(&bug)
+			e.applyOne(actx, k, rule, protect, a, pre)
+		}()
+		if bug != nil { // the kind's bug fails its own action, not the run
+			a.Status, a.Error = plan.Failed, bug.Error()
+		}
 		if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
 			a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
 		}

@@ -112,7 +112,8 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.listers)
 	for _, t := range targets {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer recovered(&err)
 			log := e.logger.With("kind", t.spec.Name, "region", t.region, "account", t.account)
 			env, err := e.env(gctx, cfg, t.account, t.region)
 			if err != nil {
@@ -347,4 +348,13 @@ func changedWith(a plan.Action, r plan.Resource) string {
 		}
 	}
 	return ""
+}
+
+// recovered turns a panic (a bug in broom or one of its kinds) in the
+// goroutine it is deferred in into *err: a panic in a goroutine would end
+// the process before any report or output is written (SPEC §9).
+func recovered(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("internal error (a bug in broom, please report it): %v", p)
+	}
 }

@@ -88,12 +88,19 @@ func (e *Engine) read(ctx context.Context, actions []plan.Action, b *batch, from
 	rctx, cancel := context.WithTimeout(ctx, e.actionTimeout)
 	defer cancel()
 	b.at = e.now()
-	b.found, b.err = b.k.GetMany(rctx, ids)
+	b.found, b.err = getMany(rctx, b.k, ids)
 	if b.err != nil && ctx.Err() == nil {
 		a := actions[from]
 		e.logger.Warn("batched re-read failed; each of its actions re-reads on its own",
 			"kind", a.Kind, "region", a.Region, "ids", len(ids), "error", b.err.Error())
 	}
+}
+
+// getMany is k.GetMany with a panic (a bug in the kind) turned into a
+// failed read, after which each action re-reads on its own.
+func getMany(ctx context.Context, k resource.Rereader, ids []string) (found map[string]plan.Resource, err error) {
+	defer recovered(&err)
+	return k.GetMany(ctx, ids)
 }
 
 // readAhead reads each batch in turn and hands it to Apply's dispatching
