@@ -342,7 +342,14 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 // changedWith says how what deleting r also changes differs from what the
 // delete action a planned, or "" when it does not.
 func changedWith(a plan.Action, r plan.Resource) string {
-	for _, k := range slices.Sorted(maps.Keys(r.DeleteChange)) {
+	keys := map[string]string{}
+	maps.Copy(keys, r.DeleteChange)
+	for k := range a.Change { // both ways: a key the re-read lost is a change too
+		if k != "snapshot-first" { // the rule's, not the resource's
+			keys[k] = ""
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if now, planned := r.DeleteChange[k], a.Change[k]; now != planned {
 			return fmt.Sprintf("%s changed since the plan: planned %q, now %q", k, planned, now)
 		}

@@ -62,6 +62,10 @@ func TestApplySkipsADeleteThatWouldTakeOtherThanPlanned(t *testing.T) {
 			now:  ci("snap-a"),
 			want: []result{{"ami-1", plan.Skipped, `no longer planned: delete-snapshots changed since the plan: planned "snap-a,snap-b", now "snap-a"`}},
 		},
+		"the re-read names no snapshots at all: skipped": {
+			now:  res("ami-1", 400*day, "Environment", "ci"),
+			want: []result{{"ami-1", plan.Skipped, `no longer planned: delete-snapshots changed since the plan: planned "snap-a,snap-b", now ""`}},
+		},
 		"a snapshot no longer kept: skipped, never deleted unapproved": {
 			now:  ci("snap-a,snap-b,snap-c"),
 			want: []result{{"ami-1", plan.Skipped, `no longer planned: delete-snapshots changed since the plan: planned "snap-a,snap-b", now "snap-a,snap-b,snap-c"`}},
