@@ -26,6 +26,9 @@ func TestCLIPlanThenApply(t *testing.T) {
 	if strings.Contains(p.stdout, young) {
 		t.Errorf("plan names %s, which is younger than 30d", young)
 	}
+	if !strings.Contains(p.stdout, "account 123456789012") {
+		t.Errorf("plan does not name the account it acts in:\n%s", p.stdout)
+	}
 	if !strings.Contains(p.stdout, "left alone: ebs-snapshot "+kept) {
 		t.Errorf("plan does not say %s is left alone", kept)
 	}

@@ -52,6 +52,12 @@ func TestPullRequestOpenedPlansAndComments(t *testing.T) {
 			t.Errorf("comment does not list %s:\n%s", id, comments[0].Body)
 		}
 	}
+	// The heading names the account the plan acts in (moto's), so an
+	// approver sees where a change would land.
+	if !strings.Contains(comments[0].Body, "### broom plan · `nightly` · account 123456789012") ||
+		!strings.Contains(r.summary, "account 123456789012") || !strings.Contains(r.stdout, "account 123456789012") {
+		t.Errorf("the comment, summary or log does not name the account:\n%s", comments[0].Body)
+	}
 	if !strings.Contains(r.summary, old[0]) {
 		t.Errorf("job summary does not list %s", old[0])
 	}
