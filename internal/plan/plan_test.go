@@ -90,3 +90,83 @@ func TestNewSortsAndRoundTrips(t *testing.T) {
 		t.Errorf("op not written by name: %s", b)
 	}
 }
+
+// The canonical order is (account, region, kind, id, op), then name: each
+// key decides only when all before it are equal.
+func TestSortOrder(t *testing.T) {
+	t.Parallel()
+	a := func(account, region, kind, id string, op Op, name string) Action {
+		return Action{Account: account, Region: region, Kind: kind, ID: id, Op: op, Name: name}
+	}
+	want := []Action{
+		a("111111111111", "us-east-1", "ami", "z", Tag, "z"),
+		a("222222222222", "eu-west-1", "ami", "z", Tag, "z"),
+		a("222222222222", "us-east-1", "ami", "z", Tag, "z"),
+		a("222222222222", "us-east-1", "ebs-snapshot", "a", Tag, "z"),
+		a("222222222222", "us-east-1", "ebs-snapshot", "b", Delete, "z"),
+		a("222222222222", "us-east-1", "ebs-snapshot", "b", Update, "a"),
+		a("222222222222", "us-east-1", "ebs-snapshot", "b", Update, "b"),
+		a("222222222222", "us-east-1", "ebs-snapshot", "b", Tag, "a"),
+	}
+	for _, perm := range [][]int{{7, 6, 5, 4, 3, 2, 1, 0}, {3, 0, 6, 1, 7, 2, 5, 4}, {1, 0, 3, 2, 5, 4, 7, 6}} {
+		got := make([]Action, len(want))
+		for i, j := range perm {
+			got[i] = want[j]
+		}
+		Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Sort of permutation %v (-want +got):\n%s", perm, diff)
+		}
+	}
+}
+
+func TestCountAndApplied(t *testing.T) {
+	t.Parallel()
+	act := func(op Op, status Status, usd float64) Action {
+		return Action{Op: op, Status: status, MonthlyCostUSD: usd}
+	}
+	p := Plan{Actions: []Action{
+		act(Delete, Done, 1.5), act(Delete, AlreadyDone, 2), act(Delete, Failed, 0.25),
+		act(Tag, Skipped, 100), // only deletions save money
+		act(Create, Pending, 0), act(Update, Done, 0), act(Delete, Skipped, 0.25),
+	}}
+	want := Counts{ByOp: map[Op]int{Delete: 4, Tag: 1, Create: 1, Update: 1},
+		Done: 2, AlreadyDone: 1, Failed: 1, Skipped: 2, MonthlyCostUSD: 4}
+	if diff := cmp.Diff(want, p.Count()); diff != "" {
+		t.Errorf("Count (-want +got):\n%s", diff)
+	}
+	if !p.Applied() {
+		t.Error("Applied() = false for a plan with results")
+	}
+	if (Plan{Actions: []Action{act(Delete, Pending, 0), act(Tag, Pending, 0)}}).Applied() {
+		t.Error("Applied() = true for a plan never applied")
+	}
+	if (Plan{}).Applied() {
+		t.Error("Applied() = true for an empty plan")
+	}
+}
+
+func TestOpNames(t *testing.T) {
+	t.Parallel()
+	for op, name := range map[Op]string{Delete: "delete", Create: "create", Update: "update", Tag: "tag",
+		Op(-1): "op(-1)", Op(4): "op(4)", Op(99): "op(99)"} {
+		if got := op.String(); got != name {
+			t.Errorf("Op(%d).String() = %q, want %q", int(op), got, name)
+		}
+	}
+	var o Op = Tag
+	if err := o.UnmarshalText([]byte("nuke")); err == nil || o != Tag {
+		t.Errorf("UnmarshalText(nuke) = %v, op now %v; want an error and the op unchanged", err, o)
+	}
+	if err := o.UnmarshalText([]byte("create")); err != nil || o != Create {
+		t.Errorf("UnmarshalText(create) = %v, op %v; want create", err, o)
+	}
+}
+
+func TestKey(t *testing.T) {
+	t.Parallel()
+	a := Action{Account: "111111111111", Region: "us-east-1", Kind: "ami", ID: "ami-1", Op: Delete}
+	if got, want := a.Key(), "111111111111/us-east-1/ami/ami-1/delete"; got != want {
+		t.Errorf("Key() = %q, want %q", got, want)
+	}
+}

@@ -165,5 +165,8 @@ func formatAge(d time.Duration) string {
 	if days := int(d / (24 * time.Hour)); days >= 2 {
 		return fmt.Sprintf("%d days", days)
 	}
-	return fmt.Sprintf("%d hours", int(d/time.Hour))
+	if hours := int(d / time.Hour); hours != 1 {
+		return fmt.Sprintf("%d hours", hours)
+	}
+	return "1 hour"
 }

@@ -110,3 +110,16 @@ func TestEvaluateNewFilters(t *testing.T) {
 		t.Errorf("a missing broom:change alone is a difference: %v", got)
 	}
 }
+
+// Ages read in days from two days on, in hours below.
+func TestFormatAge(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		47 * time.Hour: "47 hours", 48 * time.Hour: "2 days", 49 * time.Hour: "2 days",
+		90 * time.Minute: "1 hour", 30 * time.Minute: "0 hours", 412 * 24 * time.Hour: "412 days",
+	} {
+		if got := formatAge(d); got != want {
+			t.Errorf("formatAge(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
