@@ -46,6 +46,8 @@ type run struct {
 	summaryUsed int
 	// accounts are those the plan acts on, for every report's heading.
 	accounts []report.Account
+	// labelTried: ensureApproveLabel ran (at most once per run).
+	labelTried bool
 }
 
 // Run runs broom as a GitHub Action and returns the exit code. Every path,
@@ -241,6 +243,9 @@ func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
 	o := PlanOutcome(res, r.cfg)
 	o.Notes = append(notes, o.Notes...)
 	if r.cfg.Comment {
+		if len(o.Plan.Actions) > 0 {
+			r.ensureApproveLabel(ctx, &o)
+		}
 		r.comment(ctx, &o, number, r.pay.PullRequest.Head.SHA, o.Plan.Fingerprint, true)
 	}
 	return o
@@ -418,6 +423,9 @@ func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue,
 	}
 	if existing == nil && remaining == 0 {
 		return // nothing to track
+	}
+	if existing == nil {
+		r.ensureApproveLabel(ctx, o)
 	}
 	marker := pr.Marker{ID: r.cfg.ID, Fingerprint: fingerprint, Head: r.Getenv("GITHUB_SHA")}
 	var prev *pr.Comment

@@ -28,6 +28,8 @@ const OPERATIONS = [
   ["post", "/repos/{owner}/{repo}/issues/{issue_number}/labels"],
   ["delete", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"],
   ["get", "/repos/{owner}/{repo}/collaborators/{username}/permission"],
+  ["get", "/repos/{owner}/{repo}/labels/{name}"],
+  ["post", "/repos/{owner}/{repo}/labels"],
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -48,6 +48,7 @@ func (f *Fake) labelOn(it *item, actor, label string) bool {
 		return false
 	}
 	it.labels = append(it.labels, label)
+	f.ensureRepoLabel(label)
 	f.recordEvent(it.number, "labeled", actor, label)
 	return true
 }

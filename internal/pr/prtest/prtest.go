@@ -26,6 +26,12 @@
 // GET .../issues/{n}/events and Events), EditCommentAs and EditIssueAs
 // (recorded as the body's last edit, which GraphQL reports).
 //
+// The repository's labels (GET and POST /repos/{owner}/{repo}/labels…) are
+// kept too: seed them with AddRepoLabel, read them with RepoLabels. As on
+// GitHub, a label added to an issue through the REST API (or AddLabel) is
+// created in the repository when it has none of that name; SetLabels and the
+// Labels of PR and Issue seed labels without creating any.
+//
 // It also loads real webhook payloads from @octokit/webhooks-examples (see
 // Payload), installed by scripts/test-deps.sh.
 package prtest
@@ -116,6 +122,7 @@ type Fake struct {
 	nextItemID  int64
 	nextEvent   int64
 	perms       map[string]string // login → role
+	repoLabels  map[string]Label  // the repository's labels by lower-case name (labels.go)
 	requests    []Request
 	faults      []*fault
 	violations  []string

@@ -426,6 +426,10 @@ func (f *Fake) dispatch(c *call) reply {
 		return f.removeLabel(c)
 	case "GET /repos/{owner}/{repo}/collaborators/{username}/permission":
 		return f.permission(c)
+	case "GET /repos/{owner}/{repo}/labels/{name}":
+		return f.getRepoLabel(c)
+	case "POST /repos/{owner}/{repo}/labels":
+		return f.createRepoLabel(c)
 	}
 	f.violate("%s %s: in the description but not implemented by prtest", c.method, c.path)
 	return errorReply(http.StatusNotImplemented, "prtest: not implemented")
