@@ -33,6 +33,8 @@ type command struct {
 	about    string // a paragraph under the usage line
 	flags    []flagDef
 	examples []string
+	// aws: the command calls AWS (help says where credentials come from).
+	aws bool
 }
 
 var (
@@ -61,6 +63,7 @@ var commands = []command{
 		about: "Lists what the config's rules ask about in each region and prints the plan: what apply " +
 			"would delete, tag or update, and what broom leaves alone and why. It changes nothing.",
 		flags: planFlags,
+		aws:   true,
 		examples: []string{
 			"broom plan",
 			"broom plan --region eu-west-1 --rules old-ci-snapshots",
@@ -80,6 +83,7 @@ var commands = []command{
 			flagDef{name: "yes", usage: "apply without asking to type the account id (a flag only: nothing in the environment can confirm)"},
 			flagDef{name: "dry-run", usage: "plan only: the same as broom plan"},
 		),
+		aws: true,
 		examples: []string{
 			"broom apply                       # on a terminal: shows the plan, asks for the account id",
 			"broom apply --yes --rules idle-eips",
@@ -111,6 +115,7 @@ var commands = []command{
 	{
 		name:    "version",
 		summary: "print the version",
+		about:   "Prints the version of this broom binary.",
 	},
 }
 
@@ -155,12 +160,12 @@ func (c command) help() string {
 		for _, f := range c.flags {
 			writeFlag(&b, f)
 		}
-		if slices.ContainsFunc(c.flags, func(f flagDef) bool { return f.key != "" }) {
-			b.WriteString("\n")
-			b.WriteString(wrap("A flag wins over its BROOM_* variable, which wins over the config file. "+
-				"AWS credentials, region and endpoint come from the AWS SDK's default chain "+
-				"(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …).", "", helpWidth))
+		note := "A flag wins over its BROOM_* variable, which wins over the config file."
+		if c.aws {
+			note += " AWS credentials, region and endpoint come from the AWS SDK's default chain " +
+				"(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …)."
 		}
+		b.WriteString("\n" + wrap(note, "", helpWidth))
 		b.WriteString("\n")
 	}
 	if len(c.examples) > 0 {
@@ -169,7 +174,7 @@ func (c command) help() string {
 			b.WriteString("  " + e + "\n")
 		}
 	}
-	return strings.TrimSuffix(b.String(), "\n") + "\n"
+	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
 // writeFlag writes one flag: its names and its variable on one line, what
