@@ -26,7 +26,18 @@ func main() {
 	// new work, finish the report and outputs, exit non-zero.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.IO{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		IsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) }})
+		IsTerminal:    func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
+		TerminalWidth: stdoutWidth})
 	stop()
 	os.Exit(code)
+}
+
+// stdoutWidth is the width of the terminal stdout writes to, or 0 when it
+// is not a terminal (a pipe, a file, a CI log).
+func stdoutWidth() int {
+	w, _, err := term.GetSize(int(os.Stdout.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }

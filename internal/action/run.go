@@ -97,6 +97,7 @@ func (c Cloud) Identities() []report.Account {
 // listed.
 func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engineOpts ...engine.Option) (Cloud, error) {
 	opts := cloud.NewOptions(cfg.AWS) // one rate limiter for the whole run
+	opts.Logger = logger              // the SDK's own lines too
 	return connect(ctx, logger, cfg, func(ctx context.Context, region string) (aws.Config, error) {
 		return cloud.Load(ctx, region, opts)
 	}, engineOpts...)
@@ -136,6 +137,9 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 	}
 	first, err := base(ctx, cfg.Regions[0])
 	if err != nil {
+		return Cloud{}, err
+	}
+	if err := cloud.Credentials(ctx, first); err != nil {
 		return Cloud{}, err
 	}
 	current, err := cloud.AccountID(ctx, first)

@@ -38,34 +38,29 @@ type IO struct {
 	// IsTerminal says whether an operator types at Stdin (then broom apply
 	// asks before it changes anything); nil: never.
 	IsTerminal func() bool
-	HTTPClient *http.Client    // for GitHub; nil for the default
-	Engine     []engine.Option // for tests
+	// TerminalWidth is the width of the terminal Stdout writes to, or 0
+	// when Stdout is not a terminal; nil: never a terminal.
+	TerminalWidth func() int
+	HTTPClient    *http.Client    // for GitHub; nil for the default
+	Engine        []engine.Option // for tests
 	// Connect replaces action.Connect, for tests; nil: action.Connect.
 	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (action.Cloud, error)
 }
 
-const usage = `usage: broom <command> [flags]
-
-commands:
-  plan        compute the plan, print/write the report, change nothing
-  apply       compute the plan, show it, then execute it once confirmed
-              (on a terminal, type the account id; otherwise --yes or
-              --expect-fingerprint)
-  action      run as a GitHub Action (reads the event, decides plan or apply)
-  validate    check the config file and exit 0 or 2
-  iam-policy  print the least-privilege IAM policy for the config's rules
-  version     print the version
-
-Run "broom <command> -h" for a command's flags.
-`
-
 // Run runs the command in args (without the program name).
 func Run(ctx context.Context, args []string, env IO) int {
 	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
+		fmt.Fprint(env.Stderr, topUsage())
 		return action.ExitMisuse
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
+	cmd, rest := args[0], args[1:]
+	// Help is asked for, not a mistake: stdout, exit 0. (A -h after other
+	// flags is found by the command's flag parsing.)
+	if c, ok := lookupCommand(cmd); ok && len(rest) > 0 && isHelp(rest[0]) {
+		fmt.Fprint(env.Stdout, c.help())
+		return action.ExitOK
+	}
+	switch cmd {
 	case "plan", "apply":
 		return runPlanApply(ctx, cmd, rest, env)
 	case "validate":
@@ -82,75 +77,110 @@ func Run(ctx context.Context, args []string, env IO) int {
 	case "version", "--version", "-version":
 		fmt.Fprintln(env.Stdout, "broom", Version)
 		return action.ExitOK
-	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(env.Stdout, topUsage())
 		return action.ExitOK
 	default:
-		fmt.Fprintf(env.Stderr, "broom: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(env.Stderr, "broom: unknown command %q\n\n%s", cmd, topUsage())
 		return action.ExitMisuse
 	}
 }
 
-// listFlag is a repeatable flag whose values join with commas.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// applyFlags are apply's flags that are not settings: no BROOM_* variable
-// or config key may stand in for them.
-type applyFlags struct {
-	dryRun bool // plan only
-	yes    bool // apply without asking
+// runner is one command's run: its I/O and its logger.
+type runner struct {
+	env    IO
+	logger *slog.Logger
+	// jsonLogs: the log is JSON, for a program; a fatal error is then a
+	// log record as well as the line a person reads.
+	jsonLogs bool
 }
 
-// flags parses a command's flags into a settings layer holding only the
-// flags the user gave.
-func flags(cmd string, args []string, stderr io.Writer) (config.Layer, applyFlags, error) {
-	fs := flag.NewFlagSet("broom "+cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
-	fs.Usage = func() {}
-	var regions listFlag
-	fs.String("config", config.DefaultFile, "policy file")
-	fs.Var(&regions, "region", "region to work in (repeatable; overrides the file)")
-	fs.String("rules", "", "run only these rules (comma-separated)")
-	fs.String("max-actions", "", "refuse to apply a plan with more actions (default 100)")
-	fs.String("format", "text", "report format: text, markdown or json")
-	fs.String("out", "", "write the JSON plan to this file")
-	fs.String("log-format", "text", "log format: text or json")
-	fs.String("timeout", "", "deadline for the whole run (default 15m)")
-	fs.Bool("verbose", false, "log debug messages")
-	fs.Bool("v", false, "shorthand for --verbose")
-	var af applyFlags
-	if cmd == "apply" {
-		fs.String("expect-fingerprint", "", "apply only if the plan has this fingerprint (no question asked)")
-		fs.BoolVar(&af.dryRun, "dry-run", false, "plan only, the same as broom plan")
-		fs.BoolVar(&af.yes, "yes", false, "apply without asking to type the account id (needed without a terminal, unless --expect-fingerprint)")
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: broom %s [flags]\n", cmd)
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
+// newRunner starts a command with the log format the environment or the
+// command line asks for (the config is not read yet), so that even a
+// misuse found before it is read is logged as JSON when JSON was asked for.
+func newRunner(env IO, args []string) *runner {
+	s := &runner{env: env}
+	format := env.Getenv(config.EnvName("log-format"))
+	for i, a := range args {
+		switch {
+		case a == "--log-format" || a == "-log-format":
+			if i+1 < len(args) {
+				format = args[i+1]
+			}
+		case strings.HasPrefix(a, "--log-format=") || strings.HasPrefix(a, "-log-format="):
+			_, format, _ = strings.Cut(a, "=")
 		}
-		return config.Layer{}, af, err
 	}
-	if fs.NArg() > 0 {
-		return config.Layer{}, af, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	s.setLogs(format, false)
+	return s
+}
+
+// setLogs sets the log's format (text unless json) and level.
+func (s *runner) setLogs(format string, verbose bool) {
+	s.jsonLogs = format == "json"
+	s.logger = newLogger(s.env.Stderr, format, verbose)
+}
+
+// fail reports err, which ends the command with code, and returns code.
+// A person reads one line on stderr, "broom: <err>". A JSON log also gets
+// an error record saying the same, so that a program reading the log
+// knows why the run ended; a text log does not, because it shares stderr
+// with that line and would only repeat it.
+func (s *runner) fail(code int, err error) int {
+	if errors.Is(err, flag.ErrHelp) { // asked for, and printed by s.flags
+		return action.ExitOK
 	}
-	l := config.Layer{Name: "flag --", Values: map[string]string{}}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "region":
-			l.Values["regions"] = regions.String()
-		case "v":
-			l.Values["verbose"] = f.Value.String()
-		case "dry-run", "yes":
-		default:
-			l.Values[f.Name] = f.Value.String()
+	s.say(code, err)
+	return code
+}
+
+// say reports err, which ends the command with code, as fail does, for a
+// command that still has a report to write.
+func (s *runner) say(code int, err error) {
+	if s.jsonLogs {
+		s.logger.Error("failed", "error", err, "exit_code", code)
+	}
+	fmt.Fprintln(s.env.Stderr, "broom:", err)
+}
+
+// flags parses args against c's flags; -h or --help among them prints c's
+// help on stdout and returns flag.ErrHelp.
+func (s *runner) flags(c command, args []string) (parsed, error) {
+	p, err := c.parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(s.env.Stdout, c.help())
+	}
+	return p, err
+}
+
+// failConfig reports config problems (exit 2): each on its own line as
+// file:line: message, as an ::error annotation at its file and line when
+// running in GitHub Actions, and as a log record in a JSON log.
+func (s *runner) failConfig(err error) int {
+	problems := config.AsProblems(err)
+	for _, p := range problems {
+		if s.jsonLogs {
+			s.logger.Error("config problem", "error", p.Msg, "file", p.File, "line", p.Line, "exit_code", action.ExitMisuse)
 		}
-	})
-	return l, af, nil
+		fmt.Fprintln(s.env.Stderr, p.Error())
+	}
+	if s.env.Getenv("GITHUB_ACTIONS") == "true" {
+		action.Annotate(githubactions.New(githubactions.WithGetenv(s.env.Getenv), githubactions.WithWriter(s.env.Stdout)), problems)
+	}
+	return action.ExitMisuse
+}
+
+// recovered, deferred, turns a panic into exit 1 with one line on stderr
+// (SPEC §9: never a Go stack trace read as misuse); the stack goes to the
+// log at debug level (-v).
+func (s *runner) recovered(code *int) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	msg := strings.Join(strings.Fields(fmt.Sprint(p)), " ")
+	*code = s.fail(action.ExitFailure, fmt.Errorf("internal error: %s (a bug: please report it with the -v log)", msg))
+	s.logger.Debug("panic", "panic", msg, "stack", string(debug.Stack()))
 }
 
 func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
@@ -178,72 +208,38 @@ func cleanAttr(_ []string, a slog.Attr) slog.Attr {
 }
 
 func runValidate(args []string, env IO) (code int) {
-	logger := newLogger(env.Stderr, "text", false)
-	defer recovered(env, &logger, &code)
-	layer, _, err := flags("validate", args, env.Stderr)
+	s := newRunner(env, args)
+	defer s.recovered(&code)
+	c, _ := lookupCommand("validate")
+	p, err := s.flags(c, args)
 	if err != nil {
-		return misuse(env, err)
+		return s.fail(action.ExitMisuse, err)
 	}
-	cfg, err := config.Load(layer, env.Getenv, resource.Catalog())
+	cfg, err := config.Load(p.layer, env.Getenv, resource.Catalog())
 	if err != nil {
-		printProblems(env, err)
-		return action.ExitMisuse
+		return s.failConfig(err)
 	}
-	logger = newLogger(env.Stderr, cfg.LogFormat, cfg.Verbose)
+	s.setLogs(cfg.LogFormat, cfg.Verbose)
 	fmt.Fprintf(env.Stdout, "%s: ok (%d rules)\n", cfg.Path, len(cfg.File.Rules))
 	return action.ExitOK
 }
 
-// recovered, deferred, turns a panic into exit 1 with one line on stderr
-// (SPEC §9: never a Go stack trace read as misuse); the stack goes to the
-// log at debug level (-v). *logger is the run's logger at the time.
-func recovered(env IO, logger **slog.Logger, code *int) {
-	p := recover()
-	if p == nil {
-		return
-	}
-	msg := strings.Join(strings.Fields(fmt.Sprint(p)), " ")
-	fmt.Fprintf(env.Stderr, "broom: internal error: %s (a bug: please report it with the -v log)\n", msg)
-	(*logger).Debug("panic", "panic", msg, "stack", string(debug.Stack()))
-	*code = action.ExitFailure
-}
-
-// printProblems writes each config problem on its own line, and as an
-// ::error annotation at its file and line when running in GitHub Actions.
-func printProblems(env IO, err error) {
-	problems := config.AsProblems(err)
-	for _, p := range problems {
-		fmt.Fprintln(env.Stderr, p.Error())
-	}
-	if env.Getenv("GITHUB_ACTIONS") == "true" {
-		action.Annotate(githubactions.New(githubactions.WithGetenv(env.Getenv), githubactions.WithWriter(env.Stdout)), problems)
-	}
-}
-
-func misuse(env IO, err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return action.ExitOK
-	}
-	fmt.Fprintln(env.Stderr, "broom:", err)
-	return action.ExitMisuse
-}
-
 func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code int) {
-	logger := newLogger(env.Stderr, "text", false)
-	defer recovered(env, &logger, &code)
-	layer, af, err := flags(cmd, args, env.Stderr)
+	s := newRunner(env, args)
+	defer s.recovered(&code)
+	c, _ := lookupCommand(cmd)
+	p, err := s.flags(c, args)
 	if err != nil {
-		return misuse(env, err)
+		return s.fail(action.ExitMisuse, err)
 	}
-	cfg, err := config.Load(layer, env.Getenv, resource.Catalog())
+	cfg, err := config.Load(p.layer, env.Getenv, resource.Catalog())
 	if err != nil {
-		printProblems(env, err)
-		return action.ExitMisuse
+		return s.failConfig(err)
 	}
+	s.setLogs(cfg.LogFormat, cfg.Verbose)
 	if err := action.ResolveRegions(&cfg, env.Getenv); err != nil {
-		return misuse(env, err)
+		return s.fail(action.ExitMisuse, err)
 	}
-	logger = newLogger(env.Stderr, cfg.LogFormat, cfg.Verbose)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
@@ -251,23 +247,22 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 	if connect == nil {
 		connect = action.Connect
 	}
-	c, err := connect(ctx, logger, cfg, env.Engine...)
+	cl, err := connect(ctx, s.logger, cfg, env.Engine...)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "broom:", err)
 		var m *action.MisuseError // e.g. an account not in allowed-accounts
 		if errors.As(err, &m) {
-			return action.ExitMisuse
+			return s.fail(action.ExitMisuse, err)
 		}
-		return action.ExitFailure
+		return s.fail(action.ExitFailure, err)
 	}
-	res, err := c.Plan(ctx, cfg)
+	res, err := cl.Plan(ctx, cfg)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "broom:", err)
-		return action.ExitFailure
+		return s.fail(action.ExitFailure, err)
 	}
-	accounts := c.Identities()
+	accounts := cl.Identities()
 	o := action.PlanOutcome(res, cfg)
-	applying := cmd == "apply" && !af.dryRun
+	applying := cmd == "apply" && !p.switches["dry-run"]
+	width := textWidth(env)
 	// shown: the plan is already on the terminal, as text.
 	shown := false
 	if applying {
@@ -277,14 +272,13 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 		if cfg.Format != "text" {
 			w = env.Stderr
 		}
-		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: accounts}, textWidth(env.Getenv)); err != nil {
-			fmt.Fprintln(env.Stderr, "broom:", err)
-			return action.ExitFailure
+		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: accounts}, width); err != nil {
+			return s.fail(action.ExitFailure, err)
 		}
 		fmt.Fprintln(w)
 		shown = cfg.Format == "text"
-		if err := confirm(ctx, env, cfg, af.yes, res.Plan, accounts); err != nil {
-			fmt.Fprintln(env.Stderr, "broom:", err.err)
+		if err := confirm(ctx, env, cfg, p.switches["yes"], res.Plan, accounts); err != nil {
+			s.say(err.code, err.err)
 			o.Code, o.Result = err.code, action.Refused
 			if err.code == action.ExitMisuse {
 				o.Result = action.Error
@@ -292,7 +286,7 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 			o.Notes = append(o.Notes, err.err.Error())
 			applying = false
 		} else {
-			o = c.Apply(ctx, cfg, res, cfg.ExpectFingerprint)
+			o = cl.Apply(ctx, cfg, res, cfg.ExpectFingerprint)
 			shown = false
 		}
 	}
@@ -304,18 +298,16 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 	// so did a plan shown and then not applied.
 	saidAll := shown || applying && cfg.Format == "text" && len(rep.Plan.Actions) == 0 && len(rep.Notes) == 0
 	if !saidAll {
-		if err := show(env.Stdout, cfg.Format, rep, textWidth(env.Getenv)); err != nil {
-			fmt.Fprintln(env.Stderr, "broom:", err)
-			return action.ExitFailure
+		if err := show(env.Stdout, cfg.Format, rep, width); err != nil {
+			return s.fail(action.ExitFailure, err)
 		}
 	}
 	if cfg.Out != "" {
 		if err := writePlan(cfg.Out, rep); err != nil {
-			fmt.Fprintln(env.Stderr, "broom:", err)
-			return action.ExitFailure
+			return s.fail(action.ExitFailure, err)
 		}
 	}
-	logger.Info("done", "result", string(o.Result), "fingerprint", o.Plan.Fingerprint, "exit_code", o.Code)
+	s.logger.Info("done", "result", string(o.Result), "fingerprint", o.Plan.Fingerprint, "exit_code", o.Code)
 	return o.Code
 }
 
@@ -331,15 +323,21 @@ func show(w io.Writer, format string, rep report.Report, width int) error {
 	return report.TextWidth(w, rep, width)
 }
 
-// defaultWidth is the terminal width the text report assumes when COLUMNS
-// does not say.
+// defaultWidth is the width the text report assumes when neither the
+// terminal nor COLUMNS says.
 const defaultWidth = 120
 
-// textWidth is the width of the text report: $COLUMNS, else 120. (Shells
-// keep the terminal's width in COLUMNS without exporting it: export
-// COLUMNS, or run COLUMNS=$COLUMNS broom plan, to pass it on.)
-func textWidth(getenv func(string) string) int {
-	if n, err := strconv.Atoi(strings.TrimSpace(getenv("COLUMNS"))); err == nil && n > 0 {
+// textWidth is the width of the text report: the terminal's, when stdout
+// is one; else $COLUMNS (shells keep the terminal's width there without
+// exporting it, so this is for a pipe into a pager: COLUMNS=$COLUMNS broom
+// plan | less); else 120.
+func textWidth(env IO) int {
+	if env.TerminalWidth != nil {
+		if n := env.TerminalWidth(); n > 0 {
+			return n
+		}
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(env.Getenv("COLUMNS"))); err == nil && n > 0 {
 		return n
 	}
 	return defaultWidth

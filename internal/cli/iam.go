@@ -2,10 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"slices"
 
 	"github.com/broom-dev/broom/internal/action"
@@ -15,45 +11,26 @@ import (
 
 // runIAMPolicy prints the least-privilege IAM policy for the config's rules
 // (or those --rules names). It reads the file and calls nothing.
-func runIAMPolicy(args []string, env IO) int {
-	fs := flag.NewFlagSet("broom iam-policy", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.String("config", config.DefaultFile, "policy file")
-	fs.String("rules", "", "only these rules (comma-separated)")
-	planOnly := fs.Bool("plan-only", false, "only what planning needs: for a role that never applies")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(env.Stderr, "usage: broom iam-policy [--config FILE] [--rules a,b] [--plan-only]")
-			fs.SetOutput(env.Stderr)
-			fs.PrintDefaults()
-		}
-		return misuse(env, err)
-	}
-	if fs.NArg() > 0 {
-		return misuse(env, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
-	layer := config.Layer{Name: "flag --", Values: map[string]string{}}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "plan-only" {
-			layer.Values[f.Name] = f.Value.String()
-		}
-	})
-	cfg, err := config.Load(layer, env.Getenv, resource.Catalog())
+func runIAMPolicy(args []string, env IO) (code int) {
+	s := newRunner(env, args)
+	defer s.recovered(&code)
+	c, _ := lookupCommand("iam-policy")
+	p, err := s.flags(c, args)
 	if err != nil {
-		printProblems(env, err)
-		return action.ExitMisuse
+		return s.fail(action.ExitMisuse, err)
 	}
-	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.Accounts), PlanOnly: *planOnly})
+	cfg, err := config.Load(p.layer, env.Getenv, resource.Catalog())
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "broom:", err)
-		return action.ExitFailure
+		return s.failConfig(err)
+	}
+	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.Accounts), PlanOnly: p.switches["plan-only"]})
+	if err != nil {
+		return s.fail(action.ExitFailure, err)
 	}
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(doc); err != nil {
-		fmt.Fprintln(env.Stderr, "broom:", err)
-		return action.ExitFailure
+		return s.fail(action.ExitFailure, err)
 	}
 	return action.ExitOK
 }

@@ -59,25 +59,36 @@ func TestValidateAnnotatesEveryProblem(t *testing.T) {
 	}
 }
 
-func TestTextWidthFromCOLUMNS(t *testing.T) {
+// The text report is as wide as the terminal stdout is; without one (a
+// pipe, CI), as COLUMNS says; else 120.
+func TestTextWidth(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		columns string
-		want    int
+		terminal int // stdout's terminal width; 0: not a terminal; -1: no check injected
+		columns  string
+		want     int
 	}{
-		"unset: 120":              {"", 120},
-		"a terminal's width":      {"87", 87},
-		"spaces are ignored":      {" 200\n", 200},
-		"zero: 120":               {"0", 120},
-		"negative: 120":           {"-5", 120},
-		"not a number: 120":       {"wide", 120},
-		"a huge terminal is fine": {"1000", 1000},
+		"unset: 120":                      {-1, "", 120},
+		"COLUMNS without a terminal":      {0, "87", 87},
+		"spaces are ignored":              {-1, " 200\n", 200},
+		"zero: 120":                       {-1, "0", 120},
+		"negative: 120":                   {-1, "-5", 120},
+		"not a number: 120":               {-1, "wide", 120},
+		"a huge terminal is fine":         {-1, "1000", 1000},
+		"the terminal's width":            {93, "", 93},
+		"the terminal wins over COLUMNS":  {93, "200", 93},
+		"not a terminal, no COLUMNS: 120": {0, "", 120},
+		"a narrow terminal stays narrow":  {40, "", 40},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if got := textWidth(func(k string) string { return map[string]string{"COLUMNS": tc.columns}[k] }); got != tc.want {
-				t.Errorf("textWidth(COLUMNS=%q) = %d, want %d", tc.columns, got, tc.want)
+			env := IO{Getenv: func(k string) string { return map[string]string{"COLUMNS": tc.columns}[k] }}
+			if tc.terminal >= 0 {
+				env.TerminalWidth = func() int { return tc.terminal }
+			}
+			if got := textWidth(env); got != tc.want {
+				t.Errorf("textWidth(terminal %d, COLUMNS=%q) = %d, want %d", tc.terminal, tc.columns, got, tc.want)
 			}
 		})
 	}

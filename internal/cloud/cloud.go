@@ -7,6 +7,8 @@ package cloud
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/broom-dev/broom/internal/config"
@@ -29,6 +32,9 @@ type Options struct {
 	// Limiter paces every call of every client built with these options;
 	// nil: no client-side pacing.
 	Limiter *Limiter
+	// Logger receives the SDK's own log lines (see SDKLogger); nil: the
+	// SDK's default, plain text on stderr.
+	Logger *slog.Logger
 }
 
 // Defaults of the aws block's settings.
@@ -97,6 +103,9 @@ func Load(ctx context.Context, region string, o Options) (aws.Config, error) {
 	if o.Limiter != nil {
 		opts = append(opts, awsconfig.WithAPIOptions([]func(*middleware.Stack) error{o.Limiter.addTo(region)}))
 	}
+	if o.Logger != nil {
+		opts = append(opts, awsconfig.WithLogger(SDKLogger(o.Logger)))
+	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration for %s: %w", region, err)
@@ -111,6 +120,55 @@ func AssumeRole(cfg aws.Config, role, session string) aws.Config {
 	out.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role,
 		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = session }))
 	return out
+}
+
+// credentialChain is where the SDK's default chain looks for credentials,
+// in its order, for an error that says none worked: the SDK's own error
+// names only the last place it tried (usually the instance metadata).
+const credentialChain = "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), " +
+	"web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, as GitHub OIDC sets them), " +
+	"the shared config and credentials files (profile AWS_PROFILE, else default; with SSO or credential_process), " +
+	"the container endpoint (ECS, EKS Pod Identity) and the EC2 instance metadata service"
+
+// Credentials gets cfg's credentials from the SDK's default chain; its
+// error names every place the chain looked. The configuration caches
+// them, so the calls that follow do not look again.
+func Credentials(ctx context.Context, cfg aws.Config) error {
+	if cfg.Credentials == nil {
+		return fmt.Errorf("no AWS credentials: the SDK's default chain tried %s", credentialChain)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return fmt.Errorf("no usable AWS credentials: the SDK's default chain tried %s: %w", credentialChain, err)
+	}
+	return nil
+}
+
+// SDKLogger is the AWS SDK's logger (aws.Config.Logger) writing into the
+// run's logger, so that the SDK's own lines (a response without a
+// checksum, a clock-skew retry) take the run's format, JSON included, and
+// pass through its cleaning: the SDK's warnings at Warn, the rest at Debug.
+func SDKLogger(logger *slog.Logger) logging.Logger {
+	return sdkLogger{logger: logger.With("from", "aws-sdk"), ctx: context.Background()}
+}
+
+type sdkLogger struct {
+	logger *slog.Logger
+	ctx    context.Context
+}
+
+// Logf logs one SDK line.
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.logger.Log(l.ctx, level, strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+// WithContext is the logger for one operation (logging.ContextLogger).
+func (l sdkLogger) WithContext(ctx context.Context) logging.Logger {
+	l.ctx = ctx
+	return l
 }
 
 // AccountID asks STS which account the configuration's credentials belong to.

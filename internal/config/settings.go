@@ -233,10 +233,22 @@ func (c *Config) override(over File) error {
 	}
 	for _, name := range c.RuleNames {
 		if !slices.ContainsFunc(c.File.Rules, func(r Rule) bool { return r.Name == name }) {
-			return &Error{Msg: fmt.Sprintf("rules: no rule named %q in %s", name, c.Path)}
+			return &Error{Msg: fmt.Sprintf("rules: unknown rule %q in %s (valid: %s)", name, c.Path, c.ruleNames())}
 		}
 	}
 	return nil
+}
+
+// ruleNames lists the file's rule names for an error message, in file order.
+func (c Config) ruleNames() string {
+	if len(c.File.Rules) == 0 {
+		return "none: the file has no rules"
+	}
+	names := make([]string, len(c.File.Rules))
+	for i, r := range c.File.Rules {
+		names[i] = r.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // List splits a comma- or newline-separated value, dropping blanks.

@@ -521,9 +521,9 @@ func TestLoadSelectsRules(t *testing.T) {
 		"named rules in file order":     {top: map[string]string{"rules": "c,a"}, want: []string{"a", "c"}},
 		"rules from env":                {env: map[string]string{"BROOM_RULES": "b"}, want: []string{"b"}},
 		"rules as newline list":         {top: map[string]string{"rules": "b\nc\n"}, want: []string{"b", "c"}},
-		"unknown rule name":             {top: map[string]string{"rules": "a,nope"}, wantErr: `rules: no rule named "nope" in ` + path},
-		"unknown rule name from env":    {env: map[string]string{"BROOM_RULES": "typo"}, wantErr: `rules: no rule named "typo" in ` + path},
-		"rule names are case sensitive": {top: map[string]string{"rules": "A"}, wantErr: `rules: no rule named "A" in ` + path},
+		"unknown rule name":             {top: map[string]string{"rules": "a,nope"}, wantErr: `rules: unknown rule "nope" in ` + path + ` (valid: a, b, c)`},
+		"unknown rule name from env":    {env: map[string]string{"BROOM_RULES": "typo"}, wantErr: `rules: unknown rule "typo" in ` + path + ` (valid: a, b, c)`},
+		"rule names are case sensitive": {top: map[string]string{"rules": "A"}, wantErr: `rules: unknown rule "A" in ` + path + ` (valid: a, b, c)`},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

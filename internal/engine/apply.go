@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -32,6 +33,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 	out.Actions = append([]plan.Action(nil), p.Actions...)
 	kinds, err := e.kinds(ctx, cfg, out.Actions)
 	if err != nil {
+		e.logger.Error("apply failed before its first action", "error", err, "failed", len(out.Actions))
 		for i := range out.Actions {
 			out.Actions[i].Status, out.Actions[i].Error = plan.Failed, err.Error()
 		}
@@ -41,6 +43,9 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 	for _, r := range cfg.File.Rules {
 		rules[r.Name] = r
 	}
+	began := time.Now()
+	e.logger.Info("applying", "actions", len(out.Actions))
+	prog := &progress{total: len(out.Actions)}
 	sem := make(chan struct{}, e.workers)
 	var wg sync.WaitGroup
 	// The loop takes every batch, also after a cancellation (to mark its
@@ -64,15 +69,41 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 				a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
 				continue
 			}
-			e.start(ctx, &wg, sem, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a, b.lookup(a.ID))
+			e.start(ctx, &wg, sem, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a, b.lookup(a.ID), prog)
 		}
 	}
 	wg.Wait()
+	c := out.Count()
+	e.logger.Info("applied", "done", c.Done, "already_done", c.AlreadyDone, "failed", c.Failed, "skipped", c.Skipped,
+		"took", time.Since(began).Round(time.Millisecond))
 	return out
 }
 
+// progress numbers the actions as they finish, for apply's log: [n/N].
+type progress struct {
+	n     atomic.Int64
+	total int
+}
+
+// logged logs a's outcome, numbered: at Error for a failure, at Warn for
+// an action skipped, else at Info.
+func (p *progress) logged(log *slog.Logger, a *plan.Action) {
+	msg := fmt.Sprintf("[%d/%d] %s", p.n.Add(1), p.total, a.Status)
+	attrs := []any{"status", string(a.Status)}
+	switch {
+	case a.Status == plan.Failed:
+		log.Error(msg, append(attrs, "error", a.Error)...)
+	case a.Status == plan.Skipped:
+		log.Warn(msg, append(attrs, "reason", a.Error)...)
+	case a.Error != "": // never an empty attribute
+		log.Info(msg, append(attrs, "reason", a.Error)...)
+	default:
+		log.Info(msg, attrs...)
+	}
+}
+
 // start runs one action in a worker, which frees its slot in sem when done.
-func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread) {
+func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread, prog *progress) {
 	wg.Add(1)
 	go func() {
 		defer func() { <-sem; wg.Done() }()
@@ -100,6 +131,7 @@ func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{
 		if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
 			a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
 		}
+		prog.logged(e.logger.With("kind", a.Kind, "region", a.Region, "account", a.Account, "id", a.ID, "op", a.Op.String()), a)
 	}()
 }
 
@@ -130,10 +162,8 @@ func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Ac
 // nothing protects it now, then acts.
 // pre, when set, is a batched re-read made moments before.
 func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread) {
-	log := e.logger.With("kind", a.Kind, "region", a.Region, "id", a.ID, "op", a.Op.String())
 	if rule.Name == "" {
 		a.Status, a.Error = plan.Skipped, fmt.Sprintf("no longer planned: rule %q is not in the config", a.Rule)
-		log.Warn("action skipped", "reason", a.Error)
 		return
 	}
 	if a.Op == plan.Create || a.Op == plan.Update {
@@ -146,10 +176,8 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		case reason != "":
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+reason
 		default:
-			e.finish(log, a, k.Do(ctx, *a))
-			return
+			finish(a, k.Do(ctx, *a))
 		}
-		e.log(log, a)
 		return
 	}
 	var r plan.Resource
@@ -180,14 +208,12 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+why
 			break
 		}
-		e.finish(log, a, k.Do(ctx, *a))
-		return
+		finish(a, k.Do(ctx, *a))
 	}
-	e.log(log, a)
 }
 
 // finish records the outcome of an action's Do.
-func (e *Engine) finish(log *slog.Logger, a *plan.Action, err error) {
+func finish(a *plan.Action, err error) {
 	switch {
 	case errors.Is(err, resource.ErrGone), errors.Is(err, resource.ErrConverged):
 		a.Status = plan.AlreadyDone
@@ -197,15 +223,6 @@ func (e *Engine) finish(log *slog.Logger, a *plan.Action, err error) {
 		a.Status, a.Error = plan.Failed, errorText(err)
 	default:
 		a.Status = plan.Done
-	}
-	e.log(log, a)
-}
-
-func (e *Engine) log(log *slog.Logger, a *plan.Action) {
-	if a.Status == plan.Failed {
-		log.Error("action failed", "error", a.Error)
-	} else {
-		log.Info("action", "status", string(a.Status), "reason", a.Error)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,6 +108,9 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 		return Result{}, err
 	}
 	now := e.now()
+	began := time.Now()
+	e.logger.Info("planning", "listings", len(targets), "rules", len(cfg.Selected()))
+	var listed atomic.Int64 // for the log's [n/N]
 	var mu sync.Mutex
 	var actions, protected []plan.Action
 	g, gctx := errgroup.WithContext(ctx)
@@ -135,7 +139,8 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 			if err != nil {
 				return fmt.Errorf("list %s in %s: %w", t.spec.Name, t.region, err)
 			}
-			log.Debug("listed", "planned", len(act), "protected", len(prot), "took", time.Since(start))
+			log.Info(fmt.Sprintf("[%d/%d] listed", listed.Add(1), len(targets)),
+				"planned", len(act), "left_alone", len(prot), "took", time.Since(start).Round(time.Millisecond))
 			mu.Lock()
 			actions, protected = append(actions, act...), append(protected, prot...)
 			mu.Unlock()
@@ -148,6 +153,7 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	actions, others := oneCreator(actions, accounts)
 	protected = append(protected, others...)
 	plan.Sort(protected)
+	e.logger.Info("planned", "actions", len(actions), "left_alone", len(protected), "took", time.Since(began).Round(time.Millisecond))
 	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected}, nil
 }
 

@@ -6,7 +6,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 source scripts/lib.sh
+if [[ "$(uname -s)" != Linux ]]; then
+	echo "make demo runs on Linux only: it ages moto's resources with libfaketime (LD_PRELOAD)" >&2
+	exit 1
+fi
 ensure_tools
+# seed.py talks to moto with boto3, through whichever python3 is on PATH.
+if ! python3 -c 'import boto3' 2>/dev/null; then
+	echo "$(command -v python3) cannot import boto3, which seeds the demo: pip install 'moto[server]>=5.2,<5.3' with that python3" >&2
+	exit 1
+fi
 
 work="$(mktemp -d)"
 moto_pid=""
@@ -16,8 +25,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building broom"
-CGO_ENABLED=0 go build -o "$work/broom" ./cmd/broom  # same cache key as the tests
+export CGO_ENABLED=0 # same cache key as the tests
+# The first build compiles the AWS SDK's EC2 package, which takes minutes:
+# say so rather than sit silent.
+if [[ "$(go list -f '{{.Stale}}' github.com/aws/aws-sdk-go-v2/service/ec2 2>/dev/null)" != false ]]; then
+	echo "== building broom (the first build compiles the AWS SDK: a few minutes; later builds take seconds)…"
+else
+	echo "== building broom"
+fi
+go build -o "$work/broom" ./cmd/broom
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 echo "+0" >"$work/clock"
@@ -59,7 +75,9 @@ YAML
 
 echo
 echo "== broom plan (dry run: changes nothing)"
-"$work/broom" plan --config "$work/broom.yml" --format markdown
+# The text table, fitted to the terminal (--format markdown is what a pull
+# request comment shows).
+"$work/broom" plan --config "$work/broom.yml"
 echo
 # On a terminal, broom apply asks you to type the account id; a script says
 # --yes (or pins the plan it reviewed with --expect-fingerprint).
