@@ -246,7 +246,7 @@ func (w *world) start(event string, payload map[string]any, inputs map[string]st
 			w.t.Fatal(err)
 		}
 	}
-	env := append(w.moto.Env(w.rec.URL()),
+	env := append(awstest.Env(w.rec.URL()),
 		"PATH="+os.Getenv("PATH"), "HOME="+tmp, "GITHUB_ACTIONS=true",
 		"GITHUB_EVENT_NAME="+event, "GITHUB_EVENT_PATH="+prtest.WritePayload(w.t, payload),
 		"GITHUB_OUTPUT="+p.outFile, "GITHUB_STEP_SUMMARY="+p.summaryFile,

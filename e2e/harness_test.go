@@ -106,7 +106,7 @@ func newWorldWithoutAWS(t *testing.T) *world {
 // env is the AWS part of a broom process's environment.
 func (w *world) env() []string {
 	if w.moto != nil {
-		return w.moto.Env(w.rec.URL())
+		return awstest.Env(w.rec.URL())
 	}
 	return []string{"AWS_ENDPOINT_URL=" + w.rec.URL(), "AWS_ACCESS_KEY_ID=" + awstest.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + awstest.SecretAccessKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
