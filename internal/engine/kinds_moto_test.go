@@ -133,25 +133,6 @@ func (r kmResult[T]) must(t *testing.T, what string) T {
 	return r.out
 }
 
-func kmEC2Tags(tags map[string]string) []types.Tag {
-	var out []types.Tag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	return out
-}
-
-// kmTagsOf reads an EC2 resource's tags.
-func kmTagsOf(t *testing.T, c *ec2.Client, id string) map[string]string {
-	t.Helper()
-	out := kmTry(c.DescribeTags(t.Context(), &ec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("resource-id"), Values: []string{id}}}})).must(t, "describe tags of "+id)
-	m := map[string]string{}
-	for _, td := range out.Tags {
-		m[aws.ToString(td.Key)] = aws.ToString(td.Value)
-	}
-	return m
-}
-
 // kmLoader answers the configurations built for each account and region
 // (on the test goroutine, before the engine runs) and fails on any other.
 func kmLoader(cfgs map[string]aws.Config) Loader {
@@ -205,13 +186,13 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	runAMI, _ := awstest.RegisterImage(t, direct, "running", nil)
 	templateAMI, _ := awstest.RegisterImage(t, direct, "templated", nil)
 	keptAMI, _ := awstest.RegisterImage(t, direct, "kept", nil)
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptAMI}, Tags: kmEC2Tags(keep)})).must(t, "tag kept AMI")
+	awstest.Tag(t, direct, keptAMI, keep)
 	orphanVol := awstest.CreateVolume(t, direct, 8, region+"a")
 	keptVol := awstest.CreateVolume(t, direct, 8, region+"a")
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptVol}, Tags: kmEC2Tags(keep)})).must(t, "tag kept volume")
+	awstest.Tag(t, direct, keptVol, keep)
 	busyVol := awstest.CreateVolume(t, direct, 8, region+"a")
 	busyOwnedVol := awstest.CreateVolume(t, direct, 8, region+"a")
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{busyOwnedVol}, Tags: kmEC2Tags(map[string]string{"Owner": "data-team"})})).must(t, "tag owned volume")
+	awstest.Tag(t, direct, busyOwnedVol, map[string]string{"Owner": "data-team"})
 	ciSnap := awstest.CreateSnapshot(t, direct, orphanVol, ci)
 	keptSnap := awstest.CreateSnapshot(t, direct, orphanVol, map[string]string{"Environment": "ci", "broom:keep": "true"})
 	awstest.CreateSnapshot(t, direct, orphanVol, map[string]string{"Environment": "prod"})
@@ -220,18 +201,13 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	// Young things, and what uses the old ones.
 	awstest.RegisterImage(t, direct, "young", nil)
 	youngOwnedVol := awstest.CreateVolume(t, direct, 8, region+"a")
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{youngOwnedVol}, Tags: kmEC2Tags(map[string]string{"Owner": "data-team"})})).must(t, "tag young volume")
+	awstest.Tag(t, direct, youngOwnedVol, map[string]string{"Owner": "data-team"})
 	youngVol := awstest.CreateVolume(t, direct, 8, region+"a")
 	awstest.CreateSnapshot(t, direct, youngVol, ci)
-	run := kmTry(c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(runAMI),
-		InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		Placement: &types.Placement{AvailabilityZone: aws.String(region + "a")}})).must(t, "run instance")
-	inst := aws.ToString(run.Instances[0].InstanceId)
-	for v, dev := range map[string]string{busyVol: "/dev/sdf", busyOwnedVol: "/dev/sdg"} {
-		kmTry(c.AttachVolume(ctx, &ec2.AttachVolumeInput{VolumeId: aws.String(v), InstanceId: aws.String(inst), Device: aws.String(dev)})).must(t, "attach "+v)
-	}
-	kmTry(c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("web"),
-		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(templateAMI)}})).must(t, "create launch template")
+	inst := awstest.RunInstance(t, direct, runAMI)
+	awstest.AttachVolume(t, direct, busyVol, inst, "/dev/sdf")
+	awstest.AttachVolume(t, direct, busyOwnedVol, inst, "/dev/sdg")
+	awstest.CreateLaunchTemplate(t, direct, "web", templateAMI)
 	// moto gives the instance a root volume, attached and without Owner.
 	rootVols := kmTry(c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []types.Filter{
 		{Name: aws.String("attachment.instance-id"), Values: []string{inst}}}})).must(t, "describe root volume")
@@ -244,12 +220,9 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	if rootVol == "" {
 		t.Fatalf("no root volume for %s among %+v", inst, rootVols.Volumes)
 	}
-	allocate := func() string {
-		return aws.ToString(kmTry(c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})).must(t, "allocate address").AllocationId)
-	}
-	idleEIP, keptEIP, boundEIP := allocate(), allocate(), allocate()
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptEIP}, Tags: kmEC2Tags(keep)})).must(t, "tag kept address")
-	kmTry(c.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: aws.String(boundEIP), InstanceId: aws.String(inst)})).must(t, "associate address")
+	idleEIP, keptEIP, boundEIP := awstest.AllocateAddress(t, direct), awstest.AllocateAddress(t, direct), awstest.AllocateAddress(t, direct)
+	awstest.Tag(t, direct, keptEIP, keep)
+	awstest.AssociateAddress(t, direct, boundEIP, inst)
 
 	rec := awstest.NewRecorder(t, m.URL())
 	cfgs := map[string]aws.Config{}
@@ -355,12 +328,12 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	}
 	// Tagged: the rule's tag and broom:change, not the config's tags.
 	for _, v := range []string{busyVol, rootVol, youngVol} {
-		if diff := cmp.Diff(map[string]string{"Owner": "platform-team", "broom:change": kmChangeRef}, kmTagsOf(t, c, v)); diff != "" {
+		if diff := cmp.Diff(map[string]string{"Owner": "platform-team", "broom:change": kmChangeRef}, awstest.TagsOf(t, direct, v)); diff != "" {
 			t.Errorf("tags of %s after apply (-want +got):\n%s", v, diff)
 		}
 	}
 	for v, want := range map[string]map[string]string{keptVol: keep, busyOwnedVol: {"Owner": "data-team"}, youngOwnedVol: {"Owner": "data-team"}} {
-		if diff := cmp.Diff(want, kmTagsOf(t, c, v)); diff != "" {
+		if diff := cmp.Diff(want, awstest.TagsOf(t, direct, v)); diff != "" {
 			t.Errorf("tags of %s, which no rule may tag (-want +got):\n%s", v, diff)
 		}
 	}
@@ -423,9 +396,7 @@ func kmTestSnapshotFirst(t *testing.T, m *awstest.Moto) {
 	vol := awstest.CreateVolume(t, direct, 4, region+"a")
 	m.SetClock("+0")
 
-	rec := awstest.NewRecorder(t, m.URL())
-	rc := m.Config(t, region)
-	rc.BaseEndpoint = aws.String(rec.URL())
+	rc, rec := m.Recorded(t, region)
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{acct + "/" + region: rc}), WithChangeRef(kmChangeRef))
 	cfg := kmParse(t, `version: 1
 regions: [us-east-1]
