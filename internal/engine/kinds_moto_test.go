@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -32,50 +33,11 @@ import (
 // kmChangeRef is the broom:change value of the runs under test.
 const kmChangeRef = "https://github.com/acme/infra/pull/9"
 
-// kmSpecConfig is SPEC §3's example, adapted: one region, the protect tag
-// broom:keep only, no protected ids.
-const kmSpecConfig = `version: 1
-id: prod
-regions: [us-east-1]
-max-actions: 100
-protect:
-  tags: {"broom:keep": "*"}
-tags:
-  Owner: platform-team
-  Environment: production
-  Project: billing-pipeline
-  ManagedBy: broom
-rules:
-  - name: old-ci-snapshots
-    resource: ebs-snapshot
-    action: delete
-    where:
-      older-than: 30d
-      tags: {Environment: ci}
-  - name: orphan-volumes
-    resource: ebs-volume
-    action: delete
-    where: {unattached: true, older-than: 14d}
-  - name: stale-amis
-    resource: ami
-    action: delete
-    where: {older-than: 90d, unused: true}
-  - name: idle-eips
-    resource: elastic-ip
-    action: delete
-    where: {unassociated: true}
-  - name: artifacts-bucket
-    resource: s3-bucket
-    action: ensure
-    bucket: acme-ci-artifacts
-    region: eu-west-1
-    settings: {versioning: true, block-public-access: true, encryption: AES256}
-  - name: volumes-have-owner
-    resource: ebs-volume
-    action: tag
-    where: {missing-tags: [Owner]}
-    set: {Owner: platform-team}
-`
+// kmSpecConfig is SPEC §3's example config, verbatim: the tests' one copy.
+// kmTestSpecExample seeds us-east-1 only (the bucket goes to eu-west-1, as
+// the rule says), and nothing it seeds carries the DoNotDelete tag or the
+// protected id; allowed-accounts is the driver's to check, not the engine's.
+const kmSpecConfig = "../config/testdata/spec-example.yml"
 
 func kmParse(t *testing.T, text string) config.Config {
 	t.Helper()
@@ -232,7 +194,11 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 		cfgs[acct+"/"+r] = rc
 	}
 	e := New(slog.New(slog.DiscardHandler), kmLoader(cfgs), WithChangeRef(kmChangeRef))
-	cfg := kmParse(t, kmSpecConfig)
+	spec, err := os.ReadFile(kmSpecConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := kmParse(t, string(spec))
 
 	first, err := e.Plan(ctx, cfg, acct)
 	if err != nil {
