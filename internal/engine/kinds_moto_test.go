@@ -440,9 +440,7 @@ func kmTestMultiAccount(t *testing.T, m *awstest.Moto) {
 	}
 
 	// Both accounts through the recorder, the role assumed through it too.
-	rec := awstest.NewRecorder(t, m.URL())
-	homeRec := m.Config(t, region)
-	homeRec.BaseEndpoint = aws.String(rec.URL())
+	homeRec, rec := m.Recorded(t, region)
 	otherRec := cloud.AssumeRole(homeRec, role, "broom")
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{home + "/" + region: homeRec, other + "/" + region: otherRec}))
 	cfg := kmParse(t, `version: 1
@@ -535,9 +533,7 @@ func kmTwoAccountEnsure(t *testing.T, m *awstest.Moto, region, bucket string) (*
 	t.Helper()
 	const home, other = awstest.AccountID, "111111111111"
 	const role = "arn:aws:iam::" + other + ":role/broom"
-	rec := awstest.NewRecorder(t, m.URL())
-	homeRec := m.Config(t, region)
-	homeRec.BaseEndpoint = aws.String(rec.URL())
+	homeRec, rec := m.Recorded(t, region)
 	otherRec := cloud.AssumeRole(homeRec, role, "broom")
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{home + "/" + region: homeRec, other + "/" + region: otherRec}),
 		WithChangeRef(kmChangeRef))
