@@ -1,8 +1,11 @@
 // Package awstest is test support for code that talks to AWS: it runs a real
 // moto_server on a loopback port under libfaketime (so tests can make
-// resources that are old), builds hermetic SDK configurations for it, seeds
-// EC2 resources, and records the API calls a process under test makes
-// through a reverse proxy (see Recorder).
+// resources that are old), builds hermetic SDK configurations and process
+// environments for it, seeds EC2 resources, builds, writes and reads tags
+// (EC2 and S3), compares moto's times with a tolerance (TimeNear), and
+// records the API calls a process under test makes through a reverse proxy
+// (see Recorder). A helper that more than one package's tests need belongs
+// here, not in copies.
 //
 // Everything it starts is stopped by t.Cleanup and listens on 127.0.0.1 only.
 package awstest
