@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/broom-dev/broom/internal/awstest"
 	"github.com/broom-dev/broom/internal/faults"
-	"github.com/broom-dev/broom/internal/pr/prtest"
 )
 
 // withFaults puts a fault proxy between broom and moto, and returns it with
@@ -229,36 +227,18 @@ func TestAWSFaultCallTimeoutsEndAtTheDeadline(t *testing.T) {
 
 // proc is a broom process started in the background.
 type proc struct {
-	w                    *world
-	cmd                  *exec.Cmd
-	cancel               context.CancelFunc
-	stdout, stderr       bytes.Buffer
-	outFile, summaryFile string
+	w              *world
+	cmd            *exec.Cmd
+	cancel         context.CancelFunc
+	stdout, stderr bytes.Buffer
+	runner         runner
 }
 
 // start starts `broom action` the way run does, without waiting for it.
 func (w *world) start(event string, payload map[string]any, inputs map[string]string) *proc {
 	w.t.Helper()
-	tmp := w.t.TempDir()
-	p := &proc{w: w, outFile: filepath.Join(tmp, "output"), summaryFile: filepath.Join(tmp, "summary")}
-	for _, f := range []string{p.outFile, p.summaryFile} {
-		if err := os.WriteFile(f, nil, 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	env := append(w.moto.Env(w.rec.URL()),
-		"PATH="+os.Getenv("PATH"), "HOME="+tmp, "GITHUB_ACTIONS=true",
-		"GITHUB_EVENT_NAME="+event, "GITHUB_EVENT_PATH="+prtest.WritePayload(w.t, payload),
-		"GITHUB_OUTPUT="+p.outFile, "GITHUB_STEP_SUMMARY="+p.summaryFile,
-		"GITHUB_RUN_ID=4242", "GITHUB_SHA="+headSHA, "RUNNER_TEMP="+tmp,
-		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
-	)
-	for k, v := range w.gh.Env() {
-		env = append(env, k+"="+v)
-	}
-	for k, v := range inputs {
-		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	env, rn := w.actionEnv(event, payload, inputs)
+	p := &proc{w: w, runner: rn}
 	var ctx context.Context
 	ctx, p.cancel = context.WithTimeout(context.Background(), 2*time.Minute)
 	p.cmd = exec.CommandContext(ctx, binary, "action")
@@ -282,9 +262,7 @@ func (p *proc) wait() result {
 		p.w.t.Fatalf("run broom: %v", err)
 	}
 	r := result{code: p.cmd.ProcessState.ExitCode(), stdout: p.stdout.String(), stderr: p.stderr.String()}
-	r.outputs = readOutputs(p.w.t, p.outFile)
-	s, _ := os.ReadFile(p.summaryFile)
-	r.summary = string(s)
+	p.runner.read(p.w.t, &r)
 	p.w.t.Logf("broom action exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	return r
 }

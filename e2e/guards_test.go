@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -11,19 +10,9 @@ import (
 // moto's default credentials are in this account.
 const motoAccount = "123456789012"
 
-// notAllowed is the default config, allowed only in another account.
-const notAllowed = `version: 1
-id: nightly
-regions: [us-east-1]
-allowed-accounts: ["111111111111", "222222222222"]
-rules:
-  - name: old-ci-snapshots
-    resource: ebs-snapshot
-    action: delete
-    where:
-      older-than: 30d
-      tags: {Environment: ci}
-`
+// notAllowed is the default config, allowed only in other accounts.
+var notAllowed = strings.Replace(defaultConfig, "\nregions: [us-east-1]\n",
+	"\nregions: [us-east-1]\nallowed-accounts: [\"111111111111\", \"222222222222\"]\n", 1)
 
 // onlySTS checks that the run asked AWS who it is and nothing else: the
 // account check comes before anything is listed (SPEC §9).
@@ -84,7 +73,7 @@ func TestGuardCLIRefusesAnAccountNotAllowed(t *testing.T) {
 		t.Errorf("plan in an allowed account: exit %d, want 0", r.code)
 	}
 	w.writeConfig(notAllowed)
-	r := w.exec(append(w.env(), "PATH="+os.Getenv("PATH"), "HOME="+t.TempDir(), "BROOM_ALLOWED_ACCOUNTS="+motoAccount), "plan")
+	r := w.exec(w.cliEnv("BROOM_ALLOWED_ACCOUNTS="+motoAccount), "plan")
 	if r.code != 0 {
 		t.Errorf("plan with BROOM_ALLOWED_ACCOUNTS=%s over the file's list: exit %d, want 0", motoAccount, r.code)
 	}

@@ -103,14 +103,69 @@ func newWorldWithoutAWS(t *testing.T) *world {
 	return w
 }
 
-// env is the AWS part of a broom process's environment.
-func (w *world) env() []string {
-	if w.moto != nil {
-		return w.moto.Env(w.rec.URL())
+// env is the AWS part of a broom process's environment: every call goes
+// to the recorder (which forwards to moto, or to a closed port in a world
+// without AWS).
+func (w *world) env() []string { return awstest.Env(w.rec.URL()) }
+
+// cliEnv is the environment of broom run on an operator's command line:
+// AWS's, PATH, a HOME of its own, a wide terminal, and extra ("K=V").
+func (w *world) cliEnv(extra ...string) []string {
+	env := append(w.env(), "PATH="+os.Getenv("PATH"), "HOME="+w.t.TempDir(), "COLUMNS=200")
+	return append(env, extra...)
+}
+
+// runner is what the GitHub runner gives one `broom action` step: a
+// directory of its own (RUNNER_TEMP, and HOME) and the files behind
+// GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
+type runner struct {
+	tmp, output, summary string
+}
+
+// actionEnv is the environment of `broom action` run by the GitHub runner
+// for event with payload (no GITHUB_EVENT_PATH if nil) and inputs (as
+// INPUT_<NAME>), with AWS's and the GitHub fake's variables; and the
+// runner's files, created empty.
+func (w *world) actionEnv(event string, payload map[string]any, inputs map[string]string) ([]string, runner) {
+	w.t.Helper()
+	tmp := w.t.TempDir()
+	rn := runner{tmp: tmp, output: filepath.Join(tmp, "output"), summary: filepath.Join(tmp, "summary")}
+	for _, f := range []string{rn.output, rn.summary} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			w.t.Fatal(err)
+		}
 	}
-	return []string{"AWS_ENDPOINT_URL=" + w.rec.URL(), "AWS_ACCESS_KEY_ID=" + awstest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + awstest.SecretAccessKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+	env := append(w.env(),
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+tmp,
+		"GITHUB_ACTIONS=true",
+		"GITHUB_EVENT_NAME="+event,
+		"GITHUB_OUTPUT="+rn.output,
+		"GITHUB_STEP_SUMMARY="+rn.summary,
+		"GITHUB_RUN_ID=4242",
+		"GITHUB_SHA="+headSHA,
+		"RUNNER_TEMP="+tmp,
+		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
+	)
+	if payload != nil {
+		env = append(env, "GITHUB_EVENT_PATH="+prtest.WritePayload(w.t, payload))
+	}
+	for k, v := range w.gh.Env() {
+		env = append(env, k+"="+v)
+	}
+	for k, v := range inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	return env, rn
+}
+
+// read fills r's outputs and summary from what the step wrote to the
+// runner's files.
+func (rn runner) read(t *testing.T, r *result) {
+	t.Helper()
+	r.outputs = readOutputs(t, rn.output)
+	s, _ := os.ReadFile(rn.summary)
+	r.summary = string(s)
 }
 
 func (w *world) setupGitHub() {
@@ -180,38 +235,9 @@ type result struct {
 // run runs `broom action` for event with payload and extra inputs.
 func (w *world) run(event string, payload map[string]any, inputs map[string]string) result {
 	w.t.Helper()
-	tmp := w.t.TempDir()
-	outFile, summaryFile := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
-	for _, f := range []string{outFile, summaryFile} {
-		if err := os.WriteFile(f, nil, 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	env := append(w.env(),
-		"PATH="+os.Getenv("PATH"),
-		"HOME="+tmp,
-		"GITHUB_ACTIONS=true",
-		"GITHUB_EVENT_NAME="+event,
-		"GITHUB_OUTPUT="+outFile,
-		"GITHUB_STEP_SUMMARY="+summaryFile,
-		"GITHUB_RUN_ID=4242",
-		"GITHUB_SHA="+headSHA,
-		"RUNNER_TEMP="+tmp,
-		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
-	)
-	if payload != nil {
-		env = append(env, "GITHUB_EVENT_PATH="+prtest.WritePayload(w.t, payload))
-	}
-	for k, v := range w.gh.Env() {
-		env = append(env, k+"="+v)
-	}
-	for k, v := range inputs {
-		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	env, rn := w.actionEnv(event, payload, inputs)
 	r := w.exec(env, "action")
-	r.outputs = readOutputs(w.t, outFile)
-	s, _ := os.ReadFile(summaryFile)
-	r.summary = string(s)
+	rn.read(w.t, &r)
 	return r
 }
 
@@ -219,7 +245,7 @@ func (w *world) run(event string, payload map[string]any, inputs map[string]stri
 // as an operator would, with only AWS's environment.
 func (w *world) cli(args ...string) result {
 	w.t.Helper()
-	return w.exec(append(w.env(), "PATH="+os.Getenv("PATH"), "HOME="+w.t.TempDir(), "COLUMNS=200"), args...)
+	return w.exec(w.cliEnv(), args...)
 }
 
 // exec runs the broom binary in the workspace with env.

@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/broom-dev/broom/internal/awstest"
 )
@@ -103,10 +102,7 @@ rules:
 	if _, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket),
-		Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("broom:keep"), Value: aws.String("yes")}}}}); err != nil {
-		t.Fatal(err)
-	}
+	awstest.TagBucket(t, w.aws, bucket, map[string]string{"broom:keep": "yes"})
 
 	p := w.cli("plan")
 	if p.code != 0 || !strings.Contains(p.stdout, "Plan: nothing to do") {

@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -32,9 +33,7 @@ func TestMoto(t *testing.T) {
 
 	t.Run("clock and recorder", func(t *testing.T) {
 		fresh(t)
-		rec := awstest.NewRecorder(t, m.URL())
-		cfg := m.Config(t, region)
-		cfg.BaseEndpoint = aws.String(rec.URL())
+		cfg, rec := m.Recorded(t, region)
 
 		m.SetClock("-400d")
 		vol := awstest.CreateVolume(t, cfg, 8, "us-east-1a")
@@ -47,14 +46,8 @@ func TestMoto(t *testing.T) {
 			t.Fatalf("got %d snapshots, want 2: %v", len(snaps), snaps)
 		}
 		now := time.Now()
-		near := func(what string, got, want time.Time) {
-			t.Helper()
-			if d := got.Sub(want); d < -5*time.Minute || d > 5*time.Minute {
-				t.Errorf("%s StartTime = %v, want %v (off by %v)", what, got, want, d)
-			}
-		}
-		near("old", aws.ToTime(snaps[old].StartTime), now.Add(-400*24*time.Hour))
-		near("young", aws.ToTime(snaps[young].StartTime), now)
+		awstest.TimeNear(t, "old StartTime", aws.ToTime(snaps[old].StartTime), now.Add(-400*24*time.Hour), 5*time.Minute)
+		awstest.TimeNear(t, "young StartTime", aws.ToTime(snaps[young].StartTime), now, 5*time.Minute)
 		if diff := cmp.Diff(map[string]string{"Environment": "ci", "Name": "old"}, awstest.Tags(snaps[old].Tags)); diff != "" {
 			t.Errorf("old snapshot tags (-want +got):\n%s", diff)
 		}
@@ -214,11 +207,42 @@ func TestMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("tags", func(t *testing.T) {
+		fresh(t)
+		cfg := m.Config(t, region)
+		vol := awstest.CreateVolume(t, cfg, 8, "us-east-1a")
+		if got := awstest.TagsOf(t, cfg, vol); len(got) != 0 {
+			t.Errorf("TagsOf a new volume = %v, want none", got)
+		}
+		awstest.Tag(t, cfg, vol, map[string]string{"Owner": "data-team", "Environment": "ci"})
+		awstest.Tag(t, cfg, vol, map[string]string{"Owner": "platform-team"})
+		if diff := cmp.Diff(map[string]string{"Owner": "platform-team", "Environment": "ci"}, awstest.TagsOf(t, cfg, vol)); diff != "" {
+			t.Errorf("TagsOf after two Tag calls (-want +got):\n%s", diff)
+		}
+
+		const bucket = "awstest-tags"
+		c := s3.NewFromConfig(cfg)
+		if _, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatal(err)
+		}
+		awstest.TagBucket(t, cfg, bucket, map[string]string{"Team": "data", "broom:keep": "yes"})
+		awstest.TagBucket(t, cfg, bucket, map[string]string{"Team": "web"}) // replaces the set
+		out, err := c.GetBucketTagging(t.Context(), &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, tag := range out.TagSet {
+			got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		if diff := cmp.Diff(map[string]string{"Team": "web"}, got); diff != "" {
+			t.Errorf("bucket tags after TagBucket (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("caller identity", func(t *testing.T) {
 		fresh(t)
-		rec := awstest.NewRecorder(t, m.URL())
-		cfg := m.Config(t, region)
-		cfg.BaseEndpoint = aws.String(rec.URL())
+		cfg, rec := m.Recorded(t, region)
 		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
 		if err != nil {
 			t.Fatal(err)
@@ -270,7 +294,6 @@ func TestMoto(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
-	var m *awstest.Moto // Env needs no running server
 	want := []string{
 		"AWS_ENDPOINT_URL=http://127.0.0.1:9",
 		"AWS_ACCESS_KEY_ID=AKIDTEST",
@@ -280,7 +303,7 @@ func TestEnv(t *testing.T) {
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 	}
-	if diff := cmp.Diff(want, m.Env("http://127.0.0.1:9")); diff != "" {
+	if diff := cmp.Diff(want, awstest.Env("http://127.0.0.1:9")); diff != "" {
 		t.Errorf("Env (-want +got):\n%s", diff)
 	}
 }

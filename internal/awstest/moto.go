@@ -1,8 +1,11 @@
 // Package awstest is test support for code that talks to AWS: it runs a real
 // moto_server on a loopback port under libfaketime (so tests can make
-// resources that are old), builds hermetic SDK configurations for it, seeds
-// EC2 resources, and records the API calls a process under test makes
-// through a reverse proxy (see Recorder).
+// resources that are old), builds hermetic SDK configurations and process
+// environments for it, seeds EC2 resources, builds, writes and reads tags
+// (EC2 and S3), compares moto's times with a tolerance (TimeNear), and
+// records the API calls a process under test makes through a reverse proxy
+// (see Recorder). A helper that more than one package's tests need belongs
+// here, not in copies.
 //
 // Everything it starts is stopped by t.Cleanup and listens on 127.0.0.1 only.
 package awstest
@@ -414,15 +417,27 @@ func (m *Moto) Config(t testing.TB, region string) aws.Config {
 	return cfg
 }
 
+// Recorded returns a configuration for region like Config's, but whose
+// calls reach moto through a new Recorder, and the recorder: hand the
+// configuration to the code under test, and seed and inspect with Config.
+func (m *Moto) Recorded(t testing.TB, region string) (aws.Config, *Recorder) {
+	t.Helper()
+	rec := NewRecorder(t, m.url)
+	cfg := m.Config(t, region)
+	cfg.BaseEndpoint = aws.String(rec.URL())
+	return cfg, rec
+}
+
 // Env is the environment a broom process under test needs to reach endpoint
-// (moto's URL or a Recorder's) with the test credentials in DefaultRegion,
-// never touching IMDS or the developer's ~/.aws files.
+// (moto's URL, a Recorder's, or any other, even one nothing listens on) with
+// the test credentials in DefaultRegion, never touching IMDS or the
+// developer's ~/.aws files. It needs no running moto.
 //
 // It holds only these AWS variables. Build a child's environment from it plus
 // the non-AWS variables the child needs (PATH, HOME, GITHUB_*, ...) rather
 // than appending it to os.Environ(), which may carry AWS_PROFILE,
 // AWS_SESSION_TOKEN or AWS_ENDPOINT_URL_EC2 from the developer's shell.
-func (m *Moto) Env(endpoint string) []string {
+func Env(endpoint string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,

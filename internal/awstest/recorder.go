@@ -53,7 +53,7 @@ func IsRead(op string) bool {
 
 // Recorder is a reverse proxy on 127.0.0.1 that forwards every request to
 // its target (usually moto) and records which AWS operation it was. Point
-// the process under test at URL (AWS_ENDPOINT_URL, see Moto.Env) and then
+// the process under test at URL (AWS_ENDPOINT_URL, see Env) and then
 // assert on Calls, Count or Mutating. A request is recorded when it arrives,
 // before it is forwarded, so failed calls count too. It is safe for
 // concurrent use.

@@ -3,8 +3,6 @@ package awstest
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,15 +12,6 @@ import (
 
 func callCtx(t testing.TB) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), callTimeout)
-}
-
-// ec2Tags turns a map into EC2 tags, sorted by key.
-func ec2Tags(tags map[string]string) []types.Tag {
-	out := make([]types.Tag, 0, len(tags))
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	return out
 }
 
 // CreateVolume creates an EBS volume of sizeGiB in availability zone az (for
@@ -55,7 +44,7 @@ func CreateSnapshot(t testing.TB, cfg aws.Config, volumeID string, tags map[stri
 	if len(tags) > 0 {
 		in.TagSpecifications = []types.TagSpecification{{
 			ResourceType: types.ResourceTypeSnapshot,
-			Tags:         ec2Tags(tags),
+			Tags:         EC2Tags(tags),
 		}}
 	}
 	out, err := ec2.NewFromConfig(cfg).CreateSnapshot(ctx, in)
@@ -63,6 +52,77 @@ func CreateSnapshot(t testing.TB, cfg aws.Config, volumeID string, tags map[stri
 		t.Fatalf("awstest: create snapshot of %s: %v", volumeID, err)
 	}
 	return aws.ToString(out.SnapshotId)
+}
+
+// RunInstance starts one t3.micro instance of image in availability zone
+// cfg.Region+"a" and returns its id. moto gives it a root volume, attached.
+func RunInstance(t testing.TB, cfg aws.Config, image string) string {
+	t.Helper()
+	ctx, cancel := callCtx(t)
+	defer cancel()
+	out, err := ec2.NewFromConfig(cfg).RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(image), InstanceType: types.InstanceTypeT3Micro,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		Placement: &types.Placement{AvailabilityZone: aws.String(cfg.Region + "a")},
+	})
+	if err != nil {
+		t.Fatalf("awstest: run instance of %s: %v", image, err)
+	}
+	return aws.ToString(out.Instances[0].InstanceId)
+}
+
+// AttachVolume attaches volume to instance as device (e.g. "/dev/sdf").
+func AttachVolume(t testing.TB, cfg aws.Config, volume, instance, device string) {
+	t.Helper()
+	ctx, cancel := callCtx(t)
+	defer cancel()
+	_, err := ec2.NewFromConfig(cfg).AttachVolume(ctx, &ec2.AttachVolumeInput{
+		VolumeId: aws.String(volume), InstanceId: aws.String(instance), Device: aws.String(device),
+	})
+	if err != nil {
+		t.Fatalf("awstest: attach %s to %s as %s: %v", volume, instance, device, err)
+	}
+}
+
+// AllocateAddress allocates a VPC Elastic IP address and returns its
+// allocation id.
+func AllocateAddress(t testing.TB, cfg aws.Config) string {
+	t.Helper()
+	ctx, cancel := callCtx(t)
+	defer cancel()
+	out, err := ec2.NewFromConfig(cfg).AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+	if err != nil {
+		t.Fatalf("awstest: allocate address: %v", err)
+	}
+	return aws.ToString(out.AllocationId)
+}
+
+// AssociateAddress associates the address of allocation with instance.
+func AssociateAddress(t testing.TB, cfg aws.Config, allocation, instance string) {
+	t.Helper()
+	ctx, cancel := callCtx(t)
+	defer cancel()
+	_, err := ec2.NewFromConfig(cfg).AssociateAddress(ctx, &ec2.AssociateAddressInput{
+		AllocationId: aws.String(allocation), InstanceId: aws.String(instance),
+	})
+	if err != nil {
+		t.Fatalf("awstest: associate %s with %s: %v", allocation, instance, err)
+	}
+}
+
+// CreateLaunchTemplate creates a launch template called name whose
+// version launches image (a t3.micro), which makes image "in use".
+func CreateLaunchTemplate(t testing.TB, cfg aws.Config, name, image string) {
+	t.Helper()
+	ctx, cancel := callCtx(t)
+	defer cancel()
+	_, err := ec2.NewFromConfig(cfg).CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(name),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceTypeT3Micro},
+	})
+	if err != nil {
+		t.Fatalf("awstest: create launch template %s: %v", name, err)
+	}
 }
 
 // RegisterImage registers an AMI called name and returns its id and the id
@@ -101,7 +161,7 @@ func RegisterImage(t testing.TB, cfg aws.Config, name string, snapshotTags map[s
 	if len(snapshotTags) > 0 {
 		_, err := client.CreateTags(ctx, &ec2.CreateTagsInput{
 			Resources: []string{snapshotID},
-			Tags:      ec2Tags(snapshotTags),
+			Tags:      EC2Tags(snapshotTags),
 		})
 		if err != nil {
 			t.Fatalf("awstest: tag snapshot %s of image %s: %v", snapshotID, imageID, err)
@@ -160,13 +220,4 @@ func Snapshots(t testing.TB, cfg aws.Config) map[string]types.Snapshot {
 		}
 	}
 	return snaps
-}
-
-// Tags turns EC2 tags into a map, for comparing in tests.
-func Tags(tags []types.Tag) map[string]string {
-	m := make(map[string]string, len(tags))
-	for _, tag := range tags {
-		m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
-	}
-	return m
 }

@@ -17,8 +17,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// specExample is SPEC §3's example config, verbatim.
-const specExample = "testdata/spec-example.yml"
+// specExample is SPEC §3's example config, verbatim: the tests' one copy,
+// which internal/config keeps in step with the README's.
+const specExample = "../config/testdata/spec-example.yml"
 
 // specPolicy is what broom iam-policy prints for it; the README shows it.
 const specPolicy = "testdata/iam-policy-spec.json"

@@ -18,31 +18,21 @@ const day = 24 * time.Hour
 // action, two filters.
 var testCatalog = Catalog{"ebs-snapshot": {"delete": {"older-than", "tags"}}}
 
-// specExample is the SPEC §3 example, restricted to what testCatalog knows.
-const specExample = `version: 1
-id: prod                      # report id; one sticky comment per id (default "default")
-regions: [us-east-1, eu-west-1]
-max-actions: 100              # apply refuses a larger plan (exit 6)
-protect:                      # never touched, whatever a rule says
-  tags: {"broom:keep": "*", DoNotDelete: "*"}   # "*" = any value
-  ids: [snap-0abc0123456789def]
-tags:                         # stamped on what broom creates or modifies
-  Owner: platform-team
-  Environment: production
-  Project: billing-pipeline
-  ManagedBy: broom
-rules:
-  - name: old-ci-snapshots
-    resource: ebs-snapshot
-    action: delete
-    where:
-      older-than: 30d         # units: h, d, w
-      tags: {Environment: ci} # all must match; "*" = any value
-  - name: any-team-snapshots
+// specExample is the SPEC §3 example (SpecExample) cut to what testCatalog
+// knows: everything up to its second rule, so its one ebs-snapshot rule,
+// and then a rule of its own that takes weeks and a "*" tag value.
+func specExample(t *testing.T) string {
+	t.Helper()
+	head, _, ok := strings.Cut(SpecExample(t), "  - name: orphan-volumes\n")
+	if !ok {
+		t.Fatalf("%s: no rule orphan-volumes to cut at", SpecExampleFile)
+	}
+	return head + `  - name: any-team-snapshots
     resource: ebs-snapshot
     action: delete
     where: {older-than: 2w, tags: {Team: "*"}}
 `
+}
 
 func TestParseAcceptsValidFiles(t *testing.T) {
 	t.Parallel()
@@ -51,13 +41,14 @@ func TestParseAcceptsValidFiles(t *testing.T) {
 		want File
 	}{
 		"spec example parses to every field with rule lines": {
-			yaml: specExample,
+			yaml: specExample(t),
 			want: File{
-				Path:       "broom.yml",
-				Version:    1,
-				ID:         "prod",
-				Regions:    []string{"us-east-1", "eu-west-1"},
-				MaxActions: 100,
+				Path:            "broom.yml",
+				Version:         1,
+				ID:              "prod",
+				Regions:         []string{"us-east-1", "eu-west-1"},
+				MaxActions:      100,
+				AllowedAccounts: []string{"123456789012"},
 				Protect: Protect{
 					Tags: map[string]string{"broom:keep": "*", "DoNotDelete": "*"},
 					IDs:  []string{"snap-0abc0123456789def"},
@@ -70,11 +61,11 @@ func TestParseAcceptsValidFiles(t *testing.T) {
 				},
 				Rules: []Rule{
 					{
-						Name: "old-ci-snapshots", Resource: "ebs-snapshot", Action: "delete", Line: 14,
+						Name: "old-ci-snapshots", Resource: "ebs-snapshot", Action: "delete", Line: 15,
 						Where: Where{OlderThan: 30 * day, Tags: map[string]string{"Environment": "ci"}},
 					},
 					{
-						Name: "any-team-snapshots", Resource: "ebs-snapshot", Action: "delete", Line: 20,
+						Name: "any-team-snapshots", Resource: "ebs-snapshot", Action: "delete", Line: 21,
 						Where: Where{OlderThan: 14 * day, Tags: map[string]string{"Team": "*"}},
 					},
 				},
@@ -460,7 +451,7 @@ func TestReadFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "broom.yml")
-	if err := os.WriteFile(good, []byte(specExample), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte(specExample(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.yml")

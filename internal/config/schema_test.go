@@ -30,52 +30,6 @@ import (
 
 const schemaFile = "../../schema/broom.schema.json"
 
-// specExample is SPEC §3's example, verbatim.
-const specExample = `version: 1
-id: prod                      # report id; one sticky comment per id (default "default")
-regions: [us-east-1, eu-west-1]
-max-actions: 100              # apply refuses a larger plan (exit 6)
-allowed-accounts: ["123456789012"]  # optional: any other account → exit 2 before anything is listed
-protect:                      # never touched, whatever a rule says
-  tags: {"broom:keep": "*", DoNotDelete: "*"}   # "*" = any value
-  ids: [snap-0abc0123456789def]
-tags:                         # stamped on what broom creates or modifies
-  Owner: platform-team
-  Environment: production
-  Project: billing-pipeline
-  ManagedBy: broom
-rules:
-  - name: old-ci-snapshots
-    resource: ebs-snapshot
-    action: delete
-    where:
-      older-than: 30d         # units: h, d, w
-      tags: {Environment: ci} # all must match; "*" = any value
-  - name: orphan-volumes
-    resource: ebs-volume
-    action: delete
-    where: {unattached: true, older-than: 14d}
-  - name: stale-amis
-    resource: ami
-    action: delete            # deregister, then delete its snapshots
-    where: {older-than: 90d, unused: true}
-  - name: idle-eips
-    resource: elastic-ip
-    action: delete            # release
-    where: {unassociated: true}
-  - name: artifacts-bucket
-    resource: s3-bucket
-    action: ensure            # create if missing, then converge settings and tags
-    bucket: acme-ci-artifacts
-    region: eu-west-1
-    settings: {versioning: true, block-public-access: true, encryption: AES256}
-  - name: volumes-have-owner
-    resource: ebs-volume
-    action: tag
-    where: {missing-tags: [Owner]}
-    set: {Owner: platform-team}
-`
-
 // brSchema is the schema, both compiled (to validate) and as plain JSON
 // (to read its structure).
 type brSchema struct {
@@ -549,7 +503,7 @@ func keepKnownRules(t *testing.T, doc string) string {
 func TestSchemaSpecExample(t *testing.T) {
 	t.Parallel()
 	s := loadSchema(t)
-	doc := keepKnownRules(t, specExample)
+	doc := keepKnownRules(t, config.SpecExample(t))
 	if err := s.validate(t, doc); err != nil {
 		t.Errorf("schema rejects the SPEC §3 example: %v\n%s", err, doc)
 	}

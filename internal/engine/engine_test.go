@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/broom-dev/broom/internal/awstest"
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/resource"
@@ -163,11 +164,8 @@ func newEngineOf(build func(resource.Env) resource.Kind, opts ...Option) *Engine
 }
 
 func res(id string, age time.Duration, tags ...string) plan.Resource {
-	r := plan.Resource{ID: id, Created: now.Add(-age), Tags: map[string]string{},
+	r := plan.Resource{ID: id, Created: now.Add(-age), Tags: awstest.TagMap(tags...),
 		Details: map[string]string{"size": "1 GiB"}, MonthlyCostUSD: 0.05}
-	for i := 0; i+1 < len(tags); i += 2 {
-		r.Tags[tags[i]] = tags[i+1]
-	}
 	r.Name = r.Tags["Name"]
 	return r
 }
@@ -175,10 +173,7 @@ func res(id string, age time.Duration, tags ...string) plan.Resource {
 func rule(name string, olderThan time.Duration, tags ...string) config.Rule {
 	r := config.Rule{Name: name, Resource: kind, Action: "delete", Where: config.Where{OlderThan: olderThan}}
 	if len(tags) > 0 {
-		r.Where.Tags = map[string]string{}
-		for i := 0; i+1 < len(tags); i += 2 {
-			r.Where.Tags[tags[i]] = tags[i+1]
-		}
+		r.Where.Tags = awstest.TagMap(tags...)
 	}
 	return r
 }

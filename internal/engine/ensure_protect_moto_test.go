@@ -19,16 +19,11 @@ import (
 func kmTestEnsureProtected(t *testing.T, m *awstest.Moto) {
 	m.Reset()
 	const region, acct, bucket = "eu-west-1", awstest.AccountID, "acme-ci-artifacts"
-	direct := s3.NewFromConfig(m.Config(t, region))
+	seed := m.Config(t, region)
+	direct := s3.NewFromConfig(seed)
 	kmTry(direct.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket),
 		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: region}})).must(t, "create bucket")
-	tagBucket := func(tags ...s3types.Tag) {
-		kmTry(direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket),
-			Tagging: &s3types.Tagging{TagSet: tags}})).must(t, "tag bucket")
-	}
-	rec := awstest.NewRecorder(t, m.URL())
-	rc := m.Config(t, region)
-	rc.BaseEndpoint = aws.String(rec.URL())
+	rc, rec := m.Recorded(t, region)
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{acct + "/" + region: rc}), WithChangeRef(kmChangeRef))
 	config := func(protect string) string {
 		return `version: 1
@@ -57,7 +52,7 @@ rules:
 		t.Fatalf("plan of an unprotected bucket = %+v, protected %+v; want one update", kmActions(before.Plan.Actions), before.Protected)
 	}
 
-	tagBucket(s3types.Tag{Key: aws.String("broom:keep"), Value: aws.String("yes")})
+	awstest.TagBucket(t, seed, bucket, map[string]string{"broom:keep": "yes"})
 	rec.Reset()
 	now, err := e.Plan(t.Context(), byTag, acct)
 	if err != nil {
@@ -83,7 +78,7 @@ rules:
 	}
 
 	// By name, in protect.ids: neither converged nor created.
-	tagBucket(s3types.Tag{Key: aws.String("Team"), Value: aws.String("data")})
+	awstest.TagBucket(t, seed, bucket, map[string]string{"Team": "data"})
 	byID := kmParse(t, config(`{ids: [`+bucket+`]}`))
 	for _, missing := range []bool{false, true} {
 		if missing {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -32,50 +33,11 @@ import (
 // kmChangeRef is the broom:change value of the runs under test.
 const kmChangeRef = "https://github.com/acme/infra/pull/9"
 
-// kmSpecConfig is SPEC §3's example, adapted: one region, the protect tag
-// broom:keep only, no protected ids.
-const kmSpecConfig = `version: 1
-id: prod
-regions: [us-east-1]
-max-actions: 100
-protect:
-  tags: {"broom:keep": "*"}
-tags:
-  Owner: platform-team
-  Environment: production
-  Project: billing-pipeline
-  ManagedBy: broom
-rules:
-  - name: old-ci-snapshots
-    resource: ebs-snapshot
-    action: delete
-    where:
-      older-than: 30d
-      tags: {Environment: ci}
-  - name: orphan-volumes
-    resource: ebs-volume
-    action: delete
-    where: {unattached: true, older-than: 14d}
-  - name: stale-amis
-    resource: ami
-    action: delete
-    where: {older-than: 90d, unused: true}
-  - name: idle-eips
-    resource: elastic-ip
-    action: delete
-    where: {unassociated: true}
-  - name: artifacts-bucket
-    resource: s3-bucket
-    action: ensure
-    bucket: acme-ci-artifacts
-    region: eu-west-1
-    settings: {versioning: true, block-public-access: true, encryption: AES256}
-  - name: volumes-have-owner
-    resource: ebs-volume
-    action: tag
-    where: {missing-tags: [Owner]}
-    set: {Owner: platform-team}
-`
+// kmSpecConfig is SPEC §3's example config, verbatim: the tests' one copy.
+// kmTestSpecExample seeds us-east-1 only (the bucket goes to eu-west-1, as
+// the rule says), and nothing it seeds carries the DoNotDelete tag or the
+// protected id; allowed-accounts is the driver's to check, not the engine's.
+const kmSpecConfig = "../config/testdata/spec-example.yml"
 
 func kmParse(t *testing.T, text string) config.Config {
 	t.Helper()
@@ -133,25 +95,6 @@ func (r kmResult[T]) must(t *testing.T, what string) T {
 	return r.out
 }
 
-func kmEC2Tags(tags map[string]string) []types.Tag {
-	var out []types.Tag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	return out
-}
-
-// kmTagsOf reads an EC2 resource's tags.
-func kmTagsOf(t *testing.T, c *ec2.Client, id string) map[string]string {
-	t.Helper()
-	out := kmTry(c.DescribeTags(t.Context(), &ec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("resource-id"), Values: []string{id}}}})).must(t, "describe tags of "+id)
-	m := map[string]string{}
-	for _, td := range out.Tags {
-		m[aws.ToString(td.Key)] = aws.ToString(td.Value)
-	}
-	return m
-}
-
 // kmLoader answers the configurations built for each account and region
 // (on the test goroutine, before the engine runs) and fails on any other.
 func kmLoader(cfgs map[string]aws.Config) Loader {
@@ -205,13 +148,13 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	runAMI, _ := awstest.RegisterImage(t, direct, "running", nil)
 	templateAMI, _ := awstest.RegisterImage(t, direct, "templated", nil)
 	keptAMI, _ := awstest.RegisterImage(t, direct, "kept", nil)
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptAMI}, Tags: kmEC2Tags(keep)})).must(t, "tag kept AMI")
+	awstest.Tag(t, direct, keptAMI, keep)
 	orphanVol := awstest.CreateVolume(t, direct, 8, region+"a")
 	keptVol := awstest.CreateVolume(t, direct, 8, region+"a")
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptVol}, Tags: kmEC2Tags(keep)})).must(t, "tag kept volume")
+	awstest.Tag(t, direct, keptVol, keep)
 	busyVol := awstest.CreateVolume(t, direct, 8, region+"a")
 	busyOwnedVol := awstest.CreateVolume(t, direct, 8, region+"a")
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{busyOwnedVol}, Tags: kmEC2Tags(map[string]string{"Owner": "data-team"})})).must(t, "tag owned volume")
+	awstest.Tag(t, direct, busyOwnedVol, map[string]string{"Owner": "data-team"})
 	ciSnap := awstest.CreateSnapshot(t, direct, orphanVol, ci)
 	keptSnap := awstest.CreateSnapshot(t, direct, orphanVol, map[string]string{"Environment": "ci", "broom:keep": "true"})
 	awstest.CreateSnapshot(t, direct, orphanVol, map[string]string{"Environment": "prod"})
@@ -220,18 +163,13 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	// Young things, and what uses the old ones.
 	awstest.RegisterImage(t, direct, "young", nil)
 	youngOwnedVol := awstest.CreateVolume(t, direct, 8, region+"a")
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{youngOwnedVol}, Tags: kmEC2Tags(map[string]string{"Owner": "data-team"})})).must(t, "tag young volume")
+	awstest.Tag(t, direct, youngOwnedVol, map[string]string{"Owner": "data-team"})
 	youngVol := awstest.CreateVolume(t, direct, 8, region+"a")
 	awstest.CreateSnapshot(t, direct, youngVol, ci)
-	run := kmTry(c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(runAMI),
-		InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		Placement: &types.Placement{AvailabilityZone: aws.String(region + "a")}})).must(t, "run instance")
-	inst := aws.ToString(run.Instances[0].InstanceId)
-	for v, dev := range map[string]string{busyVol: "/dev/sdf", busyOwnedVol: "/dev/sdg"} {
-		kmTry(c.AttachVolume(ctx, &ec2.AttachVolumeInput{VolumeId: aws.String(v), InstanceId: aws.String(inst), Device: aws.String(dev)})).must(t, "attach "+v)
-	}
-	kmTry(c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("web"),
-		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(templateAMI)}})).must(t, "create launch template")
+	inst := awstest.RunInstance(t, direct, runAMI)
+	awstest.AttachVolume(t, direct, busyVol, inst, "/dev/sdf")
+	awstest.AttachVolume(t, direct, busyOwnedVol, inst, "/dev/sdg")
+	awstest.CreateLaunchTemplate(t, direct, "web", templateAMI)
 	// moto gives the instance a root volume, attached and without Owner.
 	rootVols := kmTry(c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: []types.Filter{
 		{Name: aws.String("attachment.instance-id"), Values: []string{inst}}}})).must(t, "describe root volume")
@@ -244,12 +182,9 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	if rootVol == "" {
 		t.Fatalf("no root volume for %s among %+v", inst, rootVols.Volumes)
 	}
-	allocate := func() string {
-		return aws.ToString(kmTry(c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})).must(t, "allocate address").AllocationId)
-	}
-	idleEIP, keptEIP, boundEIP := allocate(), allocate(), allocate()
-	kmTry(c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptEIP}, Tags: kmEC2Tags(keep)})).must(t, "tag kept address")
-	kmTry(c.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: aws.String(boundEIP), InstanceId: aws.String(inst)})).must(t, "associate address")
+	idleEIP, keptEIP, boundEIP := awstest.AllocateAddress(t, direct), awstest.AllocateAddress(t, direct), awstest.AllocateAddress(t, direct)
+	awstest.Tag(t, direct, keptEIP, keep)
+	awstest.AssociateAddress(t, direct, boundEIP, inst)
 
 	rec := awstest.NewRecorder(t, m.URL())
 	cfgs := map[string]aws.Config{}
@@ -259,7 +194,11 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 		cfgs[acct+"/"+r] = rc
 	}
 	e := New(slog.New(slog.DiscardHandler), kmLoader(cfgs), WithChangeRef(kmChangeRef))
-	cfg := kmParse(t, kmSpecConfig)
+	spec, err := os.ReadFile(kmSpecConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := kmParse(t, string(spec))
 
 	first, err := e.Plan(ctx, cfg, acct)
 	if err != nil {
@@ -355,12 +294,12 @@ func kmTestSpecExample(t *testing.T, m *awstest.Moto) {
 	}
 	// Tagged: the rule's tag and broom:change, not the config's tags.
 	for _, v := range []string{busyVol, rootVol, youngVol} {
-		if diff := cmp.Diff(map[string]string{"Owner": "platform-team", "broom:change": kmChangeRef}, kmTagsOf(t, c, v)); diff != "" {
+		if diff := cmp.Diff(map[string]string{"Owner": "platform-team", "broom:change": kmChangeRef}, awstest.TagsOf(t, direct, v)); diff != "" {
 			t.Errorf("tags of %s after apply (-want +got):\n%s", v, diff)
 		}
 	}
 	for v, want := range map[string]map[string]string{keptVol: keep, busyOwnedVol: {"Owner": "data-team"}, youngOwnedVol: {"Owner": "data-team"}} {
-		if diff := cmp.Diff(want, kmTagsOf(t, c, v)); diff != "" {
+		if diff := cmp.Diff(want, awstest.TagsOf(t, direct, v)); diff != "" {
 			t.Errorf("tags of %s, which no rule may tag (-want +got):\n%s", v, diff)
 		}
 	}
@@ -423,9 +362,7 @@ func kmTestSnapshotFirst(t *testing.T, m *awstest.Moto) {
 	vol := awstest.CreateVolume(t, direct, 4, region+"a")
 	m.SetClock("+0")
 
-	rec := awstest.NewRecorder(t, m.URL())
-	rc := m.Config(t, region)
-	rc.BaseEndpoint = aws.String(rec.URL())
+	rc, rec := m.Recorded(t, region)
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{acct + "/" + region: rc}), WithChangeRef(kmChangeRef))
 	cfg := kmParse(t, `version: 1
 regions: [us-east-1]
@@ -503,9 +440,7 @@ func kmTestMultiAccount(t *testing.T, m *awstest.Moto) {
 	}
 
 	// Both accounts through the recorder, the role assumed through it too.
-	rec := awstest.NewRecorder(t, m.URL())
-	homeRec := m.Config(t, region)
-	homeRec.BaseEndpoint = aws.String(rec.URL())
+	homeRec, rec := m.Recorded(t, region)
 	otherRec := cloud.AssumeRole(homeRec, role, "broom")
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{home + "/" + region: homeRec, other + "/" + region: otherRec}))
 	cfg := kmParse(t, `version: 1
@@ -598,9 +533,7 @@ func kmTwoAccountEnsure(t *testing.T, m *awstest.Moto, region, bucket string) (*
 	t.Helper()
 	const home, other = awstest.AccountID, "111111111111"
 	const role = "arn:aws:iam::" + other + ":role/broom"
-	rec := awstest.NewRecorder(t, m.URL())
-	homeRec := m.Config(t, region)
-	homeRec.BaseEndpoint = aws.String(rec.URL())
+	homeRec, rec := m.Recorded(t, region)
 	otherRec := cloud.AssumeRole(homeRec, role, "broom")
 	e := New(slog.New(slog.DiscardHandler), kmLoader(map[string]aws.Config{home + "/" + region: homeRec, other + "/" + region: otherRec}),
 		WithChangeRef(kmChangeRef))

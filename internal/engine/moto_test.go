@@ -39,11 +39,9 @@ func TestMotoPlanChangesNothingAndApplyIsIdempotent(t *testing.T) {
 	m.SetClock("+0")
 	young := awstest.CreateSnapshot(t, direct, vol, ci)
 
-	rec := awstest.NewRecorder(t, m.URL())
 	// Built here, not in load: load runs on the engine's goroutines, where
 	// m.Config's t.Fatalf would not stop the test.
-	recorded := m.Config(t, region)
-	recorded.BaseEndpoint = aws.String(rec.URL())
+	recorded, rec := m.Recorded(t, region)
 	load := func(_ context.Context, _, r string) (aws.Config, error) {
 		if r != region {
 			return aws.Config{}, fmt.Errorf("load: unexpected region %q", r)

@@ -24,9 +24,6 @@ func kmTestAMIProtect(t *testing.T, m *awstest.Moto) {
 	const region, acct = "us-east-1", awstest.AccountID
 	direct := m.Config(t, region)
 	c := ec2.NewFromConfig(direct)
-	tag := func(id string, tags map[string]string) {
-		kmTry(c.CreateTags(t.Context(), &ec2.CreateTagsInput{Resources: []string{id}, Tags: kmEC2Tags(tags)})).must(t, "tag "+id)
-	}
 	mapper := awstest.NewImageMapper(t, m.URL())
 
 	m.SetClock("-400d")
@@ -40,7 +37,7 @@ func kmTestAMIProtect(t *testing.T, m *awstest.Moto) {
 	extra := awstest.CreateSnapshot(t, direct, vol, nil)
 	mapper.AddSnapshots(later, extra)
 	backedUp, backedUpSnap := awstest.RegisterImage(t, direct, "backed-up", nil)
-	tag(backedUp, map[string]string{"aws:backup:source-resource": "arn:aws:ec2:us-east-1::image/ami-0"})
+	awstest.Tag(t, direct, backedUp, map[string]string{"aws:backup:source-resource": "arn:aws:ec2:us-east-1::image/ami-0"})
 	m.SetClock("+0")
 
 	rec := awstest.NewRecorder(t, mapper.URL())
@@ -90,7 +87,7 @@ rules:
 	}
 
 	// Between plan and apply, one of later's snapshots is protected.
-	tag(extra, map[string]string{"broom:keep": "since the plan"})
+	awstest.Tag(t, direct, extra, map[string]string{"broom:keep": "since the plan"})
 	applied := e.Apply(t.Context(), cfg, first.Plan)
 	status := map[string]string{}
 	for _, a := range applied.Actions {

@@ -40,7 +40,7 @@ func kmTestAMIProtect(t *testing.T, m *awstest.Moto) {
 	mapper.AddSnapshots(image, kept, listed, backup)
 	protect.IDs = []string{listed}
 	backedUp, backedUpSnap := awstest.RegisterImage(t, direct, "backed-up", nil)
-	kmTag(t, direct, backedUp, map[string]string{"aws:backup:source-resource": "arn:aws:ec2:us-east-1::image/ami-0"})
+	awstest.Tag(t, direct, backedUp, map[string]string{"aws:backup:source-resource": "arn:aws:ec2:us-east-1::image/ami-0"})
 
 	spec, err := Lookup("ami")
 	if err != nil {
@@ -110,7 +110,7 @@ func kmTestAMIProtect(t *testing.T, m *awstest.Moto) {
 	if got := fmt.Sprint(splitIDs(planned.DeleteChange["delete-snapshots"])); got != want {
 		t.Fatalf("planned snapshots of %s = %s, want %s", later, got, want)
 	}
-	kmTag(t, direct, extra, map[string]string{"broom:keep": "since the plan"})
+	awstest.Tag(t, direct, extra, map[string]string{"broom:keep": "since the plan"})
 	rec.Reset()
 	err = k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ami", ID: later, Change: planned.DeleteChange})
 	if !errors.Is(err, ErrChanged) {

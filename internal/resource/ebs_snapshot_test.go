@@ -125,12 +125,11 @@ func (f *fakeEC2) DeleteSnapshot(_ context.Context, in *ec2.DeleteSnapshotInput,
 
 var created = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
+// snap is a snapshot as DescribeSnapshots describes it, tagged with the
+// key, value pairs in tags.
 func snap(id string, size int32, tags ...string) types.Snapshot {
-	s := types.Snapshot{SnapshotId: aws.String(id), VolumeSize: aws.Int32(size), StartTime: aws.Time(created), OwnerId: aws.String("111122223333")}
-	for i := 0; i+1 < len(tags); i += 2 {
-		s.Tags = append(s.Tags, types.Tag{Key: aws.String(tags[i]), Value: aws.String(tags[i+1])})
-	}
-	return s
+	return types.Snapshot{SnapshotId: aws.String(id), VolumeSize: aws.Int32(size), StartTime: aws.Time(created), OwnerId: aws.String("111122223333"),
+		Tags: awstest.EC2Tags(awstest.TagMap(tags...))}
 }
 
 func image(id string, snapshots ...string) types.Image {
@@ -502,16 +501,8 @@ func TestMoto(t *testing.T) {
 		return s
 	}
 	recorded := func(t *testing.T) (Kind, *awstest.Recorder) {
-		rec := awstest.NewRecorder(t, m.URL())
-		cfg := m.Config(t, region)
-		cfg.BaseEndpoint = aws.String(rec.URL())
+		cfg, rec := m.Recorded(t, region)
 		return newEBSSnapshots(Env{AWS: cfg}), rec
-	}
-	near := func(t *testing.T, what string, got, want time.Time) {
-		t.Helper()
-		if d := got.Sub(want); d < -10*time.Minute || d > 10*time.Minute {
-			t.Errorf("%s Created = %v, want about %v (off by %v)", what, got, want, d)
-		}
 	}
 
 	t.Run("list reads the account's snapshots with facts and makes only reads", func(t *testing.T) {
@@ -533,9 +524,9 @@ func TestMoto(t *testing.T) {
 			t.Fatalf("listed ids (-want +got):\n%s", diff)
 		}
 		now := time.Now()
-		near(t, "old", byID[s.old].Created, now.Add(-400*day))
-		near(t, "AMI's", byID[s.ami].Created, now.Add(-400*day))
-		near(t, "young", byID[s.young].Created, now)
+		awstest.TimeNear(t, "old Created", byID[s.old].Created, now.Add(-400*day), 10*time.Minute)
+		awstest.TimeNear(t, "AMI's Created", byID[s.ami].Created, now.Add(-400*day), 10*time.Minute)
+		awstest.TimeNear(t, "young Created", byID[s.young].Created, now, 10*time.Minute)
 		if diff := cmp.Diff(map[string]string{"Name": "old-ci", "Environment": "ci"}, byID[s.old].Tags); diff != "" {
 			t.Errorf("old tags (-want +got):\n%s", diff)
 		}

@@ -320,9 +320,7 @@ func TestIAMCoversCalls(t *testing.T) {
 			if sc.region != "" {
 				reg = sc.region
 			}
-			rec := awstest.NewRecorder(t, m.URL())
-			cfg := m.Config(t, reg)
-			cfg.BaseEndpoint = aws.String(rec.URL())
+			cfg, rec := m.Recorded(t, reg)
 			spec, err := Lookup(sc.use.Kind)
 			if err != nil {
 				t.Fatal(err)

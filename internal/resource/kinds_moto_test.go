@@ -61,24 +61,6 @@ func kmKind(t *testing.T, name string, cfg aws.Config) Kind {
 	return spec.New(Env{AWS: cfg, Tags: kmConfigTags, Change: kmChange})
 }
 
-// kmRecorded returns a config for region that reaches m through a new
-// recorder, and the recorder.
-func kmRecorded(t *testing.T, m *awstest.Moto, region string) (aws.Config, *awstest.Recorder) {
-	t.Helper()
-	rec := awstest.NewRecorder(t, m.URL())
-	cfg := m.Config(t, region)
-	cfg.BaseEndpoint = aws.String(rec.URL())
-	return cfg, rec
-}
-
-// kmNear fails unless got is within ten minutes of want.
-func kmNear(t *testing.T, what string, got, want time.Time) {
-	t.Helper()
-	if d := got.Sub(want); d < -10*time.Minute || d > 10*time.Minute {
-		t.Errorf("%s = %v, want about %v (off by %v)", what, got, want, d)
-	}
-}
-
 func kmByID(rs []plan.Resource) map[string]plan.Resource {
 	out := map[string]plan.Resource{}
 	for _, r := range rs {
@@ -92,83 +74,6 @@ func kmNoMutation(t *testing.T, rec *awstest.Recorder, what string) {
 	if got := rec.Mutating(); got != nil {
 		t.Errorf("%s made mutating calls: %v", what, got)
 	}
-}
-
-// kmRunInstance starts one instance of image in us-east-1a and returns its id.
-func kmRunInstance(t *testing.T, cfg aws.Config, image string) string {
-	t.Helper()
-	out, err := ec2.NewFromConfig(cfg).RunInstances(t.Context(), &ec2.RunInstancesInput{
-		ImageId: aws.String(image), InstanceType: types.InstanceTypeT3Micro,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		Placement: &types.Placement{AvailabilityZone: aws.String(cfg.Region + "a")},
-	})
-	if err != nil {
-		t.Fatalf("run instance of %s: %v", image, err)
-	}
-	return aws.ToString(out.Instances[0].InstanceId)
-}
-
-func kmAttach(t *testing.T, cfg aws.Config, volume, instance string) {
-	t.Helper()
-	_, err := ec2.NewFromConfig(cfg).AttachVolume(t.Context(), &ec2.AttachVolumeInput{
-		VolumeId: aws.String(volume), InstanceId: aws.String(instance), Device: aws.String("/dev/sdf"),
-	})
-	if err != nil {
-		t.Fatalf("attach %s to %s: %v", volume, instance, err)
-	}
-}
-
-// kmAllocate allocates a VPC address and returns its allocation id.
-func kmAllocate(t *testing.T, cfg aws.Config) string {
-	t.Helper()
-	out, err := ec2.NewFromConfig(cfg).AllocateAddress(t.Context(), &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
-	if err != nil {
-		t.Fatalf("allocate address: %v", err)
-	}
-	return aws.ToString(out.AllocationId)
-}
-
-func kmAssociate(t *testing.T, cfg aws.Config, allocation, instance string) {
-	t.Helper()
-	_, err := ec2.NewFromConfig(cfg).AssociateAddress(t.Context(), &ec2.AssociateAddressInput{
-		AllocationId: aws.String(allocation), InstanceId: aws.String(instance),
-	})
-	if err != nil {
-		t.Fatalf("associate %s with %s: %v", allocation, instance, err)
-	}
-}
-
-func kmLaunchTemplate(t *testing.T, cfg aws.Config, name, image string) {
-	t.Helper()
-	_, err := ec2.NewFromConfig(cfg).CreateLaunchTemplate(t.Context(), &ec2.CreateLaunchTemplateInput{
-		LaunchTemplateName: aws.String(name),
-		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceTypeT3Micro},
-	})
-	if err != nil {
-		t.Fatalf("create launch template %s: %v", name, err)
-	}
-}
-
-func kmTag(t *testing.T, cfg aws.Config, id string, tags map[string]string) {
-	t.Helper()
-	_, err := ec2.NewFromConfig(cfg).CreateTags(t.Context(), &ec2.CreateTagsInput{Resources: []string{id}, Tags: ec2Tags(tags)})
-	if err != nil {
-		t.Fatalf("tag %s: %v", id, err)
-	}
-}
-
-// kmTagsOf reads an EC2 resource's tags back with DescribeTags.
-func kmTagsOf(t *testing.T, cfg aws.Config, id string) map[string]string {
-	t.Helper()
-	out, err := ec2.NewFromConfig(cfg).DescribeTags(t.Context(), &ec2.DescribeTagsInput{Filters: byFilter("resource-id", id)})
-	if err != nil {
-		t.Fatalf("describe tags of %s: %v", id, err)
-	}
-	m := map[string]string{}
-	for _, td := range out.Tags {
-		m[aws.ToString(td.Key)] = aws.ToString(td.Value)
-	}
-	return m
 }
 
 func kmImageExists(t *testing.T, cfg aws.Config, id string) bool {
@@ -226,13 +131,13 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 		m.SetClock("-400d")
 		image, _ := awstest.RegisterImage(t, direct, "base", nil)
 		free := awstest.CreateVolume(t, direct, 8, region+"a")
-		kmTag(t, direct, free, map[string]string{"Name": "scratch", "Team": "data"})
+		awstest.Tag(t, direct, free, map[string]string{"Name": "scratch", "Team": "data"})
 		busy := awstest.CreateVolume(t, direct, 20, region+"a")
 		m.SetClock("+0")
-		inst := kmRunInstance(t, direct, image)
-		kmAttach(t, direct, busy, inst)
+		inst := awstest.RunInstance(t, direct, image)
+		awstest.AttachVolume(t, direct, busy, inst, "/dev/sdf")
 
-		cfg, rec := kmRecorded(t, m, region)
+		cfg, rec := m.Recorded(t, region)
 		k := kmKind(t, "ebs-volume", cfg)
 		got, err := k.List(t.Context())
 		if err != nil {
@@ -247,7 +152,7 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 		if !ok {
 			t.Fatalf("free volume %s not listed: %+v", free, got)
 		}
-		kmNear(t, "free volume's Created", f.Created, time.Now().Add(-400*24*time.Hour))
+		awstest.TimeNear(t, "free volume's Created", f.Created, time.Now().Add(-400*24*time.Hour), 10*time.Minute)
 		wantFree := plan.Resource{
 			ID: free, Name: "scratch", Created: f.Created,
 			Tags:  map[string]string{"Name": "scratch", "Team": "data"},
@@ -268,7 +173,7 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 			b.Details["state"] != "in-use" || b.Details["size"] != "20 GiB" || b.MonthlyCostUSD <= 0 {
 			t.Errorf("attached volume = %+v; want InUse %q, not unattached, attached %s, state in-use, 20 GiB, a cost", b, "attached to "+inst, inst)
 		}
-		kmNear(t, "attached volume's Created", b.Created, time.Now().Add(-400*24*time.Hour))
+		awstest.TimeNear(t, "attached volume's Created", b.Created, time.Now().Add(-400*24*time.Hour), 10*time.Minute)
 		for id, r := range byID {
 			if id != free && id != busy && r.InUse != "attached to "+inst {
 				t.Errorf("root volume %s: InUse %q, want attached to %s", id, r.InUse, inst)
@@ -309,7 +214,7 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 		direct := m.Config(t, region)
 		first := awstest.CreateVolume(t, direct, 5, region+"a")
 		second := awstest.CreateVolume(t, direct, 6, region+"a")
-		cfg, rec := kmRecorded(t, m, region)
+		cfg, rec := m.Recorded(t, region)
 		k := kmKind(t, "ebs-volume", cfg)
 		snapFirst := map[string]string{"snapshot-first": "true"}
 
@@ -376,7 +281,7 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 		direct := m.Config(t, region)
 		vol := awstest.CreateVolume(t, direct, 3, region+"a")
 		left := awstest.CreateSnapshot(t, direct, vol, map[string]string{"broom:source-volume": vol, "broom:change": kmChange})
-		cfg, rec := kmRecorded(t, m, region)
+		cfg, rec := m.Recorded(t, region)
 		k := kmKind(t, "ebs-volume", cfg)
 		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ebs-volume", ID: vol, Change: map[string]string{"snapshot-first": "true"}}); err != nil {
 			t.Fatalf("Do: %v", err)
@@ -399,15 +304,15 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		direct := m.Config(t, region)
 		m.SetClock("-400d")
 		unused, unusedSnap := awstest.RegisterImage(t, direct, "unused", nil)
-		kmTag(t, direct, unused, map[string]string{"Name": "old-build"})
+		awstest.Tag(t, direct, unused, map[string]string{"Name": "old-build"})
 		running, _ := awstest.RegisterImage(t, direct, "running", nil)
 		templated, _ := awstest.RegisterImage(t, direct, "templated", nil)
 		m.SetClock("+0")
 		young, _ := awstest.RegisterImage(t, direct, "young", nil)
-		inst := kmRunInstance(t, direct, running)
-		kmLaunchTemplate(t, direct, "web-servers", templated)
+		inst := awstest.RunInstance(t, direct, running)
+		awstest.CreateLaunchTemplate(t, direct, "web-servers", templated)
 
-		cfg, rec := kmRecorded(t, m, region)
+		cfg, rec := m.Recorded(t, region)
 		k := kmKind(t, "ami", cfg)
 		got, err := k.List(t.Context())
 		if err != nil {
@@ -430,8 +335,8 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 			t.Errorf("unused flag (-want +got):\n%s", diff)
 		}
 		u := byID[unused]
-		kmNear(t, "old image's Created", u.Created, time.Now().Add(-400*24*time.Hour))
-		kmNear(t, "young image's Created", byID[young].Created, time.Now())
+		awstest.TimeNear(t, "old image's Created", u.Created, time.Now().Add(-400*24*time.Hour), 10*time.Minute)
+		awstest.TimeNear(t, "young image's Created", byID[young].Created, time.Now(), 10*time.Minute)
 		if u.Name != "unused" || u.Tags["Name"] != "old-build" || u.Details["deletes snapshots"] != unusedSnap ||
 			u.Details["created"] != u.Created.UTC().Format("2006-01-02") {
 			t.Errorf("old image = %+v; want name unused, tag Name=old-build, snapshots %s, created date", u, unusedSnap)
@@ -459,8 +364,8 @@ func kmTestAMI(t *testing.T, m *awstest.Moto) {
 		v1, _ := awstest.RegisterImage(t, direct, "v1", nil)
 		v2, _ := awstest.RegisterImage(t, direct, "v2", nil)
 		v3, _ := awstest.RegisterImage(t, direct, "v3", nil)
-		kmLaunchTemplate(t, direct, "workers", v1) // version 1, the default
-		for _, img := range []string{v2, v3} {     // versions 2 and 3, the latest
+		awstest.CreateLaunchTemplate(t, direct, "workers", v1) // version 1, the default
+		for _, img := range []string{v2, v3} {                 // versions 2 and 3, the latest
 			if _, err := ec2.NewFromConfig(direct).CreateLaunchTemplateVersion(t.Context(), &ec2.CreateLaunchTemplateVersionInput{
 				LaunchTemplateName: aws.String("workers"), LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(img)},
 			}); err != nil {
@@ -516,13 +421,13 @@ func kmTestElasticIP(t *testing.T, m *awstest.Moto) {
 		m.Reset()
 		direct := m.Config(t, region)
 		image, _ := awstest.RegisterImage(t, direct, "base", nil)
-		inst := kmRunInstance(t, direct, image)
-		free := kmAllocate(t, direct)
-		kmTag(t, direct, free, map[string]string{"Name": "spare"})
-		bound := kmAllocate(t, direct)
-		kmAssociate(t, direct, bound, inst)
+		inst := awstest.RunInstance(t, direct, image)
+		free := awstest.AllocateAddress(t, direct)
+		awstest.Tag(t, direct, free, map[string]string{"Name": "spare"})
+		bound := awstest.AllocateAddress(t, direct)
+		awstest.AssociateAddress(t, direct, bound, inst)
 
-		cfg, rec := kmRecorded(t, m, region)
+		cfg, rec := m.Recorded(t, region)
 		k := kmKind(t, "elastic-ip", cfg)
 		got, err := k.List(t.Context())
 		if err != nil {
@@ -551,8 +456,8 @@ func kmTestElasticIP(t *testing.T, m *awstest.Moto) {
 	t.Run("delete releases the address, then reports gone", func(t *testing.T) {
 		m.Reset()
 		direct := m.Config(t, region)
-		addr := kmAllocate(t, direct)
-		other := kmAllocate(t, direct)
+		addr := awstest.AllocateAddress(t, direct)
+		other := awstest.AllocateAddress(t, direct)
 		k := kmKind(t, "elastic-ip", direct)
 		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "elastic-ip", ID: addr}); err != nil {
 			t.Fatalf("Do delete %s: %v", addr, err)
@@ -578,11 +483,11 @@ func kmTestTagAction(t *testing.T, m *awstest.Moto) {
 	image, snapOfImage := awstest.RegisterImage(t, direct, "tagged", nil)
 	vol := awstest.CreateVolume(t, direct, 2, region+"a")
 	snap := awstest.CreateSnapshot(t, direct, vol, nil)
-	addr := kmAllocate(t, direct)
+	addr := awstest.AllocateAddress(t, direct)
 	ids := map[string]string{"ebs-volume": vol, "ami": image, "elastic-ip": addr, "ebs-snapshot": snap}
 	before := map[string]string{"Name": "x", "Team": "old", "broom:change": "https://github.com/acme/infra/pull/1"}
 	for _, id := range ids {
-		kmTag(t, direct, id, before)
+		awstest.Tag(t, direct, id, before)
 	}
 
 	for _, name := range slices.Sorted(maps.Keys(ids)) {
@@ -594,7 +499,7 @@ func kmTestTagAction(t *testing.T, m *awstest.Moto) {
 				t.Fatalf("Do tag %s: %v", id, err)
 			}
 			want := map[string]string{"Name": "x", "Team": "platform", "CostCenter": "42", "broom:change": kmChange}
-			if diff := cmp.Diff(want, kmTagsOf(t, direct, id)); diff != "" {
+			if diff := cmp.Diff(want, awstest.TagsOf(t, direct, id)); diff != "" {
 				t.Errorf("tags of %s after the tag action (-want +got):\n%s", id, diff)
 			}
 			r, found, err := k.Get(t.Context(), id)
@@ -711,9 +616,10 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 	for _, region := range []string{"eu-west-1", "us-east-1"} {
 		t.Run("create, converge and drift in "+region, func(t *testing.T) {
 			m.Reset()
-			cfg, rec := kmRecorded(t, m, region)
+			cfg, rec := m.Recorded(t, region)
 			k, en := ensurer(t, cfg)
-			direct := kmS3(t, m, region)
+			seed := m.Config(t, region)
+			direct := s3.NewFromConfig(seed)
 
 			// Missing: one create action with every setting and tag.
 			created := ensure(t, en)
@@ -755,11 +661,7 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 			kmNoMutation(t, rec, "Ensure")
 
 			// A missing broom:change is no difference by itself.
-			if _, err := direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
-				{Key: aws.String("Owner"), Value: aws.String("platform-team")}, {Key: aws.String("ManagedBy"), Value: aws.String("broom")},
-			}}}); err != nil {
-				t.Fatal(err)
-			}
+			awstest.TagBucket(t, seed, bucket, map[string]string{"Owner": "platform-team", "ManagedBy": "broom"})
 			if got := ensure(t, en); len(got) != 0 {
 				t.Errorf("Ensure with broom:change missing = %+v, want none", got)
 			}
@@ -797,12 +699,8 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 			// A changed or missing config tag on an existing bucket is no
 			// difference: an update writes what the rule asks (settings)
 			// and broom:change, never the config's tags (SPEC §1).
-			if _, err := direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
-				{Key: aws.String("Owner"), Value: aws.String("someone-else")}, {Key: aws.String("CostCenter"), Value: aws.String("42")},
-				{Key: aws.String("broom:change"), Value: aws.String("https://github.com/acme/infra/pull/1")},
-			}}}); err != nil {
-				t.Fatal(err)
-			}
+			awstest.TagBucket(t, seed, bucket, map[string]string{
+				"Owner": "someone-else", "CostCenter": "42", "broom:change": "https://github.com/acme/infra/pull/1"})
 			if got := ensure(t, en); len(got) != 0 {
 				t.Errorf("Ensure with config tags changed and an older broom:change = %+v, want none", got)
 			}
@@ -814,7 +712,7 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 	for _, region := range []string{"eu-west-1", "us-east-1"} {
 		t.Run("a second Do of the same create changes nothing and reports converged in "+region, func(t *testing.T) {
 			m.Reset()
-			cfg, rec := kmRecorded(t, m, region)
+			cfg, rec := m.Recorded(t, region)
 			k, en := ensurer(t, cfg)
 			created := ensure(t, en)
 			if len(created) != 1 {
@@ -836,16 +734,14 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 	t.Run("an update of a bucket broom did not make stamps broom:change and none of the config's tags", func(t *testing.T) {
 		m.Reset()
 		const region = "eu-west-1"
-		direct := kmS3(t, m, region)
+		seed := m.Config(t, region)
+		direct := s3.NewFromConfig(seed)
 		if _, err := direct.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket),
 			CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := direct.PutBucketTagging(t.Context(), &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{
-			{Key: aws.String("Team"), Value: aws.String("data")}}}}); err != nil {
-			t.Fatal(err)
-		}
-		cfg, _ := kmRecorded(t, m, region)
+		awstest.TagBucket(t, seed, bucket, map[string]string{"Team": "data"})
+		cfg, _ := m.Recorded(t, region)
 		k, en := ensurer(t, cfg)
 		updates, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}, Tags: kmConfigTags})
 		wantUpdates := []kmEnsureAction{{Op: plan.Update, ID: bucket, Name: "versioning", Change: map[string]string{"versioning": "true"}}}
@@ -863,7 +759,7 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 	t.Run("a bucket created without config tags still carries broom:change", func(t *testing.T) {
 		m.Reset()
 		const region = "eu-west-1"
-		cfg, _ := kmRecorded(t, m, region)
+		cfg, _ := m.Recorded(t, region)
 		k, en := ensurer(t, cfg)
 		created, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}})
 		if err != nil || len(created) != 1 {
@@ -880,7 +776,7 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 	t.Run("create of an existing own bucket converges it without error", func(t *testing.T) {
 		m.Reset()
 		const region = "eu-west-1"
-		cfg, _ := kmRecorded(t, m, region)
+		cfg, _ := m.Recorded(t, region)
 		k, en := ensurer(t, cfg)
 		created := ensure(t, en)
 		if len(created) != 1 {
@@ -913,7 +809,7 @@ func kmTestS3BucketForeign(t *testing.T, m *awstest.Moto) {
 		t.Fatalf("create the other account's bucket: %v", err)
 	}
 
-	cfg, rec := kmRecorded(t, m, region)
+	cfg, rec := m.Recorded(t, region)
 	k := kmKind(t, "s3-bucket", cfg)
 	desired := Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}, Tags: kmConfigTags}
 	as, err := k.(Ensurer).Ensure(t.Context(), desired)
