@@ -47,10 +47,7 @@ func (w *world) oldSnapshots(n int) []string {
 // planFile reads the plan file a run wrote: status and error by id.
 func planFile(t *testing.T, r result) map[string][2]string {
 	t.Helper()
-	data, err := os.ReadFile(r.outputs["plan-file"])
-	if err != nil {
-		t.Fatalf("plan file: %v", err)
-	}
+	data := r.file(t, "plan-file")
 	var pf struct {
 		Actions []struct{ ID, Status, Error string }
 	}
@@ -250,7 +247,7 @@ func (w *world) start(event string, payload map[string]any, inputs map[string]st
 		"PATH="+os.Getenv("PATH"), "HOME="+tmp, "GITHUB_ACTIONS=true",
 		"GITHUB_EVENT_NAME="+event, "GITHUB_EVENT_PATH="+prtest.WritePayload(w.t, payload),
 		"GITHUB_OUTPUT="+p.outFile, "GITHUB_STEP_SUMMARY="+p.summaryFile,
-		"GITHUB_RUN_ID=4242", "GITHUB_SHA="+headSHA, "RUNNER_TEMP="+tmp,
+		"GITHUB_RUN_ID=4242", "GITHUB_SHA="+headSHA, "RUNNER_TEMP="+tmp, "GITHUB_WORKSPACE="+w.dir,
 		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
 	)
 	for k, v := range w.gh.Env() {
@@ -281,7 +278,7 @@ func (p *proc) wait() result {
 	if err != nil && !errors.As(err, &exit) {
 		p.w.t.Fatalf("run broom: %v", err)
 	}
-	r := result{code: p.cmd.ProcessState.ExitCode(), stdout: p.stdout.String(), stderr: p.stderr.String()}
+	r := result{code: p.cmd.ProcessState.ExitCode(), stdout: p.stdout.String(), stderr: p.stderr.String(), workspace: p.w.dir}
 	r.outputs = readOutputs(p.w.t, p.outFile)
 	s, _ := os.ReadFile(p.summaryFile)
 	r.summary = string(s)

@@ -175,10 +175,33 @@ type result struct {
 	outputs        map[string]string
 	stdout, stderr string
 	summary        string
+	workspace      string // GITHUB_WORKSPACE: file outputs are relative to it
+}
+
+// file reads the file an output names, relative to the workspace as a
+// later step of the job would (SPEC §4).
+func (r result) file(t *testing.T, output string) []byte {
+	t.Helper()
+	rel := r.outputs[output]
+	if !filepath.IsLocal(rel) {
+		t.Fatalf("output %s = %q: want a path inside the workspace, relative to it", output, rel)
+	}
+	data, err := os.ReadFile(filepath.Join(r.workspace, rel))
+	if err != nil {
+		t.Fatalf("output %s: %v", output, err)
+	}
+	return data
 }
 
 // run runs `broom action` for event with payload and extra inputs.
 func (w *world) run(event string, payload map[string]any, inputs map[string]string) result {
+	w.t.Helper()
+	return w.runEnv(event, payload, inputs)
+}
+
+// runEnv is run with extra environment variables, which win over the
+// runner's (the last of duplicate variables counts).
+func (w *world) runEnv(event string, payload map[string]any, inputs map[string]string, extra ...string) result {
 	w.t.Helper()
 	tmp := w.t.TempDir()
 	outFile, summaryFile := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
@@ -197,6 +220,7 @@ func (w *world) run(event string, payload map[string]any, inputs map[string]stri
 		"GITHUB_RUN_ID=4242",
 		"GITHUB_SHA="+headSHA,
 		"RUNNER_TEMP="+tmp,
+		"GITHUB_WORKSPACE="+w.dir,
 		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
 	)
 	if payload != nil {
@@ -208,7 +232,7 @@ func (w *world) run(event string, payload map[string]any, inputs map[string]stri
 	for k, v := range inputs {
 		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
-	r := w.exec(env, "action")
+	r := w.exec(append(env, extra...), "action")
 	r.outputs = readOutputs(w.t, outFile)
 	s, _ := os.ReadFile(summaryFile)
 	r.summary = string(s)
@@ -236,7 +260,7 @@ func (w *world) exec(env []string, args ...string) result {
 	if err != nil && !errors.As(err, &exit) {
 		w.t.Fatalf("run broom: %v", err)
 	}
-	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), workspace: w.dir}
 	w.t.Logf("broom %s exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r
 }
