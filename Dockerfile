@@ -19,4 +19,7 @@ COPY --from=build /out/broom /broom
 #
 # Exec form, never through a shell: the runner passes inputs as
 # INPUT_<NAME> with hyphens kept (INPUT_GITHUB-TOKEN), which sh drops.
-ENTRYPOINT ["/broom", "action"]
+# The entrypoint is broom itself, so the image is the CLI too
+# (`docker run … ghcr.io/broom-dev/broom plan`); action.yml passes the
+# `action` command as args.
+ENTRYPOINT ["/broom"]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -45,10 +44,7 @@ func (w *world) oldSnapshots(n int) []string {
 // planFile reads the plan file a run wrote: status and error by id.
 func planFile(t *testing.T, r result) map[string][2]string {
 	t.Helper()
-	data, err := os.ReadFile(r.outputs["plan-file"])
-	if err != nil {
-		t.Fatalf("plan file: %v", err)
-	}
+	data := r.file(t, "plan-file")
 	var pf struct {
 		Actions []struct{ ID, Status, Error string }
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -108,10 +107,7 @@ func TestFaultGitHub502AfterApply(t *testing.T) {
 		t.Errorf("labels %v, want the approval removed", got)
 	}
 
-	data, err := os.ReadFile(r.outputs["plan-file"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := r.file(t, "plan-file")
 	var pf struct {
 		Actions []struct{ ID, Status string }
 	}

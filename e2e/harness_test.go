@@ -120,6 +120,7 @@ func (w *world) cliEnv(extra ...string) []string {
 // GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
 type runner struct {
 	tmp, output, summary string
+	workspace            string // GITHUB_WORKSPACE
 }
 
 // actionEnv is the environment of `broom action` run by the GitHub runner
@@ -129,7 +130,7 @@ type runner struct {
 func (w *world) actionEnv(event string, payload map[string]any, inputs map[string]string) ([]string, runner) {
 	w.t.Helper()
 	tmp := w.t.TempDir()
-	rn := runner{tmp: tmp, output: filepath.Join(tmp, "output"), summary: filepath.Join(tmp, "summary")}
+	rn := runner{tmp: tmp, output: filepath.Join(tmp, "output"), summary: filepath.Join(tmp, "summary"), workspace: w.dir}
 	for _, f := range []string{rn.output, rn.summary} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			w.t.Fatal(err)
@@ -145,6 +146,7 @@ func (w *world) actionEnv(event string, payload map[string]any, inputs map[strin
 		"GITHUB_RUN_ID=4242",
 		"GITHUB_SHA="+headSHA,
 		"RUNNER_TEMP="+tmp,
+		"GITHUB_WORKSPACE="+w.dir,
 		"INPUT_GITHUB-TOKEN="+prtest.DefaultToken,
 	)
 	if payload != nil {
@@ -166,6 +168,7 @@ func (rn runner) read(t *testing.T, r *result) {
 	r.outputs = readOutputs(t, rn.output)
 	s, _ := os.ReadFile(rn.summary)
 	r.summary = string(s)
+	r.workspace = rn.workspace
 }
 
 func (w *world) setupGitHub() {
@@ -230,13 +233,36 @@ type result struct {
 	outputs        map[string]string
 	stdout, stderr string
 	summary        string
+	workspace      string // GITHUB_WORKSPACE: file outputs are relative to it
+}
+
+// file reads the file an output names, relative to the workspace as a
+// later step of the job would (SPEC §4).
+func (r result) file(t *testing.T, output string) []byte {
+	t.Helper()
+	rel := r.outputs[output]
+	if !filepath.IsLocal(rel) {
+		t.Fatalf("output %s = %q: want a path inside the workspace, relative to it", output, rel)
+	}
+	data, err := os.ReadFile(filepath.Join(r.workspace, rel))
+	if err != nil {
+		t.Fatalf("output %s: %v", output, err)
+	}
+	return data
 }
 
 // run runs `broom action` for event with payload and extra inputs.
 func (w *world) run(event string, payload map[string]any, inputs map[string]string) result {
 	w.t.Helper()
+	return w.runEnv(event, payload, inputs)
+}
+
+// runEnv is run with extra environment variables, which win over the
+// runner's (the last of duplicate variables counts).
+func (w *world) runEnv(event string, payload map[string]any, inputs map[string]string, extra ...string) result {
+	w.t.Helper()
 	env, rn := w.actionEnv(event, payload, inputs)
-	r := w.exec(env, "action")
+	r := w.exec(append(env, extra...), "action")
 	rn.read(w.t, &r)
 	return r
 }
@@ -262,7 +288,7 @@ func (w *world) exec(env []string, args ...string) result {
 	if err != nil && !errors.As(err, &exit) {
 		w.t.Fatalf("run broom: %v", err)
 	}
-	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), workspace: w.dir}
 	w.t.Logf("broom %s exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r
 }

@@ -61,9 +61,11 @@ func TestPullRequestOpenedPlansAndComments(t *testing.T) {
 	if !strings.Contains(r.summary, old[0]) {
 		t.Errorf("job summary does not list %s", old[0])
 	}
-	if r.outputs["comment-url"] == "" || r.outputs["plan-file"] == "" || r.outputs["report-file"] == "" {
-		t.Errorf("missing file or URL outputs: %v", r.outputs)
+	if r.outputs["comment-url"] == "" {
+		t.Errorf("no comment-url output: %v", r.outputs)
 	}
+	// Relative to the workspace (SPEC §4), named after the config's id.
+	r.want(t, 0, map[string]string{"plan-file": ".broom/broom-plan-nightly.json", "report-file": ".broom/broom-report-nightly.md"})
 }
 
 func TestSynchronizeUpdatesTheSameCommentPastManyOthers(t *testing.T) {

@@ -24,3 +24,28 @@ ensure_tools() {
 		return 1
 	fi
 }
+
+# check_tidy fails when go.mod or go.sum is not what `go mod tidy` makes.
+check_tidy() {
+	if ! go mod tidy -diff; then
+		echo "go.mod/go.sum are not tidy (the diff above): run go mod tidy" >&2
+		return 1
+	fi
+}
+
+# check_tracked fails when git tracks a build or log artefact: the binary,
+# bin/, dist/, .broom/ (the action's files), .cache/, test binaries,
+# profiles and logs. .gitignore keeps them out; this catches `git add -f`
+# and files added before a rule was.
+check_tracked() {
+	if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		echo "not a git checkout: tracked files not checked" >&2
+		return 0
+	fi
+	local found
+	found="$(git ls-files | grep -E '^broom(\.exe)?$|^(bin|dist)/|(^|/)(\.broom|\.cache)/|\.(log|test|out|prof)$' || true)"
+	if [[ -n "$found" ]]; then
+		printf 'build or log artefacts tracked by git (git rm --cached them):\n%s\n' "$found" >&2
+		return 1
+	fi
+}

@@ -2,7 +2,8 @@
 # Runs every broom test: unit tests, integration tests against moto_server
 # (started by the tests on loopback, aged with libfaketime) and end-to-end
 # tests of the built binary against moto and the OpenAPI-checked GitHub fake.
-# Also the static checks: gofmt, go vet, staticcheck, actionlint.
+# Also the static checks: gofmt, go mod tidy, no build or log artefacts in
+# git, go vet, staticcheck, actionlint.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -20,6 +21,10 @@ if [[ -n "$unformatted" ]]; then
 	echo "gofmt would change: $unformatted" >&2
 	exit 1
 fi
+echo "== go mod tidy"
+check_tidy
+echo "== tracked files"
+check_tracked
 echo "== go vet"
 go vet ./...
 echo "== staticcheck"

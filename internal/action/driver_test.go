@@ -36,6 +36,7 @@ func newDriverRun(t *testing.T, event string, payload map[string]any, config str
 	d := &driverRun{env: map[string]string{
 		"GITHUB_EVENT_NAME": event, "GITHUB_OUTPUT": filepath.Join(dir, "out"),
 		"GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"), "RUNNER_TEMP": dir, "INPUT_CONFIG": cfgPath,
+		"GITHUB_WORKSPACE": dir,
 	}}
 	for _, f := range []string{d.env["GITHUB_OUTPUT"], d.env["GITHUB_STEP_SUMMARY"]} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {

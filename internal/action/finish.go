@@ -68,21 +68,12 @@ func (r *run) finish(o Outcome) {
 	full := report.Markdown(rep)                        // the report file holds every row
 	rep.Limit = report.SummaryLimit - 1 - r.summaryUsed // AddStepSummary adds a newline
 	summary := report.Markdown(rep)
-	dir := nonEmpty(r.Getenv("RUNNER_TEMP"), os.TempDir())
-	planFile := filepath.Join(dir, "broom-plan-"+rep.Plan.ID+".json")
-	reportFile := filepath.Join(dir, "broom-report-"+rep.Plan.ID+".md")
 	var buf bytes.Buffer
+	planFile := ""
 	if err := report.JSON(&buf, rep.Plan); err == nil {
-		err = os.WriteFile(planFile, buf.Bytes(), 0o644)
-		if err != nil {
-			r.Logger.Error("plan file not written", "error", err)
-			planFile = ""
-		}
+		planFile = r.writeFile("broom-plan-"+rep.Plan.ID+".json", buf.Bytes())
 	}
-	if err := os.WriteFile(reportFile, []byte(full), 0o644); err != nil {
-		r.Logger.Error("report file not written", "error", err)
-		reportFile = ""
-	}
+	reportFile := r.writeFile("broom-report-"+rep.Plan.ID+".md", []byte(full))
 	if r.Getenv("GITHUB_STEP_SUMMARY") != "" { // go-githubactions panics without it
 		r.gha.AddStepSummary(summary)
 	}
@@ -105,6 +96,41 @@ func (r *run) finish(o Outcome) {
 	} {
 		r.gha.SetOutput(k, v)
 	}
+}
+
+// filesDir is where the plan and report files go, relative to the
+// workspace. Not RUNNER_TEMP: in a Docker action that variable names a
+// folder of the host that is not mounted in the container
+// (actions/runner#1984), so a later step, upload-artifact say, would never
+// find the files. The workspace is the one folder both sides share.
+const filesDir = ".broom"
+
+// writeFile writes data to name in filesDir of the workspace and returns
+// its path relative to the workspace, the form the outputs give (SPEC §4),
+// or "" when it could not be written.
+func (r *run) writeFile(name string, data []byte) string {
+	// Without GITHUB_WORKSPACE (`broom action` run by hand, outside a
+	// runner) the workspace is the current directory, as it is in the
+	// container: the runner starts the action in the workspace.
+	dir := filepath.Join(nonEmpty(r.Getenv("GITHUB_WORKSPACE"), "."), filesDir)
+	if err := writeIn(dir, name, data); err != nil {
+		r.Logger.Error("file not written", "dir", dir, "error", err)
+		return ""
+	}
+	return filesDir + "/" + name
+}
+
+// writeIn creates dir if need be and writes data to the file name in it.
+func writeIn(dir, name string, data []byte) error {
+	// The name holds the plan's id, which config checks; a run whose
+	// config was refused may still carry a bad one.
+	if name != filepath.Base(name) || !filepath.IsLocal(name) {
+		return fmt.Errorf("write %q: not a file name", name)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name), data, 0o644)
 }
 
 // Annotate turns an error into ::error workflow commands: one per config

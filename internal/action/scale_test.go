@@ -56,7 +56,7 @@ func TestPlanOf20000FitsTheComment(t *testing.T) {
 	outFile, summaryFile := filepath.Join(dir, "out"), filepath.Join(dir, "summary")
 	env := map[string]string{
 		"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": prtest.WritePayload(t, payload),
-		"GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": summaryFile, "RUNNER_TEMP": dir,
+		"GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": summaryFile, "RUNNER_TEMP": dir, "GITHUB_WORKSPACE": dir,
 		"INPUT_CONFIG": cfgPath, "INPUT_GITHUB-TOKEN": prtest.DefaultToken,
 	}
 	for k, v := range gh.Env() {

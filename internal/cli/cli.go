@@ -25,9 +25,6 @@ import (
 	"github.com/broom-dev/broom/internal/resource"
 )
 
-// Version is set at build time with -ldflags "-X …/cli.Version=v1.2.3".
-var Version = "dev"
-
 // IO is what a command reads and writes; tests inject it.
 type IO struct {
 	Getenv func(string) string
@@ -75,7 +72,7 @@ func Run(ctx context.Context, args []string, env IO) int {
 		logger := newLogger(env.Stderr, firstNonEmpty(env.Getenv("INPUT_LOG-FORMAT"), env.Getenv("BROOM_LOG_FORMAT")), false)
 		return action.Run(ctx, action.Env{Getenv: env.Getenv, Stdout: env.Stdout, Logger: logger, HTTPClient: env.HTTPClient, Engine: env.Engine})
 	case "version", "--version", "-version":
-		fmt.Fprintln(env.Stdout, "broom", Version)
+		fmt.Fprintln(env.Stdout, "broom", buildVersion())
 		return action.ExitOK
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(env.Stdout, topUsage())

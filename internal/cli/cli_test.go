@@ -107,7 +107,7 @@ func TestRun(t *testing.T) {
 			args: []string{"version"},
 			code: 0,
 			check: func(t *testing.T, r run) {
-				if want := "broom " + Version + "\n"; r.stdout != want {
+				if want := "broom " + buildVersion() + "\n"; r.stdout != want {
 					t.Errorf("stdout %q, want %q", r.stdout, want)
 				}
 			},

@@ -1,7 +1,8 @@
 // Package packaging_test checks what users see of broom before they run it:
 // action.yml, the README's input and output tables, the code that reads the
-// inputs and writes the outputs, the example workflows, and the Dockerfile
-// with the binary it builds. It has no non-test code.
+// inputs and writes the outputs, the example workflows, the Dockerfile
+// with the binary it builds, and the release workflow. It has no non-test
+// code.
 package packaging_test
 
 import (
@@ -10,6 +11,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -108,14 +110,69 @@ func TestActionMetadata(t *testing.T) {
 	if a.Runs.Using != "docker" {
 		t.Errorf("action.yml: runs.using = %q, want docker", a.Runs.Using)
 	}
-	if img := a.Runs.Image; !strings.HasPrefix(img, "docker://") {
-		if _, err := os.Stat(filepath.Join(root, img)); err != nil {
-			t.Errorf("action.yml: runs.image %q is neither docker://… nor a file: %v", img, err)
+	if err := checkImage(a.Runs.Image); err != nil {
+		t.Errorf("action.yml: %v", err)
+	}
+}
+
+// imageDigest is how a release commit's action.yml names the image the
+// release workflow pushed.
+var imageDigest = regexp.MustCompile(`^docker://ghcr\.io/[a-z0-9._-]+/broom@sha256:[0-9a-f]{64}$`)
+
+// checkImage: action.yml's image is the Dockerfile, built by the runner
+// (main, between releases), or an image by digest (a release commit). A
+// tag (docker://…:v1) would move under `uses: OWNER/broom@<commit>`, and
+// the commit would pin nothing (SPEC §11).
+func checkImage(img string) error {
+	switch {
+	case img == "Dockerfile":
+		return nil
+	case imageDigest.MatchString(img):
+		return nil
+	}
+	return fmt.Errorf("runs.image %q: want Dockerfile (between releases) or docker://ghcr.io/<owner>/broom@sha256:<digest> (a release commit)", img)
+}
+
+func TestActionImage(t *testing.T) {
+	t.Parallel()
+	for img, ok := range map[string]bool{
+		"Dockerfile": true,
+		"docker://ghcr.io/broom-dev/broom@sha256:" + strings.Repeat("ab", 32):    true,
+		"docker://ghcr.io/broom-dev/broom:v1":                                    false,
+		"docker://ghcr.io/broom-dev/broom:v1@sha256:" + strings.Repeat("ab", 32): false,
+		"docker://ghcr.io/broom-dev/broom@sha256:abc":                            false,
+		"./Dockerfile.dev": false,
+	} {
+		if err := checkImage(img); (err == nil) != ok {
+			t.Errorf("checkImage(%q) = %v, want ok %v", img, err, ok)
 		}
 	}
-	// The image's ENTRYPOINT is `broom action`, which refuses arguments.
-	if a.Runs.Entrypoint != "" || len(a.Runs.Args) > 0 {
-		t.Errorf("action.yml: runs.entrypoint %q / runs.args %q would override or break the image's `broom action`", a.Runs.Entrypoint, a.Runs.Args)
+	// The release workflow rewrites this very line; it checks the rewrite
+	// happened, this that it can.
+	data, err := os.ReadFile(filepath.Join(root, "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := readAction(t).Runs.Image; img == "Dockerfile" && !regexp.MustCompile(`(?m)^  image: Dockerfile$`).Match(data) {
+		t.Errorf("action.yml: no line '  image: Dockerfile' for the release workflow to rewrite")
+	}
+}
+
+// TestEntrypoint: the image's ENTRYPOINT is broom itself, so the image is
+// also the CLI, and action.yml asks for the `action` command in args. Both
+// in exec form: the runner's INPUT_GITHUB-TOKEN does not survive a shell.
+func TestEntrypoint(t *testing.T) {
+	t.Parallel()
+	d := readDockerfile(t)
+	if !slices.Equal(d.entrypoint, []string{"/broom"}) {
+		t.Errorf("Dockerfile: ENTRYPOINT %q, want [\"/broom\"]", d.entrypoint)
+	}
+	a := readAction(t)
+	if a.Runs.Entrypoint != "" {
+		t.Errorf("action.yml: runs.entrypoint %q would replace the image's /broom", a.Runs.Entrypoint)
+	}
+	if !slices.Equal(a.Runs.Args, []string{"action"}) {
+		t.Errorf("action.yml: runs.args %q, want [action]: `broom action` takes no arguments", a.Runs.Args)
 	}
 }
 
@@ -576,7 +633,7 @@ func runBroom(t *testing.T, bin string, args ...string) (int, string, string) {
 }
 
 // TestDockerfileBinary: the Dockerfile's build flags make a static, stamped
-// binary, and its ENTRYPOINT runs a command that binary has.
+// binary, and action.yml's args name a command that binary has.
 func TestDockerfileBinary(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS != "linux" {
@@ -610,12 +667,13 @@ func TestDockerfileBinary(t *testing.T) {
 		t.Errorf("broom version: exit %d, %q %q; want the -ldflags version %s", code, out, errOut, version)
 	}
 
-	if d.entrypoint[0] != "/broom" || len(d.entrypoint) != 2 {
-		t.Fatalf("Dockerfile ENTRYPOINT %q: want [\"/broom\", <command>]", d.entrypoint)
+	args := readAction(t).Runs.Args // TestEntrypoint holds ENTRYPOINT ["/broom"]
+	if len(args) == 0 {
+		t.Fatal("action.yml: no runs.args: which command does the action run?")
 	}
-	sub := d.entrypoint[1]
+	sub := args[0]
 	if code, out, _ := runBroom(t, bin, "help"); code != 0 || !regexp.MustCompile(`(?m)^\s+`+regexp.QuoteMeta(sub)+`\s`).MatchString(out) {
-		t.Errorf("broom help (exit %d) does not list the ENTRYPOINT's command %q:\n%s", code, sub, out)
+		t.Errorf("broom help (exit %d) does not list action.yml's args command %q:\n%s", code, sub, out)
 	}
 	// `broom action` takes no arguments: one is misuse (exit 2), which
 	// shows the command exists without running it against the runner.
@@ -625,5 +683,37 @@ func TestDockerfileBinary(t *testing.T) {
 	}
 	if code, _, errOut := runBroom(t, bin, "no-such-command"); code != 2 || !strings.Contains(errOut, "unknown command") {
 		t.Errorf("broom no-such-command: exit %d, %q; the check above relies on exit 2 and \"unknown command\"", code, errOut)
+	}
+}
+
+// TestReleaseWorkflow: the release workflow, which can push tags and
+// images, runs third-party actions only at a full commit SHA (a tag can be
+// moved under it), with the version as a comment for people and
+// Dependabot; and its binaries are built like the image's.
+func TestReleaseWorkflow(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "release.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses := regexp.MustCompile(`(?m)^\s*(?:-\s+)?uses:\s*(\S+)(.*)$`).FindAllStringSubmatch(string(data), -1)
+	if len(uses) == 0 {
+		t.Fatal("release.yml: no uses: found")
+	}
+	pinned := regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
+	version := regexp.MustCompile(`^\s*#\s*v\d+(\.\d+)*\s*$`)
+	for _, u := range uses {
+		if strings.HasPrefix(u[1], "./") {
+			continue
+		}
+		if !pinned.MatchString(u[1]) || !version.MatchString(u[2]) {
+			t.Errorf("release.yml: uses: %s%s: want owner/repo@<40-hex commit> # vX.Y.Z", u[1], u[2])
+		}
+	}
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X github.com/broom-dev/broom/internal/cli.Version=$VERSION"`,
+		"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64", "sha256sum broom_* >SHA256SUMS"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("release.yml: the binaries' build lacks %s", want)
+		}
 	}
 }
