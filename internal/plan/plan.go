@@ -1,11 +1,13 @@
 package plan
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -111,28 +113,13 @@ func New(id string, created time.Time, actions []Action) Plan {
 
 // Sort orders actions by (account, region, kind, id, op), the canonical
 // order, then by name where one resource has several actions of an op.
-func Sort(actions []Action) {
-	sort.SliceStable(actions, func(i, j int) bool { return less(actions[i], actions[j]) })
-}
+func Sort(actions []Action) { slices.SortStableFunc(actions, compare) }
 
-func less(a, b Action) bool {
-	// if, not switch: mutation testing reaches no case expression.
-	if a.Account != b.Account {
-		return a.Account < b.Account
-	}
-	if a.Region != b.Region {
-		return a.Region < b.Region
-	}
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
-	}
-	if a.ID != b.ID {
-		return a.ID < b.ID
-	}
-	if a.Op != b.Op {
-		return a.Op < b.Op
-	}
-	return a.Name < b.Name // e.g. one bucket's several updates
+// compare is the canonical order: the first key that differs decides.
+func compare(a, b Action) int {
+	return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region),
+		strings.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID), cmp.Compare(a.Op, b.Op),
+		strings.Compare(a.Name, b.Name)) // e.g. one bucket's several updates
 }
 
 // canonical is the part of an action that the fingerprint covers: what is
