@@ -145,7 +145,7 @@ func iamCheckCovered(t *testing.T, phase string, calls []awstest.Call, doc Polic
 // TestIAMCoversCalls runs every kind and action, with each option that
 // changes what it calls, against moto through a recorder, and checks the
 // policy for a config with just that rule: every call planning makes is in
-// the plan-only policy, every call applying adds is in the full policy, an
+// the plan-only policy, every call applying adds is in the full policy, a
 // call is checked under its own name unless the kind's Spec.IAMNames maps
 // it, and the policy allows nothing the kind never called.
 func TestIAMCoversCalls(t *testing.T) {
