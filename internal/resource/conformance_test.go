@@ -30,8 +30,8 @@ import (
 //   - List finds the seeded resources (an ensure kind lists nothing: its
 //     rules name what they act on), Get and GetMany re-read them;
 //   - a plan acts on Act with the entry's op, leaves the protected (by tag,
-//     by id) and vetoed ones out of the plan, lists every vetoed one as
-//     left alone with its reason, and makes no mutating call;
+//     by id) and vetoed ones out of the plan, lists each as left alone with
+//     its reason, and makes no mutating call;
 //   - protect by tag and by id, set between plan and apply, skips the
 //     action and leaves the resource;
 //   - applying does the action; applying the same plan again is already
@@ -341,6 +341,11 @@ func conform(t *testing.T, m *awstest.Moto, kind string, c conformance) {
 	left := map[string]string{}
 	for _, a := range first.Protected {
 		left[a.ID] = a.Reason
+	}
+	for id, why := range map[string]string{s.ByTag: "protected: tag broom:keep", s.ByID: "protected: id listed in protect.ids"} {
+		if !strings.Contains(left[id], why) {
+			t.Errorf("left alone: %s %q, want %q", id, left[id], why)
+		}
 	}
 	for id, why := range s.Vetoed {
 		if !strings.Contains(left[id], why) {
