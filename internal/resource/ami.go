@@ -338,3 +338,26 @@ func imageSnapshots(img types.Image) []string {
 	sort.Strings(out)
 	return out
 }
+
+// amiSpec is the kind's registry entry. Its prices are its snapshots'
+// (snapshotPrices, ebs_snapshot.go).
+var amiSpec = Spec{
+	Name:    "ami",
+	New:     newAMIs,
+	Actions: map[string][]string{"delete": {"unused", "older-than", "tags"}, "tag": append([]string{"unused"}, tagDated...)},
+	IAM: func() map[string]Access {
+		// Images, and what uses them: instances and launch templates; the
+		// tags of their snapshots, which protect or AWS Backup may keep.
+		list := readEC2("ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{
+				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}},
+				deleteSnapshots,
+			}},
+			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagImages", arnImage)}},
+		}
+	}(),
+}
+
+// arnImage is every image (their ARNs have no account).
+const arnImage = "arn:aws:ec2:*::image/*"

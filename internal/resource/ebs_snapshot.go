@@ -174,3 +174,28 @@ func hasTagPrefix(tags map[string]string, prefix string) bool {
 	}
 	return false
 }
+
+// ebsSnapshotSpec is the kind's registry entry.
+var ebsSnapshotSpec = Spec{
+	Name:    "ebs-snapshot",
+	New:     newEBSSnapshots,
+	Actions: map[string][]string{"delete": {"older-than", "tags"}, "tag": tagDated},
+	IAM: func() map[string]Access {
+		list := readEC2("ec2:DescribeSnapshots", "ec2:DescribeImages") // snapshots, and the AMIs they back
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{deleteSnapshots}},
+			"tag":    {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagSnapshots", arnSnapshot)}},
+		}
+	}(),
+}
+
+// arnSnapshot is every snapshot (their ARNs have no account).
+const arnSnapshot = "arn:aws:ec2:*::snapshot/*"
+
+// deleteSnapshots is DeleteSnapshot, for snapshots and for an AMI's own.
+var deleteSnapshots = Grant{Sid: "DeleteSnapshots", Actions: []string{"ec2:DeleteSnapshot"}, Resources: []string{arnSnapshot}}
+
+// snapshotPrices is per GiB-month of standard-tier snapshot storage (Amazon
+// EBS price list, 2026-11-25). A snapshot is billed for its changed blocks
+// only, so full size × price is an upper bound.
+var snapshotPrices = regionPrices{"us-east-1": 0.05, "us-east-2": 0.05, "us-west-2": 0.05, "eu-west-1": 0.05, "eu-central-1": 0.054}

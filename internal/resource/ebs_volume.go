@@ -179,3 +179,47 @@ func (k *ebsVolumes) volumeResource(v types.Volume) plan.Resource {
 	}
 	return r
 }
+
+// ebsVolumeSpec is the kind's registry entry.
+var ebsVolumeSpec = Spec{
+	Name:    "ebs-volume",
+	New:     newEBSVolumes,
+	Actions: map[string][]string{"delete": {"unattached", "older-than", "tags", "snapshot-first"}, "tag": append([]string{"unattached"}, tagDated...)},
+	IAM: func() map[string]Access {
+		list := readEC2("ec2:DescribeVolumes")
+		// snapshot-first: CreateSnapshot authorizes the volume and the new
+		// snapshot separately, so the condition on the request's tags goes
+		// on the snapshot alone; tagging on create needs CreateTags, allowed
+		// only as part of CreateSnapshot (ec2:CreateAction). DescribeSnapshots
+		// finds an earlier run's snapshot and waits for completion.
+		snapshotFirst := Access{Apply: []Grant{
+			readEC2("ec2:DescribeSnapshots"),
+			{Sid: "SnapshotFirstOfVolumes", Actions: []string{"ec2:CreateSnapshot"}, Resources: []string{arnVolume}},
+			{Sid: "SnapshotFirstTagged", Actions: []string{"ec2:CreateSnapshot"}, Resources: []string{arnSnapshot},
+				Condition: Condition{"Null": {"aws:RequestTag/" + changeTag: {"false"}, "aws:RequestTag/" + sourceVolumeTag: {"false"}}}},
+			{Sid: "SnapshotFirstTagOnCreate", Actions: []string{"ec2:CreateTags"}, Resources: []string{arnSnapshot},
+				Condition: Condition{"StringEquals": {"ec2:CreateAction": {"CreateSnapshot"}}}},
+		}}
+		return map[string]Access{
+			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "DeleteVolumes", Actions: []string{"ec2:DeleteVolume"}, Resources: []string{arnVolume}}},
+				With: map[string]Access{"snapshot-first": snapshotFirst}},
+			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagVolumes", arnVolume)}},
+		}
+	}(),
+	// CreateSnapshot with TagSpecifications also needs ec2:CreateTags.
+	IAMNames: map[string][]string{"ec2:CreateSnapshot": {"ec2:CreateSnapshot", "ec2:CreateTags"}},
+}
+
+const arnVolume = "arn:aws:ec2:*:*:volume/*"
+
+// volumePrices is per GiB-month of provisioned volume, by volume type
+// (Amazon EBS price list, 2026-11-25).
+var volumePrices = map[string]regionPrices{
+	"gp3":      {"us-east-1": 0.08, "us-east-2": 0.08, "us-west-2": 0.08, "eu-west-1": 0.088, "eu-central-1": 0.0952},
+	"gp2":      {"us-east-1": 0.10, "us-east-2": 0.10, "us-west-2": 0.10, "eu-west-1": 0.11, "eu-central-1": 0.119},
+	"io1":      {"us-east-1": 0.125, "us-east-2": 0.125, "us-west-2": 0.125, "eu-west-1": 0.138, "eu-central-1": 0.149},
+	"io2":      {"us-east-1": 0.125, "us-east-2": 0.125, "us-west-2": 0.125, "eu-west-1": 0.138, "eu-central-1": 0.149},
+	"st1":      {"us-east-1": 0.045, "us-east-2": 0.045, "us-west-2": 0.045, "eu-west-1": 0.05, "eu-central-1": 0.054},
+	"sc1":      {"us-east-1": 0.015, "us-east-2": 0.015, "us-west-2": 0.015, "eu-west-1": 0.0168, "eu-central-1": 0.018},
+	"standard": {"us-east-1": 0.05, "us-east-2": 0.05, "us-west-2": 0.05, "eu-west-1": 0.055, "eu-central-1": 0.059},
+}

@@ -109,3 +109,21 @@ func (k *elasticIPs) addressResource(a types.Address) plan.Resource {
 	}
 	return r
 }
+
+// elasticIPSpec is the kind's registry entry.
+var elasticIPSpec = Spec{
+	Name:    "elastic-ip",
+	New:     newElasticIPs,
+	Actions: map[string][]string{"delete": {"unassociated", "tags"}, "tag": append([]string{"unassociated"}, tagUndated...)},
+	IAM: map[string]Access{
+		"delete": {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{{Sid: "ReleaseAddresses", Actions: []string{"ec2:ReleaseAddress"}, Resources: []string{arnAddress}}}},
+		"tag":    {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{tagEC2Grant("TagAddresses", arnAddress)}},
+	},
+}
+
+const arnAddress = "arn:aws:ec2:*:*:elastic-ip/*"
+
+// addressPrices is per month (730 hours) of a public IPv4 address at
+// $0.005 an hour, the same in every region (Amazon VPC price list,
+// 2026-11-25).
+var addressPrices = regionPrices{"us-east-1": 3.65}

@@ -9,10 +9,11 @@ import (
 	"unicode"
 )
 
-// This file says what each kind needs of IAM, and builds the least-privilege
-// policy for a config's rules from it (broom iam-policy). The grants are
-// checked against the API calls the kinds really make by TestIAMCoversCalls,
-// which runs every kind and action against moto through a recorder.
+// This file builds the least-privilege policy for a config's rules (broom
+// iam-policy) from what each kind's Spec says it needs of IAM (Spec.IAM, in
+// the kind's own file). The grants are checked against the API calls the
+// kinds really make by the conformance suite and TestIAMCoversCalls, which
+// run every kind and action against moto through a recorder.
 
 // Access is what one action of a kind needs of IAM.
 type Access struct {
@@ -57,16 +58,9 @@ func (v Values) MarshalJSON() ([]byte, error) {
 	return json.Marshal([]string(v))
 }
 
-// ARN patterns of what broom acts on. Region and account are wildcards:
-// regions come from the config or the command line, and with accounts:
-// the same policy goes on every account's role. (Snapshot and image ARNs
-// have no account.) The partition is the commercial one, "aws".
-const (
-	arnSnapshot = "arn:aws:ec2:*::snapshot/*"
-	arnVolume   = "arn:aws:ec2:*:*:volume/*"
-	arnImage    = "arn:aws:ec2:*::image/*"
-	arnAddress  = "arn:aws:ec2:*:*:elastic-ip/*"
-)
+// ARN patterns are the commercial partition's ("aws"), with region and
+// account as wildcards: regions come from the config or the command line,
+// and with accounts: the same policy goes on every account's role.
 
 // stampedRequest requires a request to set the broom:change tag (SPEC §1): every
 // tag write broom makes does, so a leaked role cannot tag unmarked.
@@ -83,88 +77,6 @@ func readEC2(actions ...string) Grant {
 func tagEC2Grant(sid, arn string) Grant {
 	return Grant{Sid: sid, Actions: []string{"ec2:CreateTags"}, Resources: []string{arn}, Condition: stampedRequest, RuleTagKeys: true}
 }
-
-// deleteSnapshots is DeleteSnapshot, for snapshots and for an AMI's own.
-var deleteSnapshots = Grant{Sid: "DeleteSnapshots", Actions: []string{"ec2:DeleteSnapshot"}, Resources: []string{arnSnapshot}}
-
-// What each kind's actions need; registry.go puts them on the Specs.
-var (
-	ebsSnapshotAccess = func() map[string]Access {
-		list := readEC2("ec2:DescribeSnapshots", "ec2:DescribeImages") // snapshots, and the AMIs they back
-		return map[string]Access{
-			"delete": {Plan: []Grant{list}, Apply: []Grant{deleteSnapshots}},
-			"tag":    {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagSnapshots", arnSnapshot)}},
-		}
-	}()
-
-	ebsVolumeAccess = func() map[string]Access {
-		list := readEC2("ec2:DescribeVolumes")
-		// snapshot-first: CreateSnapshot authorizes the volume and the new
-		// snapshot separately, so the condition on the request's tags goes
-		// on the snapshot alone; tagging on create needs CreateTags, allowed
-		// only as part of CreateSnapshot (ec2:CreateAction). DescribeSnapshots
-		// finds an earlier run's snapshot and waits for completion.
-		snapshotFirst := Access{Apply: []Grant{
-			readEC2("ec2:DescribeSnapshots"),
-			{Sid: "SnapshotFirstOfVolumes", Actions: []string{"ec2:CreateSnapshot"}, Resources: []string{arnVolume}},
-			{Sid: "SnapshotFirstTagged", Actions: []string{"ec2:CreateSnapshot"}, Resources: []string{arnSnapshot},
-				Condition: Condition{"Null": {"aws:RequestTag/" + changeTag: {"false"}, "aws:RequestTag/" + sourceVolumeTag: {"false"}}}},
-			{Sid: "SnapshotFirstTagOnCreate", Actions: []string{"ec2:CreateTags"}, Resources: []string{arnSnapshot},
-				Condition: Condition{"StringEquals": {"ec2:CreateAction": {"CreateSnapshot"}}}},
-		}}
-		return map[string]Access{
-			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "DeleteVolumes", Actions: []string{"ec2:DeleteVolume"}, Resources: []string{arnVolume}}},
-				With: map[string]Access{"snapshot-first": snapshotFirst}},
-			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagVolumes", arnVolume)}},
-		}
-	}()
-
-	amiAccess = func() map[string]Access {
-		// Images, and what uses them: instances and launch templates; the
-		// tags of their snapshots, which protect or AWS Backup may keep.
-		list := readEC2("ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
-		return map[string]Access{
-			"delete": {Plan: []Grant{list}, Apply: []Grant{
-				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}},
-				deleteSnapshots,
-			}},
-			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagImages", arnImage)}},
-		}
-	}()
-
-	elasticIPAccess = func() map[string]Access {
-		list := readEC2("ec2:DescribeAddresses")
-		return map[string]Access{
-			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "ReleaseAddresses", Actions: []string{"ec2:ReleaseAddress"}, Resources: []string{arnAddress}}}},
-			"tag":    {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagAddresses", arnAddress)}},
-		}
-	}()
-
-	// S3 grants are on the rule's bucket. No condition narrows them: S3
-	// evaluates aws:RequestTag only on CreateBucket, whose request carries
-	// no tags here (they are written after, with PutBucketTagging).
-	s3BucketAccess = func() map[string]Access {
-		read := func(actions ...string) Grant { return Grant{Sid: "ReadBucket", Actions: actions, PerBucket: true} }
-		write := func(actions ...string) Grant { return Grant{Sid: "WriteBucket", Actions: actions, PerBucket: true} }
-		// A setting that differs plans an update, and planning reads the
-		// bucket's tags for protect. Applying reads them to merge the tags
-		// it writes: the config's on a create, broom:change on every write.
-		setting := func(get, put string) Access {
-			return Access{Plan: []Grant{read(get, "s3:GetBucketTagging")}, Apply: []Grant{write(put)}}
-		}
-		return map[string]Access{
-			"ensure": {
-				Plan:  []Grant{read("s3:ListBucket")}, // HeadBucket needs s3:ListBucket
-				Apply: []Grant{read("s3:GetBucketTagging"), write("s3:CreateBucket", "s3:PutBucketTagging")},
-				With: map[string]Access{
-					"versioning":          setting("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
-					"block-public-access": setting("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-					"encryption":          setting("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"),
-				},
-			},
-		}
-	}()
-)
 
 // identityActions are what every run needs, planning included, to learn
 // which account it is in and what the account is called. Neither takes a
@@ -346,36 +258,15 @@ func pascal(s string) string {
 	return out.String()
 }
 
-// apiActions maps an API operation as broom calls it, named
-// "service:Operation" by its SigV4 signing name, to the IAM actions it
-// needs. Most are named alike; S3's are not, and CreateSnapshot with
-// TagSpecifications also needs ec2:CreateTags. The tests map every call
-// they record through it, and fail on one that is not here.
-var apiActions = map[string][]string{
-	"ec2:DescribeAddresses":              {"ec2:DescribeAddresses"},
-	"ec2:DescribeImages":                 {"ec2:DescribeImages"},
-	"ec2:DescribeInstances":              {"ec2:DescribeInstances"},
-	"ec2:DescribeLaunchTemplateVersions": {"ec2:DescribeLaunchTemplateVersions"},
-	"ec2:DescribeLaunchTemplates":        {"ec2:DescribeLaunchTemplates"},
-	"ec2:DescribeSnapshots":              {"ec2:DescribeSnapshots"},
-	"ec2:DescribeVolumes":                {"ec2:DescribeVolumes"},
-	"ec2:CreateSnapshot":                 {"ec2:CreateSnapshot", "ec2:CreateTags"},
-	"ec2:CreateTags":                     {"ec2:CreateTags"},
-	"ec2:DeleteSnapshot":                 {"ec2:DeleteSnapshot"},
-	"ec2:DeleteVolume":                   {"ec2:DeleteVolume"},
-	"ec2:DeregisterImage":                {"ec2:DeregisterImage"},
-	"ec2:ReleaseAddress":                 {"ec2:ReleaseAddress"},
-	"s3:HeadBucket":                      {"s3:ListBucket"},
-	"s3:CreateBucket":                    {"s3:CreateBucket"},
-	"s3:GetBucketVersioning":             {"s3:GetBucketVersioning"},
-	"s3:PutBucketVersioning":             {"s3:PutBucketVersioning"},
-	"s3:GetPublicAccessBlock":            {"s3:GetBucketPublicAccessBlock"},
-	"s3:PutPublicAccessBlock":            {"s3:PutBucketPublicAccessBlock"},
-	"s3:GetBucketEncryption":             {"s3:GetEncryptionConfiguration"},
-	"s3:PutBucketEncryption":             {"s3:PutEncryptionConfiguration"},
-	"s3:GetBucketTagging":                {"s3:GetBucketTagging"},
-	"s3:PutBucketTagging":                {"s3:PutBucketTagging"},
-	"sts:GetCallerIdentity":              {"sts:GetCallerIdentity"},
-	"iam:ListAccountAliases":             {"iam:ListAccountAliases"},
-	"sts:AssumeRole":                     {"sts:AssumeRole"},
+// iamActions returns the IAM actions an API operation needs, the
+// operation named "service:Operation" by its SigV4 signing name as broom
+// calls it: what a kind's Spec.IAMNames says, or the action named alike.
+// The tests map every call they record through it.
+func iamActions(op string) []string {
+	for _, s := range registry {
+		if a, ok := s.IAMNames[op]; ok {
+			return a
+		}
+	}
+	return []string{op}
 }

@@ -132,8 +132,13 @@ type Spec struct {
 	Name    string
 	Actions map[string][]string // action → accepted where-filters and rule options
 	New     func(env Env) Kind
-	// IAM is what each action needs of IAM, to plan and to apply (iam.go).
+	// IAM is what each action needs of IAM, to plan and to apply (iam.go
+	// assembles the policy from it).
 	IAM map[string]Access
+	// IAMNames maps the kind's API operations ("service:Operation", by
+	// SigV4 signing name) whose IAM actions are not named alike to the
+	// actions they need; every other operation needs the action of its name.
+	IAMNames map[string][]string
 }
 
 // Lookup returns the spec of the named kind.

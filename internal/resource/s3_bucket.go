@@ -331,3 +331,42 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// s3BucketSpec is the kind's registry entry. Its grants are on the rule's
+// bucket. No condition narrows them: S3 evaluates aws:RequestTag only on
+// CreateBucket, whose request carries no tags here (they are written after,
+// with PutBucketTagging).
+var s3BucketSpec = Spec{
+	Name:    "s3-bucket",
+	New:     newS3Buckets,
+	Actions: map[string][]string{"ensure": {"bucket", "region", "settings"}},
+	IAM: func() map[string]Access {
+		read := func(actions ...string) Grant { return Grant{Sid: "ReadBucket", Actions: actions, PerBucket: true} }
+		write := func(actions ...string) Grant { return Grant{Sid: "WriteBucket", Actions: actions, PerBucket: true} }
+		// A setting that differs plans an update, and planning reads the
+		// bucket's tags for protect. Applying reads them to merge the tags
+		// it writes: the config's on a create, broom:change on every write.
+		setting := func(get, put string) Access {
+			return Access{Plan: []Grant{read(get, "s3:GetBucketTagging")}, Apply: []Grant{write(put)}}
+		}
+		return map[string]Access{
+			"ensure": {
+				Plan:  []Grant{read("s3:ListBucket")}, // HeadBucket needs s3:ListBucket
+				Apply: []Grant{read("s3:GetBucketTagging"), write("s3:CreateBucket", "s3:PutBucketTagging")},
+				With: map[string]Access{
+					"versioning":          setting("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+					"block-public-access": setting("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+					"encryption":          setting("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"),
+				},
+			},
+		}
+	}(),
+	// S3's IAM actions are not named as its API operations are.
+	IAMNames: map[string][]string{
+		"s3:HeadBucket":           {"s3:ListBucket"},
+		"s3:GetPublicAccessBlock": {"s3:GetBucketPublicAccessBlock"},
+		"s3:PutPublicAccessBlock": {"s3:PutBucketPublicAccessBlock"},
+		"s3:GetBucketEncryption":  {"s3:GetEncryptionConfiguration"},
+		"s3:PutBucketEncryption":  {"s3:PutEncryptionConfiguration"},
+	},
+}

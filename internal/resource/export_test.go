@@ -1,0 +1,5 @@
+package resource
+
+// IAMActions is iamActions, for the conformance suite (package
+// resource_test, which imports the engine).
+var IAMActions = iamActions
