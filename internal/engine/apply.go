@@ -51,7 +51,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 	// The loop takes every batch, also after a cancellation (to mark its
 	// actions skipped), so the reader always finishes.
 	ready := make(chan batch)
-	go e.readAhead(ctx, out.Actions, batches(out.Actions, kinds), ready)
+	go e.readAhead(ctx, out.Actions, batches(out.Actions, kinds, rules), ready)
 	for b := range ready {
 		for i := b.start; i < b.end; i++ {
 			a := &out.Actions[i]
@@ -166,7 +166,7 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		a.Status, a.Error = plan.Skipped, fmt.Sprintf("no longer planned: rule %q is not in the config", a.Rule)
 		return
 	}
-	if a.Op == plan.Create || a.Op == plan.Update {
+	if !checksFirst(rule) {
 		// Ensure actions name their desired state; the kind re-reads and
 		// compares before writing. An ensure never modifies what protect
 		// covers now, also when it was not protected at plan time.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/plan"
@@ -137,4 +138,41 @@ func TestApplyCutsOffActionsStillInFlightAfterTheGrace(t *testing.T) {
 			t.Errorf("%s not started: %s %q, want skipped", a.ID, a.Status, a.Error)
 		}
 	}
+}
+
+// An action that completes although its time ran out (the call got through
+// as it was cut off) is done, with no "outcome unknown": that is said only
+// of an action that failed.
+func TestApplyDoneAfterTheCutOffSaysNothingUnknown(t *testing.T) {
+	t.Parallel()
+	w, ids := ciWorld(1)
+	k := &lateKind{started: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	e := newEngineOf(func(env resource.Env) resource.Kind {
+		k.fakeKind = fakeKind{w: w, region: env.AWS.Region}
+		return k
+	})
+	graceOver := make(chan time.Time)
+	e.after = func(time.Duration) <-chan time.Time { return graceOver }
+	done := make(chan plan.Plan)
+	go func() { done <- e.Apply(ctx, faultCfg, planFor(ids...)) }()
+	<-k.started
+	cancel()
+	close(graceOver)
+	got := <-done
+	if diff := cmp.Diff([]result{{ids[0], plan.Done, ""}}, results(got)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}
+
+// lateKind's Do finishes its delete only once its context is cut off.
+type lateKind struct {
+	fakeKind
+	started chan struct{}
+}
+
+func (k *lateKind) Do(ctx context.Context, a plan.Action) error {
+	close(k.started)
+	<-ctx.Done()
+	return k.fakeKind.Do(context.Background(), a)
 }

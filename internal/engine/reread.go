@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/resource"
 )
@@ -40,12 +41,12 @@ func (b *batch) lookup(id string) *reread {
 // batches splits actions into runs of one (account, region, kind) of at
 // most resource.RereadBatch distinct ids; actions that do not re-read in
 // batches are runs of their own.
-func batches(actions []plan.Action, kinds map[string]resource.Kind) []batch {
+func batches(actions []plan.Action, kinds map[string]resource.Kind, rules map[string]config.Rule) []batch {
 	var out []batch
 	var ids map[string]bool
 	for i, a := range actions {
 		k, ok := kinds[kindKey(a)].(resource.Rereader)
-		if !ok || !checksFirst(a) {
+		if !ok || !checksFirst(rules[a.Rule]) {
 			out = append(out, batch{start: i, end: i + 1})
 			continue
 		}
@@ -68,9 +69,11 @@ func sameKind(a, b plan.Action) bool {
 	return a.Account == b.Account && a.Region == b.Region && a.Kind == b.Kind
 }
 
-// checksFirst reports whether an action re-reads its resource before it
-// acts: deletions and tag changes. Ensure actions compare inside Do.
-func checksFirst(a plan.Action) bool { return a.Op == plan.Delete || a.Op == plan.Tag }
+// checksFirst reports whether the actions of rule re-read their resource,
+// and ask policy again, before they act: every rule over a listing (delete,
+// tag, stop, update). An ensure rule names its resource, whose kind
+// compares it with the desired state inside Do.
+func checksFirst(rule config.Rule) bool { return rule.Action != "ensure" }
 
 // read re-reads the resources of b's actions from actions[from] on.
 func (e *Engine) read(ctx context.Context, actions []plan.Action, b *batch, from int) {

@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +179,9 @@ func TestApplyReadsTheNextBatchWhileActing(t *testing.T) {
 	}
 }
 
+// Actions of rules over a listing (delete, tag, and an update such as
+// stop) are read in batches per (account, region, kind); an ensure rule's
+// are not, also when their kind re-reads in batches.
 func TestBatches(t *testing.T) {
 	t.Parallel()
 	batcher := &batchKind{}
@@ -183,26 +190,35 @@ func TestBatches(t *testing.T) {
 		account + "/us-east-1/ebs-snapshot": batcher,
 		account + "/eu-west-1/s3-bucket":    &fakeKind{}, // no GetMany
 	}
-	act := func(region, kind, id string, op plan.Op) plan.Action {
-		return plan.Action{Account: account, Region: region, Kind: kind, ID: id, Op: op}
+	rules := map[string]config.Rule{
+		"old":    {Name: "old", Action: "delete"},
+		"owner":  {Name: "owner", Action: "tag"},
+		"stop":   {Name: "stop", Action: "stop"},
+		"bucket": {Name: "bucket", Action: "ensure"},
+		"snap":   {Name: "snap", Action: "ensure"}, // an ensure of a kind that re-reads in batches
+	}
+	act := func(region, kind, id, rule string, op plan.Op) plan.Action {
+		return plan.Action{Account: account, Region: region, Kind: kind, ID: id, Rule: rule, Op: op}
 	}
 	var actions []plan.Action
 	actions = append(actions,
-		act("eu-west-1", "ebs-snapshot", "snap-a", plan.Delete),
-		act("eu-west-1", "ebs-snapshot", "snap-a", plan.Tag), // same id: one read
-		act("eu-west-1", "ebs-snapshot", "snap-b", plan.Delete),
-		act("eu-west-1", "s3-bucket", "bucket-1", plan.Create),
-		act("eu-west-1", "s3-bucket", "bucket-1", plan.Update),
+		act("eu-west-1", "ebs-snapshot", "snap-a", "old", plan.Delete),
+		act("eu-west-1", "ebs-snapshot", "snap-a", "owner", plan.Tag), // same id: one read
+		act("eu-west-1", "ebs-snapshot", "snap-b", "stop", plan.Update),
+		act("eu-west-1", "s3-bucket", "bucket-1", "bucket", plan.Create),
+		act("eu-west-1", "s3-bucket", "bucket-1", "bucket", plan.Update),
+		act("eu-west-1", "ebs-snapshot", "snap-c", "snap", plan.Update),
+		act("eu-west-1", "ebs-snapshot", "snap-d", "old", plan.Delete),
 	)
 	for i := range resource.RereadBatch + 1 {
-		actions = append(actions, act("us-east-1", "ebs-snapshot", fmt.Sprintf("snap-%03d", i), plan.Delete))
+		actions = append(actions, act("us-east-1", "ebs-snapshot", fmt.Sprintf("snap-%03d", i), "old", plan.Delete))
 	}
 	type span struct {
 		Start, End int
 		Batched    bool
 	}
 	var got []span
-	for _, b := range batches(actions, kinds) {
+	for _, b := range batches(actions, kinds, rules) {
 		got = append(got, span{b.start, b.end, b.k != nil})
 	}
 	n := len(actions)
@@ -210,10 +226,110 @@ func TestBatches(t *testing.T) {
 		{0, 3, true},                        // one region's snapshots, snap-a counted once
 		{3, 4, false},                       // ensure actions compare inside Do
 		{4, 5, false},                       //
-		{5, 5 + resource.RereadBatch, true}, // another region: a new batch, full
+		{5, 6, false},                       // also of a kind that re-reads in batches
+		{6, 7, true},                        // after a run of its own: a new batch
+		{7, 7 + resource.RereadBatch, true}, // another region: a new batch, full
 		{n - 1, n, true},                    // the one over
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("batches (-want +got):\n%s", diff)
+	}
+}
+
+// An update of a listed resource (stop, a setting) is re-read and judged
+// again like a delete: what is in use, protected or no longer matching
+// since the plan is skipped with the reason, never acted on. An ensure
+// would not see the in-use veto: it is not a rule over a listing.
+func TestApplyJudgesAListedUpdateAgain(t *testing.T) {
+	t.Parallel()
+	for how, build := range map[string]func(*world, ...Option) *Engine{"one by one": newEngine, "batched": newBatchEngine} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			w, ids := ciWorld(4)
+			used := w.Current[ids[1]]
+			used.InUse = "member of Auto Scaling group web"
+			w.Current[ids[1]] = used
+			kept := w.Current[ids[2]]
+			kept.Tags = map[string]string{"Environment": "ci", "broom:keep": "yes"}
+			w.Current[ids[2]] = kept
+			moved := w.Current[ids[3]]
+			moved.Tags = map[string]string{"Environment": "prod"}
+			w.Current[ids[3]] = moved
+			stop := rule("stop-ci", 30*day, "Environment", "ci")
+			stop.Action = "stop"
+			cfg := cfgWith([]string{"eu-west-1"}, config.Protect{Tags: map[string]string{"broom:keep": "*"}}, stop)
+			p := planFor(ids...)
+			for i := range p.Actions {
+				p.Actions[i].Op, p.Actions[i].Rule, p.Actions[i].Change = plan.Update, "stop-ci", map[string]string{"state": "stopped"}
+			}
+			got := build(w).Apply(t.Context(), cfg, p)
+			want := []result{
+				{ids[0], plan.Done, ""},
+				{ids[1], plan.Skipped, "no longer planned: in use: member of Auto Scaling group web"},
+				{ids[2], plan.Skipped, "no longer planned: protected: tag broom:keep=yes"},
+				{ids[3], plan.Skipped, "no longer planned: the rule no longer matches"},
+			}
+			if diff := cmp.Diff(want, results(got)); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{ids[0]}, w.calls()); diff != "" {
+				t.Errorf("acted on (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A batch whose read was not made (no batching, or the run was cancelled
+// first) has nothing to say: each action re-reads on its own.
+func TestBatchLookupWithoutARead(t *testing.T) {
+	t.Parallel()
+	found := map[string]plan.Resource{"snap-a": {ID: "snap-a"}}
+	for name, b := range map[string]batch{
+		"not batched":  {found: found, at: now},
+		"not read yet": {k: &batchKind{}, found: found},
+		"read failed":  {k: &batchKind{}, found: found, at: now, err: errors.New("throttled")},
+	} {
+		if got := b.lookup("snap-a"); got != nil {
+			t.Errorf("%s: lookup = %+v, want nil (re-read on its own)", name, *got)
+		}
+	}
+	b := batch{k: &batchKind{}, found: found, at: now}
+	if got := b.lookup("snap-a"); got == nil || !got.found {
+		t.Errorf("read batch: lookup = %v, want snap-a found", got)
+	}
+	if got := b.lookup("snap-z"); got == nil || got.found {
+		t.Errorf("read batch: lookup of an id not in the answer = %v, want not found (gone)", got)
+	}
+}
+
+// read makes no call for a batch that does not re-read in batches, nor
+// once the run is cancelled; a read that fails says so in the log, once.
+func TestBatchRead(t *testing.T) {
+	t.Parallel()
+	w, ids := ciWorld(2)
+	w.GetErr = map[string]error{ids[1]: errors.New("throttled")}
+	var log bytes.Buffer
+	e := newBatchEngine(w)
+	e.logger = slog.New(slog.NewTextHandler(&log, nil))
+	actions := planFor(ids...).Actions
+	k := &batchKind{fakeKind{w: w, region: "eu-west-1"}}
+
+	unbatched := batch{start: 0, end: 2}
+	e.read(t.Context(), actions, &unbatched, 0)
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	late := batch{start: 0, end: 2, k: k}
+	e.read(cancelled, actions, &late, 0)
+	if len(w.batches) != 0 || !unbatched.at.IsZero() || !late.at.IsZero() || log.Len() != 0 {
+		t.Fatalf("reads %v, logged %q: want no read and no log for an unbatched batch or a cancelled run", w.batches, log.String())
+	}
+
+	failing := batch{start: 0, end: 2, k: k}
+	e.read(t.Context(), actions, &failing, 0)
+	if failing.err == nil || failing.at.IsZero() {
+		t.Errorf("failed read: err %v at %v, want the error and the time it was sent", failing.err, failing.at)
+	}
+	if n := strings.Count(log.String(), "batched re-read failed"); n != 1 {
+		t.Errorf("logged %q: want one warning for the failed read", log.String())
 	}
 }
