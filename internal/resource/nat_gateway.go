@@ -36,7 +36,9 @@ func newNATGateways(env Env) Kind {
 }
 
 // List lists the region's available gateways; pending, failed, deleting
-// and deleted ones are never acted on, so they are not asked for.
+// and deleted ones are never acted on, so they are not asked for. (moto
+// ignores tag filters on DescribeNatGateways; AWS applies them. Either way
+// policy matches the tags.)
 func (k *natGateways) List(ctx context.Context) ([]plan.Resource, error) {
 	filters := append(byFilter("state", string(types.NatGatewayStateAvailable)), k.narrow.ec2Filters()...)
 	found, err := k.describe(ctx, filters, "describe NAT gateways")
@@ -101,7 +103,7 @@ func natGone(g types.NatGateway) bool {
 
 // routes maps each NAT gateway that a route targets to the route tables
 // holding such routes: one paged listing for the region, not one per
-// gateway. A blackhole route (its gateway was deleted) counts too.
+// gateway.
 func (k *natGateways) routes(ctx context.Context) (map[string][]string, error) {
 	out := map[string][]string{}
 	p := ec2.NewDescribeRouteTablesPaginator(k.api, &ec2.DescribeRouteTablesInput{MaxResults: aws.Int32(100)})
@@ -123,7 +125,10 @@ func (k *natGateways) routes(ctx context.Context) (map[string][]string, error) {
 
 // Do deletes the gateway. Its Elastic IP stays allocated: only an
 // elastic-ip rule releases it. A gateway already deleting or deleted is
-// gone (AWS lists it for about an hour after the delete).
+// gone (AWS lists it for about an hour after the delete): Do reads it
+// first rather than rely on DeleteNatGateway's answer for one, which moto
+// accepts again and fails with an internal error for an unknown id, where
+// AWS answers NatGatewayNotFound.
 func (k *natGateways) Do(ctx context.Context, a plan.Action) error {
 	if a.Op != plan.Delete {
 		return fmt.Errorf("nat-gateway cannot %s", a.Op)
