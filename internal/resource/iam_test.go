@@ -290,6 +290,12 @@ func TestIAMCoversCalls(t *testing.T) {
 				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "elastic-ip", ID: id, Change: map[string]string{"Owner": "platform-team"}})
 			})
 		}},
+		"nat-gateway delete": {use: Use{Kind: "nat-gateway", Action: "delete"}, run: func(r *iamRun) {
+			_, subnet := awstest.CreateVPC(r.t, r.direct)
+			id := awstest.CreateNATGateway(r.t, r.direct, subnet, awstest.AllocateAddress(r.t, r.direct), nil)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "nat-gateway", ID: id}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",

@@ -10,6 +10,9 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
            ci-build-101..103   candidates for deletion
            ci-build-keep       also broom:keep=true (protected)
            ci-ami-root         root device of AMI ci-image (in use)
+         and, in a VPC, two NAT gateways, each with an Elastic IP:
+           demo-nat-idle       no route targets it: a candidate
+           demo-nat-routed     the private subnet's default route
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -51,6 +54,22 @@ def ami(ec2, name):
     return image_id, snap_id, start, t
 
 
+def nat_gateways(ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
+    made = {}
+    for name in ("demo-nat-idle", "demo-nat-routed"):
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        made[name] = ec2.create_nat_gateway(
+            SubnetId=subnet,
+            AllocationId=eip,
+            TagSpecifications=[{"ResourceType": "natgateway", "Tags": [{"Key": "Name", "Value": name}]}],
+        )["NatGateway"]["NatGatewayId"]
+        print(f"nat      {made[name]}  {name}  (Elastic IP {eip})")
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=made["demo-nat-routed"])
+
+
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in ("old", "young"):
         sys.exit(__doc__)
@@ -68,6 +87,7 @@ def main():
         image_id, snap_id, start, t = ami(ec2, "ci-image")
         print(f"image    {image_id}  (root snapshot {snap_id})")
         made.append((snap_id, start, t))
+        nat_gateways(ec2)
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
