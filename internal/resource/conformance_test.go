@@ -151,6 +151,18 @@ var conformances = map[string]conformance{
 		Rules: oneRule("resource: nat-gateway\n    action: delete\n    where: {unused: true, older-than: 30d}"),
 		Op:    plan.Delete,
 	},
+	"security-group": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			return conformanceSeed{
+				Act:    awstest.CreateSecurityGroup(t, cfg, "act", nil),
+				ByTag:  awstest.CreateSecurityGroup(t, cfg, "by-tag", keep),
+				ByID:   awstest.CreateSecurityGroup(t, cfg, "by-id", nil),
+				Vetoed: map[string]string{awstest.DefaultSecurityGroup(t, cfg): "default group"},
+			}
+		},
+		Rules: oneRule("resource: security-group\n    action: delete\n    where: {unused: true}"),
+		Op:    plan.Delete,
+	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to
 	// create.

@@ -296,6 +296,11 @@ func TestIAMCoversCalls(t *testing.T) {
 			r.plan(func() { r.list() })
 			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "nat-gateway", ID: id}) })
 		}},
+		"security-group delete": {use: Use{Kind: "security-group", Action: "delete"}, run: func(r *iamRun) {
+			id := awstest.CreateSecurityGroup(r.t, r.direct, "idle", nil)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "security-group", ID: id}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",

@@ -15,4 +15,5 @@ var registry = []Spec{
 	s3BucketSpec,
 	elasticIPSpec,
 	natGatewaySpec,
+	securityGroupSpec,
 }
