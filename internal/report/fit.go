@@ -149,8 +149,11 @@ func countTable(p plan.Plan) string {
 		"Rule", "Kind", "Op", "Count", "Saves/month"))
 	for _, c := range counts {
 		saves := ""
-		if c.usd > 0 {
+		switch {
+		case c.usd > 0:
 			saves = fmt.Sprintf("$%.2f", c.usd)
+		case c.op == plan.Delete: // a delete with no price saves nothing: hygiene
+			saves = "—"
 		}
 		b.WriteString(tableRow(Escape(c.rule), Escape(c.kind), c.op.String(), fmt.Sprint(c.n), saves))
 	}
