@@ -13,6 +13,8 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
          and, in a VPC, two NAT gateways, each with an Elastic IP:
            demo-nat-idle       no route targets it: a candidate
            demo-nat-routed     the private subnet's default route
+         and two security groups tagged Environment=ci: ci-idle-sg, which
+         nothing uses, and ci-web-sg, on a network interface (in use).
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -70,6 +72,21 @@ def nat_gateways(ec2):
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=made["demo-nat-routed"])
 
 
+def security_groups(ec2):
+    subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][0]
+    for name in ("ci-idle-sg", "ci-web-sg"):
+        g = ec2.create_security_group(
+            GroupName=name,
+            Description=f"demo {name}",
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": tags(name)}],
+        )["GroupId"]
+        used = ""
+        if name == "ci-web-sg":
+            eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Groups=[g])
+            used = f"  (on {eni['NetworkInterface']['NetworkInterfaceId']})"
+        print(f"group    {g}  {name}{used}")
+
+
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in ("old", "young"):
         sys.exit(__doc__)
@@ -88,6 +105,7 @@ def main():
         print(f"image    {image_id}  (root snapshot {snap_id})")
         made.append((snap_id, start, t))
         nat_gateways(ec2)
+        security_groups(ec2)
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
