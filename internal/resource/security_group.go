@@ -53,11 +53,11 @@ func (k *securityGroups) List(ctx context.Context) ([]plan.Resource, error) {
 	if u.interfaces, err = k.interfaceGroups(ctx, nil); err != nil {
 		return nil, err
 	}
+	// A narrowed listing lacks the groups outside it, whose rules may
+	// reference those in it: then EC2 is asked for them by reference.
 	if len(filters) == 0 {
 		addReferrers(u.referrers, groups, nil)
 	} else if err := k.referrers(ctx, u.referrers, groupIDs(groups)); err != nil {
-		// A narrowed listing lacks the groups outside it, whose rules
-		// may reference those in it: they are asked for by reference.
 		return nil, err
 	}
 	out := make([]plan.Resource, 0, len(groups))

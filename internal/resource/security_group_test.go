@@ -77,9 +77,9 @@ func sgTestUse(t *testing.T, m *awstest.Moto) {
 		t.Errorf("list made mutating calls: %v", got)
 	}
 	type facts struct {
-		Unused          bool
-		UsedBy, RefdBy  string
-		DefaultGroupVet bool
+		Unused         bool
+		UsedBy, RefdBy string
+		DefaultVeto    bool
 	}
 	fact := func(r plan.Resource) facts {
 		return facts{r.Flags["unused"], r.Details["used by"], r.Details["referenced by"], strings.Contains(r.InUse, "default group")}
@@ -103,7 +103,7 @@ func sgTestUse(t *testing.T, m *awstest.Moto) {
 			t.Errorf("list: %s (%s) facts (-want +got):\n%s", id, r.Name, diff)
 		}
 	}
-	if r := listed[def]; !fact(r).DefaultGroupVet || r.MonthlyCostUSD != 0 {
+	if r := listed[def]; !fact(r).DefaultVeto || r.MonthlyCostUSD != 0 {
 		t.Errorf("list: default group %s = %+v, want the default-group veto and no saving", def, r)
 	}
 
