@@ -2,6 +2,7 @@ package resource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/broom-dev/broom/internal/plan"
 )
@@ -108,11 +110,14 @@ func (k *securityGroups) Do(ctx context.Context, a plan.Action) error {
 	case isCode(err, "InvalidGroup.NotFound"):
 		return fmt.Errorf("delete security group %s: %w", a.ID, ErrGone)
 	case isCode(err, "DependencyViolation"):
-		// Something the listing could not see depends on it: an interface
-		// created since, or a rule in a peered VPC or another account.
-		// Not wrapped (%v): the report shows a wrapped AWS error as its
-		// code and message alone, and AWS's says only "dependent object".
-		return fmt.Errorf("delete security group %s: still in use: a network interface uses it or a rule references it, maybe one broom cannot see (a peered VPC, another account): %v", a.ID, err)
+		// Something depends on it that the re-read did not see: a rule in
+		// a peered VPC or another account, or one made since. Not wrapped:
+		// the report shows a wrapped AWS error as its code and message
+		// alone, and AWS's says only "has a dependent object".
+		var apiErr smithy.APIError
+		errors.As(err, &apiErr)
+		return fmt.Errorf("delete security group %s: still in use: a network interface uses it or a rule references it, maybe one broom cannot see (a peered VPC, another account) (%s: %s)",
+			a.ID, apiErr.ErrorCode(), apiErr.ErrorMessage())
 	case err != nil:
 		return fmt.Errorf("delete security group %s: %w", a.ID, err)
 	}

@@ -261,8 +261,8 @@ func sgTestDependencyViolation(t *testing.T, m *awstest.Moto) {
 				t.Errorf("apply %s: %s %q, want done", a.ID, a.Status, a.Error)
 			}
 		case refused:
-			if a.Status != plan.Failed || !strings.Contains(a.Error, "DependencyViolation") || !strings.Contains(a.Error, "still in use") || !strings.Contains(a.Error, refused) {
-				t.Errorf("apply %s: %s %q, want failed, naming the group, DependencyViolation and that it is still in use", a.ID, a.Status, a.Error)
+			if a.Status != plan.Failed || !strings.Contains(a.Error, "DependencyViolation: resource "+refused+" has a dependent object") || !strings.Contains(a.Error, "still in use") || strings.Contains(a.Error, "RequestID") {
+				t.Errorf("apply %s: %s %q, want failed, saying it is still in use, with AWS's code and message and not the SDK's request details", a.ID, a.Status, a.Error)
 			}
 		}
 	}
