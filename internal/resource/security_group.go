@@ -224,9 +224,16 @@ func groupResource(g types.SecurityGroup, u sgUsers) plan.Resource {
 		r.Details["referenced by"] = someIDs(refs)
 	}
 	// Every VPC has one, which AWS refuses to delete; no other group may
-	// be called "default".
-	if r.Name == "default" {
+	// be called "default". A group in use is left alone whatever the rule
+	// says, as an attached volume is: AWS would refuse it (DependencyViolation)
+	// and the apply would end partial.
+	switch {
+	case r.Name == "default":
 		r.InUse = "the default group of " + aws.ToString(g.VpcId) + " (AWS refuses to delete it)"
+	case len(ifaces) > 0:
+		r.InUse = "used by " + r.Details["used by"]
+	case len(refs) > 0:
+		r.InUse = "referenced by the rules of " + r.Details["referenced by"]
 	}
 	return r
 }

@@ -80,16 +80,21 @@ func sgTestUse(t *testing.T, m *awstest.Moto) {
 		Unused         bool
 		UsedBy, RefdBy string
 		DefaultVeto    bool
+		InUse          string // a used group is vetoed: AWS would refuse it
 	}
 	fact := func(r plan.Resource) facts {
-		return facts{r.Flags["unused"], r.Details["used by"], r.Details["referenced by"], strings.Contains(r.InUse, "default group")}
+		f := facts{r.Flags["unused"], r.Details["used by"], r.Details["referenced by"], strings.Contains(r.InUse, "default group"), r.InUse}
+		if f.DefaultVeto {
+			f.InUse = ""
+		}
+		return f
 	}
 	want := map[string]facts{
 		idle:   {Unused: true},
 		self:   {Unused: true}, // its own rules only
-		onENI:  {UsedBy: eni},
-		inRef:  {RefdBy: from},
-		outRef: {RefdBy: to},
+		onENI:  {UsedBy: eni, InUse: "used by " + eni},
+		inRef:  {RefdBy: from, InUse: "referenced by the rules of " + from},
+		outRef: {RefdBy: to, InUse: "referenced by the rules of " + to},
 		from:   {Unused: true}, // referencing makes the other used, not this one
 		to:     {Unused: true},
 	}
