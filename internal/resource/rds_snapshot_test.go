@@ -285,3 +285,32 @@ func rdsTagsOf(s rdstypes.DBSnapshot) map[string]string {
 	}
 	return m
 }
+
+// TestRDSSnapshotPolicy pins the conditions of the kind's write grants:
+// a delete never of a snapshot AWS Backup tagged, a tag only stamped and
+// only of the keys the rules set.
+func TestRDSSnapshotPolicy(t *testing.T) {
+	t.Parallel()
+	doc, err := Policy([]Use{{Kind: "rds-snapshot", Action: "delete"}, {Kind: "rds-snapshot", Action: "tag", TagKeys: []string{"Owner"}}}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Statement{}
+	for _, s := range doc.Statement {
+		got[s.Sid] = s
+	}
+	want := map[string]Statement{
+		"Identity": got["Identity"],
+		"ReadRDS":  {Sid: "ReadRDS", Effect: "Allow", Action: Values{"rds:DescribeDBSnapshotAttributes", "rds:DescribeDBSnapshots"}, Resource: Values{"*"}},
+		"DeleteDBSnapshots": {Sid: "DeleteDBSnapshots", Effect: "Allow", Action: Values{"rds:DeleteDBSnapshot"}, Resource: Values{"arn:aws:rds:*:*:snapshot:*"},
+			Condition: Condition{"Null": {"aws:ResourceTag/aws:backup:source-resource": {"true"}}}},
+		"TagDBSnapshots": {Sid: "TagDBSnapshots", Effect: "Allow", Action: Values{"rds:AddTagsToResource"}, Resource: Values{"arn:aws:rds:*:*:snapshot:*"},
+			Condition: Condition{
+				"Null":                      {"aws:RequestTag/broom:change": {"false"}},
+				"ForAllValues:StringEquals": {"aws:TagKeys": {"Owner", "broom:change"}},
+			}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+}
