@@ -49,13 +49,11 @@ func (k *rdsSnapshots) Get(ctx context.Context, id string) (plan.Resource, bool,
 	return getOne(ctx, k, id)
 }
 
-// GetMany re-reads snapshots with one filtered DescribeDBSnapshots (a
-// filter leaves a missing id out instead of failing), then each one's
-// sharing. No SnapshotType: an id that names an automated snapshot is read
+// GetMany re-reads snapshots with one filtered DescribeDBSnapshots, then
+// each one's sharing. No SnapshotType: an id that names an automated snapshot is read
 // as one, and vetoed.
 func (k *rdsSnapshots) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
-	in := &rds.DescribeDBSnapshotsInput{Filters: []rdstypes.Filter{{Name: aws.String("db-snapshot-id"), Values: ids}}}
-	found, err := k.describe(ctx, in, "describe "+naming("db snapshot", "db snapshots", ids))
+	found, err := k.describe(ctx, &rds.DescribeDBSnapshotsInput{Filters: snapshotIDs(ids...)}, "describe "+naming("db snapshot", "db snapshots", ids))
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +62,12 @@ func (k *rdsSnapshots) GetMany(ctx context.Context, ids []string) (map[string]pl
 		out[r.ID] = r
 	}
 	return out, nil
+}
+
+// snapshotIDs filters by identifier: unlike DBSnapshotIdentifier, a
+// filter leaves a missing id out of the answer instead of failing.
+func snapshotIDs(ids ...string) []rdstypes.Filter {
+	return []rdstypes.Filter{{Name: aws.String("db-snapshot-id"), Values: ids}}
 }
 
 // describe pages through DescribeDBSnapshots and reads each manual
@@ -139,7 +143,7 @@ func (k *rdsSnapshots) tag(ctx context.Context, id string, change map[string]str
 	if len(change) == 0 {
 		return fmt.Errorf("tag db snapshot %s: %w", id, ErrConverged)
 	}
-	out, err := k.api.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{Filters: []rdstypes.Filter{{Name: aws.String("db-snapshot-id"), Values: []string{id}}}})
+	out, err := k.api.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{Filters: snapshotIDs(id)})
 	if err != nil {
 		return fmt.Errorf("tag db snapshot %s: %w", id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -142,6 +143,24 @@ func TestRDSSnapshotMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("list reads every page", func(t *testing.T) {
+		direct, _ := seed(t)
+		awstest.CreateDBSnapshot(t, direct, "orders", "third", nil)
+		k := kmKind(t, "rds-snapshot", direct).(*rdsSnapshots)
+		pager := &rdsOnePerPage{rdsSnapshotAPI: k.api}
+		k.api = pager
+		got, err := k.List(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"old", "third", "young"}, slices.Sorted(maps.Keys(kmByID(got)))); diff != "" {
+			t.Errorf("listed (-want +got):\n%s", diff)
+		}
+		if pager.calls != 3 {
+			t.Errorf("%d DescribeDBSnapshots calls, want 3 (one a page)", pager.calls)
+		}
+	})
+
 	t.Run("filters: older-than reads the creation time, tags and missing-tags the tags", func(t *testing.T) {
 		direct, _ := seed(t)
 		awstest.CreateDBSnapshot(t, direct, "orders", "owned", map[string]string{"Owner": "data-team"})
@@ -266,6 +285,35 @@ func (d *rdsDeleteFirst) DescribeDBSnapshotAttributes(ctx context.Context, in *r
 		}
 	}
 	return d.rdsSnapshotAPI.DescribeDBSnapshotAttributes(ctx, in, o...)
+}
+
+// rdsOnePerPage hands out moto's answer one snapshot a page, with a
+// Marker: moto answers in one page whatever MaxRecords says.
+type rdsOnePerPage struct {
+	rdsSnapshotAPI
+	calls int
+}
+
+func (p *rdsOnePerPage) DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapshotsInput, o ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error) {
+	p.calls++
+	all := *in
+	all.Marker = nil
+	out, err := p.rdsSnapshotAPI.DescribeDBSnapshots(ctx, &all, o...)
+	if err != nil {
+		return nil, err
+	}
+	i := 0
+	if in.Marker != nil {
+		i, _ = strconv.Atoi(*in.Marker)
+	}
+	page := &rds.DescribeDBSnapshotsOutput{}
+	if i < len(out.DBSnapshots) {
+		page.DBSnapshots = out.DBSnapshots[i : i+1]
+	}
+	if i+1 < len(out.DBSnapshots) {
+		page.Marker = aws.String(strconv.Itoa(i + 1))
+	}
+	return page, nil
 }
 
 // rdsRule parses one rds-snapshot rule, given after its resource line.
