@@ -138,6 +138,7 @@ var conformances = map[string]conformance{
 		Op:    plan.Delete,
 	},
 	// moto also makes an automated snapshot of the instance: never listed.
+	// moto lets the seed write an aws: tag (AWS Backup's), as AWS would not.
 	"rds-snapshot": {
 		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
 			awstest.CreateDBInstance(t, cfg, "conformance-db", 20)

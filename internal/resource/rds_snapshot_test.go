@@ -95,6 +95,8 @@ func TestRDSSnapshotMoto(t *testing.T) {
 		awstest.ShareDBSnapshot(t, direct, "shared", "210987654321")
 		awstest.CreateDBSnapshot(t, direct, "orders", "public", nil)
 		awstest.ShareDBSnapshot(t, direct, "public", "all")
+		// AWS reserves the aws: prefix for its own tags; moto lets anyone
+		// write them, which stands in for AWS Backup here.
 		awstest.CreateDBSnapshot(t, direct, "orders", "backup", map[string]string{"aws:backup:source-resource": "arn:aws:rds:us-east-1:" + awstest.AccountID + ":db:orders"})
 		k := kmKind(t, "rds-snapshot", direct)
 		got, err := k.List(t.Context())
