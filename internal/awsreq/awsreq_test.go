@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -66,6 +68,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 		RetryMaxAttempts: 1,
 	}
 	e, s, st := ec2.NewFromConfig(cfg), s3.NewFromConfig(cfg), sts.NewFromConfig(cfg)
+	db := rds.NewFromConfig(cfg)
 	id, bkt := aws.String("x-1"), aws.String("acme-ci-artifacts")
 	type call func(context.Context) error
 	ign := func(_ any, err error) error { return err }
@@ -105,6 +108,19 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 			return ign(e.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: id}))
 		}},
 		{"ec2", "DescribeRegions", func(ctx context.Context) error { return ign(e.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})) }},
+		{"rds", "DescribeDBSnapshots", func(ctx context.Context) error {
+			return ign(db.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("manual")}))
+		}},
+		{"rds", "DescribeDBSnapshotAttributes", func(ctx context.Context) error {
+			return ign(db.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: id}))
+		}},
+		{"rds", "DeleteDBSnapshot", func(ctx context.Context) error {
+			return ign(db.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: id}))
+		}},
+		{"rds", "AddTagsToResource", func(ctx context.Context) error {
+			return ign(db.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:eu-west-1:123456789012:snapshot:x-1"),
+				Tags: []rdstypes.Tag{{Key: id, Value: id}}}))
+		}},
 		{"sts", "GetCallerIdentity", func(ctx context.Context) error {
 			return ign(st.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
 		}},
@@ -166,7 +182,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 			continue
 		}
 		want := awsreq.Request{Service: tc.service, Region: "eu-west-1", Op: tc.op, Protocol: map[string]awsreq.Protocol{
-			"ec2": awsreq.EC2, "sts": awsreq.Query, "s3": awsreq.S3}[tc.service]}
+			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3}[tc.service]}
 		if diff := cmp.Diff(want, awsreq.Identify(req, body)); diff != "" {
 			t.Errorf("%s: %s %s (-want +got):\n%s", tc.op, req.Method, req.URL.RequestURI(), diff)
 		}

@@ -163,6 +163,25 @@ var conformances = map[string]conformance{
 		Rules: oneRule("resource: security-group\n    action: delete\n    where: {unused: true}"),
 		Op:    plan.Delete,
 	},
+	// moto also makes an automated snapshot of the instance: never listed.
+	// moto lets the seed write an aws: tag (AWS Backup's), as AWS would not.
+	"rds-snapshot": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			awstest.CreateDBInstance(t, cfg, "conformance-db", 20)
+			s := conformanceSeed{Act: "conformance-act", ByTag: "conformance-by-tag", ByID: "conformance-by-id",
+				Vetoed: map[string]string{"conformance-shared": "shared with", "conformance-backup": "AWS Backup"}}
+			for _, id := range []string{s.Act, s.ByID, "conformance-shared"} {
+				awstest.CreateDBSnapshot(t, cfg, "conformance-db", id, nil)
+			}
+			awstest.CreateDBSnapshot(t, cfg, "conformance-db", s.ByTag, keep)
+			awstest.CreateDBSnapshot(t, cfg, "conformance-db", "conformance-backup", map[string]string{"aws:backup:source-resource": "arn:aws:rds:us-east-1:" + awstest.AccountID + ":db:conformance-db"})
+			awstest.ShareDBSnapshot(t, cfg, "conformance-shared", "210987654321")
+			return s
+		},
+		Rules:   oneRule("resource: rds-snapshot\n    action: delete\n    where: {older-than: 30d}"),
+		Op:      plan.Delete,
+		Protect: func(t *testing.T, cfg aws.Config, id string) { awstest.TagDBSnapshot(t, cfg, id, keep) },
+	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to
 	// create.

@@ -301,6 +301,20 @@ func TestIAMCoversCalls(t *testing.T) {
 			r.plan(func() { r.list() })
 			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "security-group", ID: id}) })
 		}},
+		"rds-snapshot delete": {use: Use{Kind: "rds-snapshot", Action: "delete"}, run: func(r *iamRun) {
+			awstest.CreateDBInstance(r.t, r.direct, "orders", 20)
+			awstest.CreateDBSnapshot(r.t, r.direct, "orders", "iam-test", nil)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "rds-snapshot", ID: "iam-test"}) })
+		}},
+		"rds-snapshot tag": {use: Use{Kind: "rds-snapshot", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
+			awstest.CreateDBInstance(r.t, r.direct, "orders", 20)
+			awstest.CreateDBSnapshot(r.t, r.direct, "orders", "iam-test", nil)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "rds-snapshot", ID: "iam-test", Change: map[string]string{"Owner": "platform-team"}})
+			})
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",
