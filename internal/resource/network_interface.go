@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -158,7 +159,7 @@ func interfaceResource(n types.NetworkInterface, region string) plan.Resource {
 	case aws.ToBool(n.RequesterManaged):
 		r.InUse = "requester-managed by " + aws.ToString(n.RequesterId)
 	case n.InterfaceType != types.NetworkInterfaceTypeInterface:
-		r.InUse = "type " + string(n.InterfaceType) + ", managed by its service"
+		r.InUse = "type " + cmp.Or(string(n.InterfaceType), "not stated") + ", not interface"
 	case n.Attachment != nil:
 		with := aws.ToString(n.Attachment.InstanceId)
 		if with == "" {
