@@ -145,13 +145,16 @@ func interfaceResource(n types.NetworkInterface, region string) plan.Resource {
 		ID:    aws.ToString(n.NetworkInterfaceId),
 		Tags:  tagMap(n.TagSet),
 		Flags: map[string]bool{"unattached": n.Status == types.NetworkInterfaceStatusAvailable},
-		Details: map[string]string{
-			"status": string(n.Status),
-			"type":   string(n.InterfaceType),
-			"subnet": aws.ToString(n.SubnetId),
-		},
+		Details: map[string]string{"subnet": aws.ToString(n.SubnetId)},
 	}
 	r.Name = r.Tags["Name"]
+	// The usual status and type go without saying: the row stays narrow.
+	if n.Status != types.NetworkInterfaceStatusAvailable {
+		r.Details["status"] = string(n.Status)
+	}
+	if n.InterfaceType != types.NetworkInterfaceTypeInterface {
+		r.Details["type"] = string(n.InterfaceType)
+	}
 	if d := aws.ToString(n.Description); d != "" {
 		r.Details["description"] = d
 	}
