@@ -10,6 +10,8 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
            ci-build-101..103   candidates for deletion
            ci-build-keep       also broom:keep=true (protected)
            ci-ami-root         root device of AMI ci-image (in use)
+         and two unattached network interfaces, demo-idle-eni and
+         demo-kept-eni (broom:keep=true).
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -51,6 +53,27 @@ def ami(ec2, name):
     return image_id, snap_id, start, t
 
 
+def interface(ec2, name, extra=None):
+    subnet = ec2.describe_subnets(
+        Filters=[
+            {"Name": "default-for-az", "Values": ["true"]},
+            {"Name": "availability-zone", "Values": [REGION + "a"]},
+        ]
+    )["Subnets"][0]["SubnetId"]
+    kv = {"Name": name, **(extra or {})}
+    eni = ec2.create_network_interface(
+        SubnetId=subnet,
+        Description="left behind (broom demo)",
+        TagSpecifications=[
+            {
+                "ResourceType": "network-interface",
+                "Tags": [{"Key": k, "Value": v} for k, v in kv.items()],
+            }
+        ],
+    )["NetworkInterface"]["NetworkInterfaceId"]
+    print(f"interface {eni}  " + " ".join(f"{k}={v}" for k, v in kv.items()))
+
+
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in ("old", "young"):
         sys.exit(__doc__)
@@ -68,6 +91,8 @@ def main():
         image_id, snap_id, start, t = ami(ec2, "ci-image")
         print(f"image    {image_id}  (root snapshot {snap_id})")
         made.append((snap_id, start, t))
+        interface(ec2, "demo-idle-eni")
+        interface(ec2, "demo-kept-eni", {"broom:keep": "true"})
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
