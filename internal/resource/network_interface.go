@@ -40,11 +40,7 @@ func (k *networkInterfaces) List(ctx context.Context) ([]plan.Resource, error) {
 	if unattached, ok := k.narrow.Flags["unattached"]; ok && unattached {
 		filters = append(filters, types.Filter{Name: aws.String("status"), Values: []string{string(types.NetworkInterfaceStatusAvailable)}})
 	}
-	out, err := k.describe(ctx, filters)
-	if err != nil {
-		return nil, fmt.Errorf("describe network interfaces: %w", err)
-	}
-	return out, nil
+	return k.describe(ctx, "network interfaces", filters)
 }
 
 // Get re-reads one interface.
@@ -52,11 +48,12 @@ func (k *networkInterfaces) Get(ctx context.Context, id string) (plan.Resource, 
 	return getOne(ctx, k, id)
 }
 
-// GetMany re-reads interfaces with one filtered DescribeNetworkInterfaces.
+// GetMany re-reads interfaces with one filtered DescribeNetworkInterfaces
+// (and the NAT gateways, as List does).
 func (k *networkInterfaces) GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error) {
-	got, err := k.describe(ctx, byFilter("network-interface-id", ids...))
+	got, err := k.describe(ctx, naming("network interface", "network interfaces", ids), byFilter("network-interface-id", ids...))
 	if err != nil {
-		return nil, fmt.Errorf("describe %s: %w", naming("network interface", "network interfaces", ids), err)
+		return nil, err
 	}
 	out := map[string]plan.Resource{}
 	for _, r := range got {
@@ -65,15 +62,15 @@ func (k *networkInterfaces) GetMany(ctx context.Context, ids []string) (map[stri
 	return out, nil
 }
 
-// describe reads the interfaces that match filters, with the NAT gateways
-// that own any of them.
-func (k *networkInterfaces) describe(ctx context.Context, filters []types.Filter) ([]plan.Resource, error) {
+// describe reads the interfaces that match filters (what names them in an
+// error), with the NAT gateways that own any of them.
+func (k *networkInterfaces) describe(ctx context.Context, what string, filters []types.Filter) ([]plan.Resource, error) {
 	var found []types.NetworkInterface
 	p := ec2.NewDescribeNetworkInterfacesPaginator(k.api, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(1000), Filters: filters})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("describe %s: %w", what, err)
 		}
 		found = append(found, page.NetworkInterfaces...)
 	}
@@ -142,9 +139,9 @@ func (k *networkInterfaces) Do(ctx context.Context, a plan.Action) error {
 // either vetoes the interface, as does an attachment.
 func interfaceResource(n types.NetworkInterface, region string) plan.Resource {
 	r := plan.Resource{
-		ID:    aws.ToString(n.NetworkInterfaceId),
-		Tags:  tagMap(n.TagSet),
-		Flags: map[string]bool{"unattached": n.Status == types.NetworkInterfaceStatusAvailable},
+		ID:      aws.ToString(n.NetworkInterfaceId),
+		Tags:    tagMap(n.TagSet),
+		Flags:   map[string]bool{"unattached": n.Status == types.NetworkInterfaceStatusAvailable},
 		Details: map[string]string{"subnet": aws.ToString(n.SubnetId)},
 	}
 	r.Name = r.Tags["Name"]
