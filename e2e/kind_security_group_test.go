@@ -17,7 +17,7 @@ func TestKindLifecycleSecurityGroup(t *testing.T) {
 	idle := awstest.CreateSecurityGroup(t, w.aws, "idle", nil)
 	kept := awstest.CreateSecurityGroup(t, w.aws, "kept", map[string]string{"broom:keep": "yes"})
 	used := awstest.CreateSecurityGroup(t, w.aws, "used", nil)
-	awstest.CreateNetworkInterface(t, w.aws, used)
+	awstest.InterfaceInGroups(t, w.aws, used)
 	referenced := awstest.CreateSecurityGroup(t, w.aws, "referenced", nil)
 	awstest.AllowIngressFrom(t, w.aws, used, referenced)
 	def := awstest.DefaultSecurityGroup(t, w.aws)

@@ -86,18 +86,13 @@ func groupPermission(other string) []types.IpPermission {
 	}}
 }
 
-// CreateNetworkInterface creates a network interface with the given
-// security groups in a default subnet of the default VPC, and returns its id.
-func CreateNetworkInterface(t testing.TB, cfg aws.Config, groups ...string) string {
+// InterfaceInGroups creates a network interface with the given security
+// groups in the default subnet (DefaultSubnet), and returns its id.
+func InterfaceInGroups(t testing.TB, cfg aws.Config, groups ...string) string {
 	t.Helper()
 	ctx, cancel := callCtx(t)
 	defer cancel()
-	client := ec2.NewFromConfig(cfg)
-	subnets, err := client.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}})
-	if err != nil || len(subnets.Subnets) == 0 {
-		t.Fatalf("awstest: a default subnet: %v", err)
-	}
-	out, err := client.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: subnets.Subnets[0].SubnetId, Groups: groups})
+	out, err := ec2.NewFromConfig(cfg).CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(DefaultSubnet(t, cfg)), Groups: groups})
 	if err != nil {
 		t.Fatalf("awstest: create network interface with %v: %v", groups, err)
 	}

@@ -182,6 +182,26 @@ var conformances = map[string]conformance{
 		Op:      plan.Delete,
 		Protect: func(t *testing.T, cfg aws.Config, id string) { awstest.TagDBSnapshot(t, cfg, id, keep) },
 	},
+	// network-interface: moto cannot make a requester-managed interface or
+	// one of another type (TestNetworkInterfaceFacts has AWS's); its NAT
+	// gateway's interface is vetoed through the gateway.
+	"network-interface": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			subnet := awstest.DefaultSubnet(t, cfg)
+			image, _ := awstest.RegisterImage(t, cfg, "for-instance", nil)
+			attached := awstest.CreateNetworkInterface(t, cfg, subnet, "attached", nil)
+			awstest.AttachNetworkInterface(t, cfg, attached, awstest.RunInstance(t, cfg, image))
+			_, nat := awstest.NATGatewayWithInterface(t, cfg, subnet)
+			return conformanceSeed{
+				Act:    awstest.CreateNetworkInterface(t, cfg, subnet, "act", nil),
+				ByTag:  awstest.CreateNetworkInterface(t, cfg, subnet, "by-tag", keep),
+				ByID:   awstest.CreateNetworkInterface(t, cfg, subnet, "by-id", nil),
+				Vetoed: map[string]string{attached: "attached", nat: "NAT gateway"},
+			}
+		},
+		Rules: oneRule("resource: network-interface\n    action: delete"),
+		Op:    plan.Delete,
+	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to
 	// create.

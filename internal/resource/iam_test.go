@@ -315,6 +315,11 @@ func TestIAMCoversCalls(t *testing.T) {
 				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "rds-snapshot", ID: "iam-test", Change: map[string]string{"Owner": "platform-team"}})
 			})
 		}},
+		"network-interface delete": {use: Use{Kind: "network-interface", Action: "delete"}, run: func(r *iamRun) {
+			id := awstest.CreateNetworkInterface(r.t, r.direct, awstest.DefaultSubnet(r.t, r.direct), "idle", nil)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "network-interface", ID: id}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",

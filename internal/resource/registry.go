@@ -17,4 +17,5 @@ var registry = []Spec{
 	natGatewaySpec,
 	securityGroupSpec,
 	rdsSnapshotSpec,
+	networkInterfaceSpec,
 }

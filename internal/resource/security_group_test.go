@@ -66,7 +66,7 @@ func sgTestUse(t *testing.T, m *awstest.Moto) {
 	def := awstest.DefaultSecurityGroup(t, direct)
 	awstest.AllowIngressFrom(t, direct, self, self)
 	awstest.AllowEgressTo(t, direct, self, self)
-	eni := awstest.CreateNetworkInterface(t, direct, onENI)
+	eni := awstest.InterfaceInGroups(t, direct, onENI)
 	awstest.AllowIngressFrom(t, direct, from, inRef) // from's ingress references in-ref
 	awstest.AllowEgressTo(t, direct, to, outRef)     // to's egress references out-ref
 
@@ -230,7 +230,7 @@ func sgTestUsedSincePlan(t *testing.T, m *awstest.Moto) {
 
 	// moto would delete them all: it does not refuse a group in use, so
 	// only the re-read can keep them.
-	awstest.CreateNetworkInterface(t, direct, onENI)
+	awstest.InterfaceInGroups(t, direct, onENI)
 	awstest.AllowIngressFrom(t, direct, g("new-from"), inRef)
 	awstest.AllowEgressTo(t, direct, g("new-to"), outRef)
 	applied := statuses(e.Apply(t.Context(), cfg, p))

@@ -15,6 +15,8 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
            demo-nat-routed     the private subnet's default route
          and two security groups tagged Environment=ci: ci-idle-sg, which
          nothing uses, and ci-web-sg, on a network interface (in use).
+         and two unattached network interfaces tagged Environment=ci,
+         demo-idle-eni and demo-kept-eni (broom:keep=true).
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -85,6 +87,25 @@ def security_groups(ec2):
             eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Groups=[g])
             used = f"  (on {eni['NetworkInterface']['NetworkInterfaceId']})"
         print(f"group    {g}  {name}{used}")
+def interface(ec2, name, extra=None):
+    subnet = ec2.describe_subnets(
+        Filters=[
+            {"Name": "default-for-az", "Values": ["true"]},
+            {"Name": "availability-zone", "Values": [REGION + "a"]},
+        ]
+    )["Subnets"][0]["SubnetId"]
+    kv = {"Name": name, "Environment": "ci", **(extra or {})}
+    eni = ec2.create_network_interface(
+        SubnetId=subnet,
+        Description="left behind (broom demo)",
+        TagSpecifications=[
+            {
+                "ResourceType": "network-interface",
+                "Tags": [{"Key": k, "Value": v} for k, v in kv.items()],
+            }
+        ],
+    )["NetworkInterface"]["NetworkInterfaceId"]
+    print(f"interface {eni}  " + " ".join(f"{k}={v}" for k, v in kv.items()))
 
 
 def main():
@@ -106,6 +127,8 @@ def main():
         made.append((snap_id, start, t))
         nat_gateways(ec2)
         security_groups(ec2)
+        interface(ec2, "demo-idle-eni")
+        interface(ec2, "demo-kept-eni", {"broom:keep": "true"})
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
