@@ -213,7 +213,13 @@ type Resource struct {
 	InUse string
 	// Flags are yes/no facts that where-filters test, by filter name:
 	// "unattached", "unused", "unassociated".
-	Flags          map[string]bool
+	Flags map[string]bool
+	// State is the resource's lifecycle state, which the state filter
+	// tests ("running", "stopped"); "" for kinds without one.
+	State string
+	// Vetoes are vetoes of one action only, by action name, with the
+	// reason: an instance that runs is not terminated ("delete").
+	Vetoes         map[string]string
 	Details        map[string]string
 	MonthlyCostUSD float64
 	// DeleteChange is what deleting the resource also changes, for a
