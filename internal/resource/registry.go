@@ -16,4 +16,5 @@ var registry = []Spec{
 	elasticIPSpec,
 	natGatewaySpec,
 	securityGroupSpec,
+	ec2InstanceSpec,
 }
