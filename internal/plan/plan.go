@@ -82,7 +82,8 @@ type Action struct {
 	// Change is the desired state for tag, create and update actions
 	// (tags to set, settings); it is part of the fingerprint.
 	Change map[string]string `json:"change,omitempty"`
-	// MonthlyCostUSD is what deleting the resource saves, where known.
+	// MonthlyCostUSD is what the action saves (a delete; an instance's
+	// stop), where known.
 	MonthlyCostUSD float64 `json:"monthly_cost_usd,omitempty"`
 	Status         Status  `json:"status,omitempty"`
 	Error          string  `json:"error,omitempty"`
@@ -174,7 +175,7 @@ func (p Plan) Count() Counts {
 	c := Counts{ByOp: map[Op]int{}}
 	for _, a := range p.Actions {
 		c.ByOp[a.Op]++
-		if a.Op == Delete {
+		if a.Op == Delete || a.Op == Update { // an update saves when it stops an instance
 			c.MonthlyCostUSD += a.MonthlyCostUSD
 		}
 		switch a.Status {
