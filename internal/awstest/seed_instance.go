@@ -12,7 +12,9 @@ import (
 type Instance struct {
 	Image string
 	Type  types.InstanceType // t3.micro when empty
-	Tags  map[string]string
+	// Tags may use the aws: prefix, which AWS keeps for itself (an Auto
+	// Scaling group's instances) but moto 5.2.1 accepts from anyone.
+	Tags map[string]string
 	// Protected turns termination protection on (DisableApiTermination).
 	Protected bool
 	// Spot asks for a spot instance (InstanceLifecycle "spot").

@@ -270,6 +270,8 @@ func instTestVetoes(t *testing.T, m *awstest.Moto) {
 		vetoed[s.run(t, in, "-400d", "")] = why
 		vetoed[s.run(t, in, "-400d", "-100d")] = why
 	}
+	// AWS reserves the aws: tag prefix (only Auto Scaling or ECS set those
+	// tags); moto lets RunInstances set them, which is how these are made.
 	veto(awstest.Instance{Protected: true}, "in use: termination protection is on")
 	veto(awstest.Instance{Tags: map[string]string{"aws:autoscaling:groupName": "web"}}, "in use: member of an Auto Scaling group (tag aws:autoscaling:groupName=web)")
 	veto(awstest.Instance{Tags: map[string]string{"eks:cluster-name": "prod"}}, "in use: managed by EKS (tag eks:cluster-name=prod)")
