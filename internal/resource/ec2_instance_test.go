@@ -485,3 +485,23 @@ func TestEC2InstanceFacts(t *testing.T) {
 		t.Error("a spot instance is not vetoed")
 	}
 }
+
+// TestEveryActionIsAnOpOrAMove: the engine makes a rule's action into
+// the op of that name, or an update for a move (Spec.Moves); a name that
+// is neither would fall to op 0, which is delete.
+func TestEveryActionIsAnOpOrAMove(t *testing.T) {
+	t.Parallel()
+	for kind, actions := range resource.Catalog() {
+		spec, err := resource.Lookup(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for action := range actions {
+			_, err := plan.ParseOp(action)
+			_, move := spec.Moves[action]
+			if (err == nil) == move && action != "ensure" {
+				t.Errorf("%s %s: want an op's name or a move, not both or neither", kind, action)
+			}
+		}
+	}
+}
