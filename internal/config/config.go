@@ -101,7 +101,11 @@ type Where struct {
 	// with the fact; false, only those without.
 	Flags       map[string]bool
 	MissingTags []string // matches when any of these tag keys is absent
+	State       string   // "" for any; else one of States (ec2-instance)
 }
+
+// States are the values the state filter takes.
+var States = []string{"running", "stopped"}
 
 // FlagFilters are the where-filters that test a yes/no fact of a resource.
 var FlagFilters = []string{"unattached", "unused", "unassociated"}

@@ -509,6 +509,11 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 				r.Where.Flags = map[string]bool{}
 			}
 			r.Where.Flags[key] = l.boolean(v, what+"."+key)
+		case "state":
+			r.Where.State = l.str(v, what+".state")
+			if r.Where.State != "" && !slices.Contains(States, r.Where.State) {
+				l.errorf(v, "%s.state: %q is not one of %s", what, r.Where.State, strings.Join(States, ", "))
+			}
 		case "missing-tags":
 			r.Where.MissingTags = l.strings(v, what+".missing-tags")
 			if v.Kind == yaml.SequenceNode && len(r.Where.MissingTags) == 0 {

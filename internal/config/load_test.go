@@ -701,3 +701,41 @@ func TestFormatAgeRoundTripsThroughParseAge(t *testing.T) {
 		})
 	}
 }
+
+// TestParseStateFilter reads where.state, which takes running or stopped
+// only (ec2-instance's catalog here).
+func TestParseStateFilter(t *testing.T) {
+	t.Parallel()
+	cat := Catalog{"ec2-instance": {"stop": {"state", "older-than"}}, "ebs-snapshot": {"delete": {"older-than"}}}
+	doc := func(resource, action, state string) string {
+		return "version: 1\nrules:\n  - name: r\n    resource: " + resource + "\n    action: " + action + "\n    where:\n      state: " + state + "\n"
+	}
+	for _, state := range []string{"running", "stopped"} {
+		t.Run(state, func(t *testing.T) {
+			t.Parallel()
+			f, err := Parse("broom.yml", []byte(doc("ec2-instance", "stop", state)), cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Rules[0].Where.State; got != state {
+				t.Errorf("where.state = %q, want %q", got, state)
+			}
+		})
+	}
+	rejects := map[string]struct {
+		yaml string
+		want []string
+	}{
+		"another state":         {yaml: doc("ec2-instance", "stop", "pending"), want: []string{`broom.yml:7: rule "r": where.state: "pending" is not one of running, stopped`}},
+		"upper case":            {yaml: doc("ec2-instance", "stop", "Running"), want: []string{`broom.yml:7: rule "r": where.state: "Running" is not one of running, stopped`}},
+		"a list":                {yaml: doc("ec2-instance", "stop", "[running]"), want: []string{`broom.yml:7: rule "r": where.state: want a string`}},
+		"a kind without states": {yaml: doc("ebs-snapshot", "delete", "running"), want: []string{`broom.yml:7: rule "r": where: unknown key "state" (valid: older-than)`}},
+	}
+	for name, tt := range rejects {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("broom.yml", []byte(tt.yaml), cat)
+			checkProblems(t, err, tt.want)
+		})
+	}
+}

@@ -600,7 +600,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		"zero max-actions":              {doc: "max-actions: 0\n"},
 		"reserved aws: tag":             {doc: "tags: {aws:owner: me}\n"},
 		"tag without value":             {doc: "tags: {Owner: }\n"},
-		"unknown resource":              {doc: "rules:\n  - {name: r1, resource: ec2-instance, action: delete}\n"},
+		"unknown resource":              {doc: "rules:\n  - {name: r1, resource: lambda-function, action: delete}\n"},
 		"unknown action for the kind":   {doc: fmt.Sprintf("rules:\n  - {name: r1, resource: %s, action: explode}\n", kind)},
 		"rule without name":             {doc: fmt.Sprintf("rules:\n  - {resource: %s, action: %s}\n", kind, action)},
 		"rule without action":           {doc: fmt.Sprintf("rules:\n  - {name: r1, resource: %s}\n", kind)},

@@ -197,6 +197,8 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		a.Status, a.Error = plan.Failed, "resource no longer exists"
 	case a.Op == plan.Tag && policy.TagChange(a.Change, r.Tags) == nil:
 		a.Status = plan.AlreadyDone
+	case a.Op == plan.Update && r.State != "" && r.State == a.Change[moveKey]: // a move (Spec.Moves) made already
+		a.Status = plan.AlreadyDone
 	default:
 		if v := policy.Evaluate(rule, protect, e.now(), r); v.Outcome != policy.Act {
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+nonEmpty(v.Reason, "the rule no longer matches")

@@ -202,7 +202,11 @@ func narrow(rules []config.Rule) resource.Narrow {
 	for k, v := range rules[0].Where.Flags {
 		n.Flags[k] = v
 	}
+	n.State = rules[0].Where.State
 	for _, r := range rules[1:] {
+		if r.Where.State != n.State {
+			n.State = ""
+		}
 		for k, v := range n.Tags {
 			switch w, ok := r.Where.Tags[k]; {
 			case !ok:
@@ -305,6 +309,9 @@ func decide(t target, protect config.Protect, now time.Time, found []plan.Resour
 	for _, r := range found {
 		var shielded *plan.Action
 		for _, rule := range t.rules {
+			if to, ok := t.spec.Moves[rule.Action]; ok && r.State == to {
+				continue // already where the rule moves it
+			}
 			v := policy.Evaluate(rule, protect, now, r)
 			a := newAction(t, rule, r, v)
 			if v.Outcome == policy.Act {
@@ -327,6 +334,11 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 	op, _ := plan.ParseOp(rule.Action) // the loader only accepts the kind's actions
 	a := plan.Action{Op: op, Kind: t.spec.Name, Account: t.account, Region: t.region, ID: r.ID, Name: r.Name,
 		Rule: rule.Name, Reason: v.Reason, Details: r.Details, Change: v.Change}
+	if to, ok := t.spec.Moves[rule.Action]; ok { // stop: update to stopped
+		a.Op, a.Change = plan.Update, map[string]string{moveKey: to}
+		a.MonthlyCostUSD = r.MonthlyCostUSD
+		return a
+	}
 	if op != plan.Delete {
 		return a
 	}
@@ -344,6 +356,10 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 	}
 	return a
 }
+
+// moveKey is the key of a move's change (Spec.Moves): the state it moves
+// the resource to.
+const moveKey = "state"
 
 // changedWith says how what deleting r also changes differs from what the
 // delete action a planned, or "" when it does not.

@@ -635,6 +635,7 @@ func TestNarrow(t *testing.T) {
 	prod := config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "prod"}, Flags: map[string]bool{"unattached": true}}}
 	any := config.Rule{Where: config.Where{Tags: map[string]string{"Environment": "*"}}}
 	none := config.Rule{}
+	running := config.Rule{Where: config.Where{State: "running"}}
 	tests := map[string]struct {
 		rules []config.Rule
 		want  resource.Narrow
@@ -646,6 +647,12 @@ func TestNarrow(t *testing.T) {
 		"a flag one rule lacks is dropped": {[]config.Rule{ci, any},
 			resource.Narrow{Tags: map[string]string{"Environment": "*"}, Flags: map[string]bool{}}},
 		"a rule without filters: nothing to narrow": {[]config.Rule{ci, none},
+			resource.Narrow{Tags: map[string]string{}, Flags: map[string]bool{}}},
+		"a state every rule asks for": {[]config.Rule{running, running},
+			resource.Narrow{Tags: map[string]string{}, Flags: map[string]bool{}, State: "running"}},
+		"states that differ: any state": {[]config.Rule{running, {Where: config.Where{State: "stopped"}}},
+			resource.Narrow{Tags: map[string]string{}, Flags: map[string]bool{}}},
+		"a rule without a state: any state": {[]config.Rule{running, none},
 			resource.Narrow{Tags: map[string]string{}, Flags: map[string]bool{}}},
 	}
 	for name, tc := range tests {

@@ -82,7 +82,8 @@ type Action struct {
 	// Change is the desired state for tag, create and update actions
 	// (tags to set, settings); it is part of the fingerprint.
 	Change map[string]string `json:"change,omitempty"`
-	// MonthlyCostUSD is what deleting the resource saves, where known.
+	// MonthlyCostUSD is what the action saves (a delete; an instance's
+	// stop), where known.
 	MonthlyCostUSD float64 `json:"monthly_cost_usd,omitempty"`
 	Status         Status  `json:"status,omitempty"`
 	Error          string  `json:"error,omitempty"`
@@ -174,7 +175,7 @@ func (p Plan) Count() Counts {
 	c := Counts{ByOp: map[Op]int{}}
 	for _, a := range p.Actions {
 		c.ByOp[a.Op]++
-		if a.Op == Delete {
+		if a.Op == Delete || a.Op == Update { // an update saves when it stops an instance
 			c.MonthlyCostUSD += a.MonthlyCostUSD
 		}
 		switch a.Status {
@@ -213,7 +214,13 @@ type Resource struct {
 	InUse string
 	// Flags are yes/no facts that where-filters test, by filter name:
 	// "unattached", "unused", "unassociated".
-	Flags          map[string]bool
+	Flags map[string]bool
+	// State is the resource's lifecycle state, which the state filter
+	// tests ("running", "stopped"); "" for kinds without one.
+	State string
+	// Vetoes are vetoes of one action only, by action name, with the
+	// reason: an instance that runs is not terminated ("delete").
+	Vetoes         map[string]string
 	Details        map[string]string
 	MonthlyCostUSD float64
 	// DeleteChange is what deleting the resource also changes, for a

@@ -127,11 +127,12 @@ func TestCountAndApplied(t *testing.T) {
 	}
 	p := Plan{Actions: []Action{
 		act(Delete, Done, 1.5), act(Delete, AlreadyDone, 2), act(Delete, Failed, 0.25),
-		act(Tag, Skipped, 100), // only deletions save money
+		act(Tag, Skipped, 100), // only deletions and stops save money
 		act(Create, Pending, 0), act(Update, Done, 0), act(Delete, Skipped, 0.25),
+		act(Update, Pending, 0.5), // an instance's stop
 	}}
-	want := Counts{ByOp: map[Op]int{Delete: 4, Tag: 1, Create: 1, Update: 1},
-		Done: 2, AlreadyDone: 1, Failed: 1, Skipped: 2, MonthlyCostUSD: 4}
+	want := Counts{ByOp: map[Op]int{Delete: 4, Tag: 1, Create: 1, Update: 2},
+		Done: 2, AlreadyDone: 1, Failed: 1, Skipped: 2, MonthlyCostUSD: 4.5}
 	if diff := cmp.Diff(want, p.Count()); diff != "" {
 		t.Errorf("Count (-want +got):\n%s", diff)
 	}

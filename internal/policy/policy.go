@@ -51,6 +51,12 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 		}
 		why = append(why, "tags "+formatTags(rule.Where.Tags))
 	}
+	if want := rule.Where.State; want != "" {
+		if r.State != want {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, "state "+want)
+	}
 	for _, name := range config.FlagFilters {
 		want, ok := rule.Where.Flags[name]
 		if !ok {
@@ -82,6 +88,9 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 	}
 	if r.InUse != "" && rule.Action != "tag" { // in use vetoes all but tagging
 		return Verdict{Outcome: Protect, Reason: "in use: " + r.InUse}
+	}
+	if why := r.Vetoes[rule.Action]; why != "" {
+		return Verdict{Outcome: Protect, Reason: why}
 	}
 	if len(why) == 0 {
 		why = append(why, "matches rule "+rule.Name)

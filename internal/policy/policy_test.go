@@ -111,6 +111,50 @@ func TestEvaluateNewFilters(t *testing.T) {
 	}
 }
 
+// TestEvaluateState checks the state filter and a veto of one action:
+// the rule's state must equal the resource's, and a veto by action name
+// protects from that action alone.
+func TestEvaluateState(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	stopRunning := config.Rule{Name: "stop", Action: "stop", Where: config.Where{State: "running", OlderThan: 7 * day}}
+	deleteStopped := config.Rule{Name: "gone", Action: "delete", Where: config.Where{State: "stopped"}}
+	deleteAny := config.Rule{Name: "any", Action: "delete"}
+	tagAny := config.Rule{Name: "owner", Action: "tag", Set: map[string]string{"Owner": "platform"}}
+	old := now.Add(-30 * day)
+	runs := map[string]string{"delete": "running: stop it first"}
+
+	tests := map[string]struct {
+		rule config.Rule
+		r    plan.Resource
+		want Verdict
+	}{
+		"state matches": {stopRunning, plan.Resource{ID: "i-1", State: "running", Created: old},
+			Verdict{Outcome: Act, Reason: "30 days old > 1w; state running"}},
+		"another state is left": {stopRunning, plan.Resource{ID: "i-2", State: "stopped", Created: old},
+			Verdict{Outcome: Leave}},
+		"no state is left": {deleteStopped, plan.Resource{ID: "i-3"},
+			Verdict{Outcome: Leave}},
+		"stopped matches stopped": {deleteStopped, plan.Resource{ID: "i-4", State: "stopped"},
+			Verdict{Outcome: Act, Reason: "state stopped"}},
+		"a veto of the rule's action protects": {deleteAny, plan.Resource{ID: "i-5", State: "running", Vetoes: runs},
+			Verdict{Outcome: Protect, Reason: "running: stop it first"}},
+		"a veto of another action does not": {stopRunning, plan.Resource{ID: "i-6", State: "running", Created: old, Vetoes: runs},
+			Verdict{Outcome: Act, Reason: "30 days old > 1w; state running"}},
+		"a veto of delete does not stop tagging": {tagAny, plan.Resource{ID: "i-7", Vetoes: runs},
+			Verdict{Outcome: Act, Reason: "set Owner=platform", Change: map[string]string{"Owner": "platform"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, Evaluate(tc.rule, config.Protect{}, now, tc.r)); diff != "" {
+				t.Errorf("Evaluate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // Ages read in days from two days on, in hours below.
 func TestFormatAge(t *testing.T) {
 	t.Parallel()

@@ -202,6 +202,28 @@ var conformances = map[string]conformance{
 		Rules: oneRule("resource: network-interface\n    action: delete"),
 		Op:    plan.Delete,
 	},
+	// ec2-instance is seen through stop (an update to stopped); its
+	// delete and the vetoes' variants are in ec2_instance_test.go.
+	"ec2-instance": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			image, _ := awstest.RegisterImage(t, cfg, "for-instances", nil)
+			run := func(in awstest.Instance) string { in.Image = image; return awstest.RunInstanceOf(t, cfg, in) }
+			return conformanceSeed{
+				Act:   run(awstest.Instance{}),
+				ByTag: run(awstest.Instance{Tags: keep}),
+				ByID:  run(awstest.Instance{}),
+				Vetoed: map[string]string{
+					run(awstest.Instance{Protected: true}):                                             "termination protection",
+					run(awstest.Instance{Tags: map[string]string{"aws:autoscaling:groupName": "web"}}): "Auto Scaling group",
+					run(awstest.Instance{Tags: map[string]string{"eks:cluster-name": "prod"}}):         "managed by EKS",
+					run(awstest.Instance{Tags: map[string]string{"AmazonECSManaged": ""}}):             "managed by ECS",
+					run(awstest.Instance{Spot: true}):                                                  "spot instance",
+				},
+			}
+		},
+		Rules: oneRule("resource: ec2-instance\n    action: stop\n    where: {older-than: 30d}"),
+		Op:    plan.Update,
+	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to
 	// create.

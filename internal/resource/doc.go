@@ -13,7 +13,9 @@
 //     filters and options each accepts, New, and IAM, the grants each
 //     action needs to plan (reads only) and to apply (iam.go only
 //     assembles the policy from them); IAMNames for any API operation whose
-//     IAM action is named otherwise (S3's are);
+//     IAM action is named otherwise (S3's are); Moves for an action that
+//     moves a resource to a state (ec2-instance's stop: an update to
+//     stopped, with plan.Resource.State the fact it compares);
 //   - its price table, a regionPrices looked up with price (prices.go),
 //     which says when a region falls back to the us-east-1 price.
 //

@@ -174,6 +174,15 @@ func TestIAMCoversCalls(t *testing.T) {
 		id, _ := awstest.RegisterImage(r.t, r.direct, "stale", nil)
 		return id
 	}
+	// seedInstances runs an instance and stops another, whose volumes
+	// planning reads for the saving.
+	seedInstances := func(r *iamRun) (running, stopped string) {
+		image, _ := awstest.RegisterImage(r.t, r.direct, "for-instances", nil)
+		running = awstest.RunInstanceOf(r.t, r.direct, awstest.Instance{Image: image})
+		stopped = awstest.RunInstanceOf(r.t, r.direct, awstest.Instance{Image: image})
+		awstest.StopInstance(r.t, r.direct, stopped)
+		return running, stopped
+	}
 	// ensureBucket runs an ensure as the engine does: plan is Ensure, then
 	// (when it plans anything) Get, for protect; apply is Get, then Do.
 	ensureBucket := func(r *iamRun, want map[string]string) {
@@ -319,6 +328,25 @@ func TestIAMCoversCalls(t *testing.T) {
 			id := awstest.CreateNetworkInterface(r.t, r.direct, awstest.DefaultSubnet(r.t, r.direct), "idle", nil)
 			r.plan(func() { r.list() })
 			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "network-interface", ID: id}) })
+		}},
+		"ec2-instance stop": {use: Use{Kind: "ec2-instance", Action: "stop"}, run: func(r *iamRun) {
+			running, _ := seedInstances(r)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Update, Kind: "ec2-instance", ID: running, Change: map[string]string{"state": "stopped"}})
+			})
+		}},
+		"ec2-instance delete": {use: Use{Kind: "ec2-instance", Action: "delete"}, run: func(r *iamRun) {
+			_, stopped := seedInstances(r)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ec2-instance", ID: stopped}) })
+		}},
+		"ec2-instance tag": {use: Use{Kind: "ec2-instance", Action: "tag", TagKeys: []string{"Owner"}}, run: func(r *iamRun) {
+			running, _ := seedInstances(r)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "ec2-instance", ID: running, Change: map[string]string{"Owner": "platform-team"}})
+			})
 		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},

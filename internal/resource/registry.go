@@ -18,4 +18,5 @@ var registry = []Spec{
 	securityGroupSpec,
 	rdsSnapshotSpec,
 	networkInterfaceSpec,
+	ec2InstanceSpec,
 }

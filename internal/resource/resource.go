@@ -91,10 +91,12 @@ func (env Env) protected() func(plan.Resource) string {
 }
 
 // Narrow is a listing's server-side filter: tags every rule requires
-// (value "*" means the key only) and yes/no facts every rule requires.
+// (value "*" means the key only), yes/no facts and the state every rule
+// requires ("" for any).
 type Narrow struct {
 	Tags  map[string]string
 	Flags map[string]bool
+	State string
 }
 
 // ec2Filters turns the narrowing tags into EC2 filters.
@@ -135,6 +137,12 @@ type Spec struct {
 	// IAM is what each action needs of IAM, to plan and to apply (iam.go
 	// assembles the policy from it).
 	IAM map[string]Access
+	// Moves are the actions that move a resource to a state, by action
+	// name, with the state (ec2-instance's stop: "stopped"). Such an
+	// action's op is update and its change {"state": the state}; a
+	// resource already in that state is left alone, and at apply is
+	// already done.
+	Moves map[string]string
 	// IAMNames maps the kind's API operations ("service:Operation", by
 	// SigV4 signing name) whose IAM actions are not named alike to the
 	// actions they need; every other operation needs the action of its name.

@@ -14,9 +14,12 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
            demo-nat-idle       no route targets it: a candidate
            demo-nat-routed     the private subnet's default route
          and two security groups tagged Environment=ci: ci-idle-sg, which
-         nothing uses, and ci-web-sg, on a network interface (in use).
-         and two unattached network interfaces tagged Environment=ci,
-         demo-idle-eni and demo-kept-eni (broom:keep=true).
+         nothing uses, and ci-web-sg, on a network interface (in use);
+         two unattached network interfaces tagged Environment=ci,
+         demo-idle-eni and demo-kept-eni (broom:keep=true);
+         and two t3.micro instances of ci-image, running, tagged Environment=ci:
+           ci-runner           candidate for stopping
+           ci-asg-node         in an Auto Scaling group (left alone)
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -87,6 +90,8 @@ def security_groups(ec2):
             eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Groups=[g])
             used = f"  (on {eni['NetworkInterface']['NetworkInterfaceId']})"
         print(f"group    {g}  {name}{used}")
+
+
 def interface(ec2, name, extra=None):
     subnet = ec2.describe_subnets(
         Filters=[
@@ -106,6 +111,15 @@ def interface(ec2, name, extra=None):
         ],
     )["NetworkInterface"]["NetworkInterfaceId"]
     print(f"interface {eni}  " + " ".join(f"{k}={v}" for k, v in kv.items()))
+
+
+def instances(ec2, image_id):
+    for name, extra in (("ci-runner", None), ("ci-asg-node", {"aws:autoscaling:groupName": "ci-nodes"})):
+        inst = ec2.run_instances(
+            ImageId=image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags(name, extra)}],
+        )["Instances"][0]
+        print(f"instance {inst['InstanceId']}  {name}")
 
 
 def main():
@@ -129,6 +143,7 @@ def main():
         security_groups(ec2)
         interface(ec2, "demo-idle-eni")
         interface(ec2, "demo-kept-eni", {"broom:keep": "true"})
+        instances(ec2, image_id)
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
