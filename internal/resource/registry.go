@@ -14,4 +14,5 @@ var registry = []Spec{
 	amiSpec,
 	s3BucketSpec,
 	elasticIPSpec,
+	loadBalancerSpec,
 }
