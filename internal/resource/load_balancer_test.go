@@ -113,7 +113,7 @@ func lbTestList(t *testing.T, m *awstest.Moto) {
 		t.Errorf("idle balancer (-want +got):\n%s", diff)
 	}
 	for id, want := range map[string]struct {
-		unused   bool
+		unused    bool
 		use, veto string
 	}{
 		s.emptyTG:   {true, "no registered target", ""},
@@ -180,10 +180,10 @@ func lbTestFilters(t *testing.T, m *awstest.Moto) {
 		want []string
 	}{
 		"unused acts on no listener and no target, not on targets or a redirect": {"where: {unused: true}", sorted(s.idle, s.emptyTG, fresh)},
-		"unused false acts on the balancers in use":                               {"where: {unused: false}", sorted(s.served, s.redirect)},
-		"older-than leaves the new balancer":                                      {"where: {older-than: 30d}", sorted(s.idle, s.emptyTG, s.served, s.redirect)},
-		"tags acts on the tagged balancers":                                       {"where: {tags: {Environment: ci}}", sorted(s.idle, s.served, fresh)},
-		"filters combine":                                                         {"where: {unused: true, older-than: 30d, tags: {Team: web}}", sorted(s.idle)},
+		"unused false acts on the balancers in use":                              {"where: {unused: false}", sorted(s.served, s.redirect)},
+		"older-than leaves the new balancer":                                     {"where: {older-than: 30d}", sorted(s.idle, s.emptyTG, s.served, s.redirect)},
+		"tags acts on the tagged balancers":                                      {"where: {tags: {Environment: ci}}", sorted(s.idle, s.served, fresh)},
+		"filters combine":                                                        {"where: {unused: true, older-than: 30d, tags: {Team: web}}", sorted(s.idle)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			v := lbVerdicts(t, "resource: load-balancer\n    action: delete\n    "+c.rule, rs)
