@@ -290,6 +290,14 @@ func TestIAMCoversCalls(t *testing.T) {
 				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "elastic-ip", ID: id, Change: map[string]string{"Owner": "platform-team"}})
 			})
 		}},
+		"load-balancer delete": {use: Use{Kind: "load-balancer", Action: "delete"}, run: func(r *iamRun) {
+			// A listener to an empty target group: every read is made.
+			n := awstest.CreateLBNetwork(r.t, r.direct)
+			id := awstest.CreateLoadBalancer(r.t, r.direct, n, "idle", "application", nil)
+			awstest.CreateListener(r.t, r.direct, id, awstest.CreateTargetGroup(r.t, r.direct, n, "empty", "HTTP"), "HTTP")
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "load-balancer", ID: id}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",
