@@ -210,7 +210,10 @@ func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, 
 		Created: aws.ToTime(lb.CreatedTime),
 		Tags:    tags,
 		Flags:   map[string]bool{},
-		Details: map[string]string{"type": string(lb.Type), "scheme": string(lb.Scheme), "state": string(state)},
+		Details: map[string]string{"type": string(lb.Type)},
+	}
+	if lb.Scheme != "" {
+		r.Details["scheme"] = string(lb.Scheme)
 	}
 	if !r.Created.IsZero() {
 		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
@@ -222,7 +225,7 @@ func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, 
 		r.Details["price"] = note
 	}
 	if state != elbtypes.LoadBalancerStateEnumActive {
-		r.InUse = "state " + string(state)
+		r.InUse, r.Details["state"] = "state "+string(state), string(state)
 		return r, true, nil
 	}
 	unused, use, found, err := k.usage(ctx, arn)

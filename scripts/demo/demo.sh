@@ -51,7 +51,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=AKIDDEMO AWS_
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-echo "== seeding: 400-day-old snapshots (3 stale, 1 protected, 1 behind an AMI)"
+echo "== seeding: 400-day-old snapshots (3 stale, 1 protected, 1 behind an AMI) and 2 idle load balancers (1 with deletion protection)"
 echo "-400d" >"$work/clock"
 python3 scripts/demo/seed.py old
 echo "== seeding: 2 snapshots made today"
@@ -71,6 +71,10 @@ rules:
     where:
       older-than: 30d
       tags: {Environment: ci}
+  - name: idle-load-balancers
+    resource: load-balancer
+    action: delete
+    where: {unused: true, older-than: 30d}
 YAML
 
 echo

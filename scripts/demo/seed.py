@@ -10,6 +10,9 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
            ci-build-101..103   candidates for deletion
            ci-build-keep       also broom:keep=true (protected)
            ci-ami-root         root device of AMI ci-image (in use)
+         and two Application Load Balancers tagged Environment=ci with no
+         listener: ci-preview (idle) and ci-preview-locked (deletion
+         protection on, so broom leaves it).
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -51,6 +54,24 @@ def ami(ec2, name):
     return image_id, snap_id, start, t
 
 
+def load_balancers(ec2):
+    """Two idle ALBs in a VPC of their own; the second has deletion protection."""
+    elb = boto3.client("elbv2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=REGION + az)["Subnet"]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+    for name in ("ci-preview", "ci-preview-locked"):
+        lb = elb.create_load_balancer(Name=name, Subnets=subnets, Type="application", Tags=tags(name))
+        arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+        if name.endswith("locked"):
+            elb.modify_load_balancer_attributes(
+                LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}]
+            )
+        print(f"load balancer {arn}")
+
+
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in ("old", "young"):
         sys.exit(__doc__)
@@ -68,6 +89,7 @@ def main():
         image_id, snap_id, start, t = ami(ec2, "ci-image")
         print(f"image    {image_id}  (root snapshot {snap_id})")
         made.append((snap_id, start, t))
+        load_balancers(ec2)
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
