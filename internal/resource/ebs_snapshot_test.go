@@ -449,8 +449,8 @@ func TestLookup(t *testing.T) {
 		wantErr string
 	}{
 		"known kind":                         {name: "ebs-snapshot"},
-		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket`},
-		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket`},
+		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ami, ebs-snapshot, ebs-volume, elastic-ip, load-balancer, s3-bucket`},
+		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ami, ebs-snapshot, ebs-volume, elastic-ip, load-balancer, s3-bucket`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
