@@ -76,7 +76,7 @@ func TestRun(t *testing.T) {
 	noRegions := writeFile(t, "noregions.yml", goodNoRegions)
 	bad := writeFile(t, "bad.yml", badConfig)
 	badPrefix := bad + ":5: "
-	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, elastic-ip, s3-bucket)`
+	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, elastic-ip, load-balancer, s3-bucket)`
 	actions := map[string]string{"GITHUB_ACTIONS": "true"}
 
 	tests := map[string]struct {
