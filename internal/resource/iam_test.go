@@ -631,3 +631,49 @@ func TestValuesMarshalOneAsAString(t *testing.T) {
 		}
 	}
 }
+
+// A delete whose IAM action takes aws:ResourceTag (load-balancer) is
+// allowed only on what carries the rule's where-tags, in a statement per
+// set of tags; a rule without tags gets the plain grant.
+func TestPolicyLimitsDeletesToTheRulesTags(t *testing.T) {
+	t.Parallel()
+	lb := func(tags map[string]string) Use { return Use{Kind: "load-balancer", Action: "delete", WhereTags: tags} }
+	doc, err := Policy([]Use{
+		lb(map[string]string{"Environment": "ci", "Team": "*"}),
+		lb(map[string]string{"Team": "*", "Environment": "ci"}), // the same set: one statement
+		lb(map[string]string{"Environment": "dev"}),
+	}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arns := Values{"arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*"}
+	del := Values{"elasticloadbalancing:DeleteLoadBalancer"}
+	want := []Statement{
+		{Sid: "DeleteLoadBalancersTaggedEnvironmentCiTeamAny", Effect: "Allow", Action: del, Resource: arns, Condition: Condition{
+			"StringEquals": {"aws:ResourceTag/Environment": {"ci"}},
+			"Null":         {"aws:ResourceTag/Team": {"false"}},
+		}},
+		{Sid: "DeleteLoadBalancersTaggedEnvironmentDev", Effect: "Allow", Action: del, Resource: arns, Condition: Condition{
+			"StringEquals": {"aws:ResourceTag/Environment": {"dev"}},
+		}},
+	}
+	var got []Statement
+	for _, s := range doc.Statement {
+		if strings.HasPrefix(s.Sid, "DeleteLoadBalancers") {
+			got = append(got, s)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delete statements (-want +got):\n%s", diff)
+	}
+
+	untagged, err := Policy([]Use{lb(nil)}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range untagged.Statement {
+		if strings.HasPrefix(s.Sid, "DeleteLoadBalancers") && (s.Sid != "DeleteLoadBalancers" || s.Condition != nil) {
+			t.Errorf("a rule without tags: statement %s with condition %v, want DeleteLoadBalancers without one", s.Sid, s.Condition)
+		}
+	}
+}

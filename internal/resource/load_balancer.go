@@ -342,8 +342,10 @@ var loadBalancerSpec = Spec{
 			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetGroups",
 			"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeLoadBalancerAttributes",
 		}}},
+		// Only on balancers with the rule's where-tags (aws:ResourceTag).
 		Apply: []Grant{{Sid: "DeleteLoadBalancers", Actions: []string{"elasticloadbalancing:DeleteLoadBalancer"},
-			Resources: []string{"arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*"}}},
+			Resources:        []string{"arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*"},
+			RuleResourceTags: true}},
 	}},
 }
 
