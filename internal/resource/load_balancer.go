@@ -31,8 +31,8 @@ type elbv2API interface {
 //
 // Calls: DescribeLoadBalancers per 400 balancers and DescribeTags per 20;
 // then per active balancer that the listing's tags let through,
-// DescribeListeners (1), DescribeTargetGroups (1, skipped when a listener
-// redirects or answers itself), DescribeTargetHealth (1 per target group
+// DescribeListeners (1), DescribeTargetGroups (1, skipped without a
+// listener or when one redirects or answers itself), DescribeTargetHealth (1 per target group
 // until one has a target) and DescribeLoadBalancerAttributes (1, skipped
 // when every rule wants unused and the balancer is in use). A re-read is
 // DescribeLoadBalancers per 20 ARNs plus the same.
@@ -85,7 +85,11 @@ func (k *loadBalancers) GetMany(ctx context.Context, ids []string) (map[string]p
 		}
 		lbs = append(lbs, got...)
 	}
-	rs, err := k.resources(ctx, lbs)
+	// A re-read ignores the listing's narrowing: what it leaves out would
+	// read as gone, and a delete of it as already done.
+	whole := *k
+	whole.narrow = Narrow{}
+	rs, err := whole.resources(ctx, lbs)
 	if err != nil {
 		return nil, err
 	}

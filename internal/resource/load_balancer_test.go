@@ -30,6 +30,7 @@ func TestLoadBalancerMoto(t *testing.T) {
 	t.Run("each filter and the veto decide through policy", func(t *testing.T) { lbTestFilters(t, m) })
 	t.Run("calls stay near the floor", func(t *testing.T) { lbTestCalls(t, m) })
 	t.Run("deletion protection turned on after the plan vetoes at apply", func(t *testing.T) { lbTestVetoAtApply(t, m) })
+	t.Run("a re-read ignores the listing's narrowing", func(t *testing.T) { lbTestRereadWhole(t, m) })
 	t.Run("only active balancers are acted on", func(t *testing.T) { lbTestNotActive(t, m) })
 	t.Run("delete removes the balancer and nothing else", func(t *testing.T) { lbTestDelete(t, m) })
 }
@@ -338,5 +339,25 @@ func lbTestDelete(t *testing.T, m *awstest.Moto) {
 	}
 	if err := k.Do(t.Context(), plan.Action{Op: plan.Tag, Kind: "load-balancer", ID: s.served}); err == nil {
 		t.Error("Do tag succeeded, want an error: load-balancer only deletes")
+	}
+}
+
+// lbTestRereadWhole: a kind built with a listing's narrowing still re-reads
+// every balancer asked for, with its veto; else a balancer the narrowing
+// leaves out would read as gone.
+func lbTestRereadWhole(t *testing.T, m *awstest.Moto) {
+	direct := m.Config(t, lbRegion)
+	s := lbSeedAll(t, m, direct)
+	k := &loadBalancers{api: elbv2.NewFromConfig(direct), region: lbRegion,
+		narrow: Narrow{Tags: map[string]string{"Environment": "prod"}, Flags: map[string]bool{"unused": false}}}
+	got, err := k.GetMany(t.Context(), []string{s.idle, s.protected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got[s.idle]; !ok {
+		t.Errorf("GetMany left out %s, which the narrowing excludes", s.idle)
+	}
+	if r := got[s.protected]; r.InUse != "deletion protection enabled" {
+		t.Errorf("GetMany: protected balancer in use %q, want its deletion protection read", r.InUse)
 	}
 }
