@@ -126,7 +126,7 @@ func (k *loadBalancers) describeArns(ctx context.Context, arns []string) ([]elbt
 }
 
 // tags reads the balancers' tags, 20 a call; a balancer gone since it was
-// listed has none in the answer.
+// listed is left out (an untagged one has an empty map).
 func (k *loadBalancers) tags(ctx context.Context, arns []string) (map[string]map[string]string, error) {
 	out := map[string]map[string]string{}
 	for chunk := range slices.Chunk(arns, elbBatch) {
@@ -147,12 +147,13 @@ func (k *loadBalancers) tags(ctx context.Context, arns []string) (map[string]map
 		if err != nil {
 			return nil, fmt.Errorf("describe tags of %s: %w", naming("load balancer", "load balancers", chunk), err)
 		}
+		for _, arn := range chunk {
+			out[arn] = map[string]string{}
+		}
 		for _, d := range got.TagDescriptions {
-			m := map[string]string{}
 			for _, t := range d.Tags {
-				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				out[aws.ToString(d.ResourceArn)][aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
-			out[aws.ToString(d.ResourceArn)] = m
 		}
 	}
 	return out, nil
@@ -294,7 +295,7 @@ func (k *loadBalancers) usage(ctx context.Context, arn string) (unused bool, why
 				return false, "", false, fmt.Errorf("describe target health of %s: %w", aws.ToString(tg.TargetGroupArn), err)
 			}
 			if n := len(h.TargetHealthDescriptions); n > 0 {
-				return false, fmt.Sprintf("%d targets in %s", n, aws.ToString(tg.TargetGroupName)), true, nil
+				return false, fmt.Sprintf("registered targets in %s: %d", aws.ToString(tg.TargetGroupName), n), true, nil
 			}
 		}
 	}

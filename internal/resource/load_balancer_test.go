@@ -117,7 +117,7 @@ func lbTestList(t *testing.T, m *awstest.Moto) {
 		use, veto string
 	}{
 		s.emptyTG:   {true, "no registered target", ""},
-		s.served:    {false, "1 targets in web", ""},
+		s.served:    {false, "registered targets in web: 1", ""},
 		s.redirect:  {false, "listener on port 80 answers with redirect", ""},
 		s.protected: {true, "no listener", "deletion protection enabled"},
 	} {
