@@ -44,3 +44,31 @@ rules:
 		t.Errorf("balancers left %v, want %s deleted and %s, %s, %s, %s kept", left, idle, kept, protected, served, fresh)
 	}
 }
+
+// Deletion protection turned on between the plan and the approval keeps
+// the balancer: the apply plans again, reading the attribute afresh, and
+// finds nothing to do; moto, unlike AWS, would have deleted it (SPEC §11).
+func TestKindLoadBalancerDeletionProtectionAtApply(t *testing.T) {
+	w := newWorld(t)
+	n := awstest.CreateLBNetwork(t, w.aws)
+	idle := awstest.CreateLoadBalancer(t, w.aws, n, "idle", elbtypes.LoadBalancerTypeEnumApplication, nil)
+	w.writeConfig(`version: 1
+regions: [us-east-1]
+rules:
+  - name: idle-load-balancers
+    resource: load-balancer
+    action: delete
+    where: {unused: true}
+`)
+	plan := w.run("pull_request", w.prPayload("opened"), nil)
+	plan.want(t, 0, map[string]string{"mode": "plan", "result": "planned", "planned": "1"})
+
+	awstest.SetDeletionProtection(t, w.aws, idle, true)
+	w.rec.Reset()
+	apply := w.run("pull_request", w.labeled("alice", label), nil)
+	apply.want(t, 0, map[string]string{"result": "nothing-to-do", "planned": "0"})
+	w.noMutatingCalls()
+	if !awstest.LoadBalancers(t, w.aws)[idle] {
+		t.Errorf("balancer %s was deleted although its deletion protection was on at apply", idle)
+	}
+}
