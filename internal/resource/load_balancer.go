@@ -355,8 +355,10 @@ var loadBalancerSpec = Spec{
 }
 
 // lbHourly is the base price per hour of a balancer, by type (Elastic Load
-// Balancing price list, on-demand, 2026-12-04); a month is 730 hours.
-// LCU-hours (ALB) and NLCU-hours (NLB) come on top and are not counted.
+// Balancing price list, aws.amazon.com/elasticloadbalancing/pricing,
+// on-demand; written down 2026-12-04 without a live look, as no machine
+// here reaches it); a month is 730 hours. LCU-hours (ALB) and NLCU-hours
+// (NLB) come on top and are not counted.
 var lbHourly = map[string]regionPrices{
 	"application": {"us-east-1": 0.0225, "us-east-2": 0.0225, "us-west-2": 0.0225, "eu-west-1": 0.0252, "eu-central-1": 0.027},
 	"network":     {"us-east-1": 0.0225, "us-east-2": 0.0225, "us-west-2": 0.0225, "eu-west-1": 0.0252, "eu-central-1": 0.027},
