@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -69,6 +70,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 	}
 	e, s, st := ec2.NewFromConfig(cfg), s3.NewFromConfig(cfg), sts.NewFromConfig(cfg)
 	db := rds.NewFromConfig(cfg)
+	lb := elbv2.NewFromConfig(cfg)
 	id, bkt := aws.String("x-1"), aws.String("acme-ci-artifacts")
 	type call func(context.Context) error
 	ign := func(_ any, err error) error { return err }
@@ -127,6 +129,27 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 		{"sts", "AssumeRole", func(ctx context.Context) error {
 			return ign(st.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/broom"), RoleSessionName: id}))
 		}},
+		{"elasticloadbalancing", "DescribeLoadBalancers", func(ctx context.Context) error {
+			return ign(lb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{"arn:1"}}))
+		}},
+		{"elasticloadbalancing", "DescribeTags", func(ctx context.Context) error {
+			return ign(lb.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{"arn:1"}}))
+		}},
+		{"elasticloadbalancing", "DescribeListeners", func(ctx context.Context) error {
+			return ign(lb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: id}))
+		}},
+		{"elasticloadbalancing", "DescribeTargetGroups", func(ctx context.Context) error {
+			return ign(lb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: id}))
+		}},
+		{"elasticloadbalancing", "DescribeTargetHealth", func(ctx context.Context) error {
+			return ign(lb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: id}))
+		}},
+		{"elasticloadbalancing", "DescribeLoadBalancerAttributes", func(ctx context.Context) error {
+			return ign(lb.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: id}))
+		}},
+		{"elasticloadbalancing", "DeleteLoadBalancer", func(ctx context.Context) error {
+			return ign(lb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: id}))
+		}},
 		{"s3", "HeadBucket", func(ctx context.Context) error { return ign(s.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: bkt})) }},
 		{"s3", "CreateBucket", func(ctx context.Context) error { return ign(s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})) }},
 		{"s3", "GetBucketVersioning", func(ctx context.Context) error {
@@ -182,7 +205,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 			continue
 		}
 		want := awsreq.Request{Service: tc.service, Region: "eu-west-1", Op: tc.op, Protocol: map[string]awsreq.Protocol{
-			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3}[tc.service]}
+			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query}[tc.service]}
 		if diff := cmp.Diff(want, awsreq.Identify(req, body)); diff != "" {
 			t.Errorf("%s: %s %s (-want +got):\n%s", tc.op, req.Method, req.URL.RequestURI(), diff)
 		}

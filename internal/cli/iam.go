@@ -39,7 +39,7 @@ func runIAMPolicy(args []string, env IO) (code int) {
 func iamUses(rules []config.Rule) []resource.Use {
 	out := make([]resource.Use, 0, len(rules))
 	for _, r := range rules {
-		u := resource.Use{Kind: r.Resource, Action: r.Action, Bucket: r.Bucket}
+		u := resource.Use{Kind: r.Resource, Action: r.Action, Bucket: r.Bucket, WhereTags: r.Where.Tags}
 		if r.SnapshotFirst {
 			u.With = append(u.With, "snapshot-first")
 		}

@@ -235,3 +235,19 @@ func TestUsageListsIAMPolicy(t *testing.T) {
 		t.Errorf("usage does not name iam-policy:\n%s", r.stdout)
 	}
 }
+
+// A rule's where-tags reach the policy: a load-balancer delete is allowed
+// only on balancers that carry them.
+func TestIAMPolicyPassesTheRulesTags(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "broom.yml")
+	config := "version: 1\nregions: [us-east-1]\nrules:\n  - name: idle\n    resource: load-balancer\n    action: delete\n    where: {unused: true, tags: {Environment: ci}}\n"
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := policyOf(t, runCLI(t, nil, "iam-policy", "--config", path))["DeleteLoadBalancersTaggedEnvironmentCi"]
+	want := resource.Condition{"StringEquals": {"aws:ResourceTag/Environment": {"ci"}}}
+	if diff := cmp.Diff(want, got.Condition); diff != "" {
+		t.Errorf("delete statement's condition (-want +got):\n%s", diff)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
@@ -223,6 +224,27 @@ var conformances = map[string]conformance{
 		},
 		Rules: oneRule("resource: ec2-instance\n    action: stop\n    where: {older-than: 30d}"),
 		Op:    plan.Update,
+	},
+	// load-balancer: Act's listener forwards to an empty target group,
+	// so that the suite sees every read the kind makes.
+	"load-balancer": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			n := awstest.CreateLBNetwork(t, cfg)
+			alb := elbtypes.LoadBalancerTypeEnumApplication
+			protected := awstest.CreateLoadBalancer(t, cfg, n, "protected", alb, nil)
+			awstest.SetDeletionProtection(t, cfg, protected, true)
+			s := conformanceSeed{
+				Act:    awstest.CreateLoadBalancer(t, cfg, n, "act", alb, nil),
+				ByTag:  awstest.CreateLoadBalancer(t, cfg, n, "by-tag", alb, keep),
+				ByID:   awstest.CreateLoadBalancer(t, cfg, n, "by-id", alb, nil),
+				Vetoed: map[string]string{protected: "deletion protection"},
+			}
+			awstest.CreateListener(t, cfg, s.Act, awstest.CreateTargetGroup(t, cfg, n, "empty", elbtypes.ProtocolEnumHttp), elbtypes.ProtocolEnumHttp)
+			return s
+		},
+		Rules:   oneRule("resource: load-balancer\n    action: delete\n    where: {unused: true, older-than: 30d}"),
+		Op:      plan.Delete,
+		Protect: func(t *testing.T, cfg aws.Config, id string) { awstest.TagLoadBalancer(t, cfg, id, keep) },
 	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to

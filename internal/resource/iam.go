@@ -41,6 +41,11 @@ type Grant struct {
 	// RuleTagKeys allows only the tag keys the rule sets, and broom:change
 	// (aws:TagKeys).
 	RuleTagKeys bool
+	// RuleResourceTags allows the actions only on resources that carry the
+	// rule's where-tags (aws:ResourceTag), in a statement of its own per
+	// set of tags: joined with another rule's, the conditions would mean
+	// neither rule.
+	RuleResourceTags bool
 }
 
 // Condition is an IAM condition block: operator → condition key → values.
@@ -91,6 +96,8 @@ type Use struct {
 	With []string
 	// TagKeys are the keys a tag action sets.
 	TagKeys []string
+	// WhereTags are the rule's where-tags ("*" any value).
+	WhereTags map[string]string
 	// Bucket is the bucket an ensure rule names.
 	Bucket string
 }
@@ -186,6 +193,25 @@ func (b policyBuilder) add(g Grant, u Use) {
 		sid += pascal(u.Bucket)
 		resources = []string{"arn:aws:s3:::" + u.Bucket}
 	}
+	var tagged Condition
+	if g.RuleResourceTags && len(u.WhereTags) > 0 {
+		tagged = Condition{}
+		var name []string
+		for _, k := range sortedKeys(u.WhereTags) {
+			op, v, says := "StringEquals", u.WhereTags[k], u.WhereTags[k]
+			if v == "*" {
+				op, v, says = "Null", "false", "any" // the key, any value
+			}
+			if tagged[op] == nil {
+				tagged[op] = map[string]Values{}
+			}
+			tagged[op]["aws:ResourceTag/"+k] = Values{v}
+			name = append(name, k, says)
+		}
+		// Two sets of tags that spell the same Sid join into one statement
+		// that requires both: safe, never wider.
+		sid += "Tagged" + pascal(strings.Join(name, " "))
+	}
 	s := b[sid]
 	if s == nil {
 		s = &statementSet{actions: map[string]bool{}, resources: map[string]bool{}, condition: map[string]map[string]map[string]bool{}}
@@ -197,6 +223,12 @@ func (b policyBuilder) add(g Grant, u Use) {
 		for op, keys := range g.Condition {
 			cond[op] = keys
 		}
+	}
+	if tagged != nil {
+		for op, keys := range cond {
+			tagged[op] = keys
+		}
+		cond = tagged
 	}
 	for _, a := range g.Actions {
 		s.actions[a] = true

@@ -348,6 +348,14 @@ func TestIAMCoversCalls(t *testing.T) {
 				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "ec2-instance", ID: running, Change: map[string]string{"Owner": "platform-team"}})
 			})
 		}},
+		"load-balancer delete": {use: Use{Kind: "load-balancer", Action: "delete"}, run: func(r *iamRun) {
+			// A listener to an empty target group: every read is made.
+			n := awstest.CreateLBNetwork(r.t, r.direct)
+			id := awstest.CreateLoadBalancer(r.t, r.direct, n, "idle", "application", nil)
+			awstest.CreateListener(r.t, r.direct, id, awstest.CreateTargetGroup(r.t, r.direct, n, "empty", "HTTP"), "HTTP")
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "load-balancer", ID: id}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",
@@ -678,6 +686,52 @@ func TestValuesMarshalOneAsAString(t *testing.T) {
 		got, err := json.Marshal(tc.in)
 		if err != nil || string(got) != tc.want {
 			t.Errorf("Marshal(%v) = %s, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// A delete whose IAM action takes aws:ResourceTag (load-balancer) is
+// allowed only on what carries the rule's where-tags, in a statement per
+// set of tags; a rule without tags gets the plain grant.
+func TestPolicyLimitsDeletesToTheRulesTags(t *testing.T) {
+	t.Parallel()
+	lb := func(tags map[string]string) Use { return Use{Kind: "load-balancer", Action: "delete", WhereTags: tags} }
+	doc, err := Policy([]Use{
+		lb(map[string]string{"Environment": "ci", "Team": "*"}),
+		lb(map[string]string{"Team": "*", "Environment": "ci"}), // the same set: one statement
+		lb(map[string]string{"Environment": "dev"}),
+	}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arns := Values{"arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*"}
+	del := Values{"elasticloadbalancing:DeleteLoadBalancer"}
+	want := []Statement{
+		{Sid: "DeleteLoadBalancersTaggedEnvironmentCiTeamAny", Effect: "Allow", Action: del, Resource: arns, Condition: Condition{
+			"StringEquals": {"aws:ResourceTag/Environment": {"ci"}},
+			"Null":         {"aws:ResourceTag/Team": {"false"}},
+		}},
+		{Sid: "DeleteLoadBalancersTaggedEnvironmentDev", Effect: "Allow", Action: del, Resource: arns, Condition: Condition{
+			"StringEquals": {"aws:ResourceTag/Environment": {"dev"}},
+		}},
+	}
+	var got []Statement
+	for _, s := range doc.Statement {
+		if strings.HasPrefix(s.Sid, "DeleteLoadBalancers") {
+			got = append(got, s)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delete statements (-want +got):\n%s", diff)
+	}
+
+	untagged, err := Policy([]Use{lb(nil)}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range untagged.Statement {
+		if strings.HasPrefix(s.Sid, "DeleteLoadBalancers") && (s.Sid != "DeleteLoadBalancers" || s.Condition != nil) {
+			t.Errorf("a rule without tags: statement %s with condition %v, want DeleteLoadBalancers without one", s.Sid, s.Condition)
 		}
 	}
 }

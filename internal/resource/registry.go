@@ -19,4 +19,5 @@ var registry = []Spec{
 	rdsSnapshotSpec,
 	networkInterfaceSpec,
 	ec2InstanceSpec,
+	loadBalancerSpec,
 }

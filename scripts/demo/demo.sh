@@ -51,7 +51,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=AKIDDEMO AWS_
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-echo "== seeding: 400-day-old snapshots (3 stale, 1 protected, 1 behind an AMI), NAT gateways (1 idle, 1 routed), security groups (1 idle, 1 in use), 2 idle network interfaces (1 protected) and CI instances (1 idle, 1 in an Auto Scaling group)"
+echo "== seeding: 400-day-old snapshots (3 stale, 1 protected, 1 behind an AMI), NAT gateways (1 idle, 1 routed), security groups (1 idle, 1 in use), 2 idle network interfaces (1 protected), CI instances (1 idle, 1 in an Auto Scaling group) and 2 idle load balancers (1 with deletion protection)"
 echo "-400d" >"$work/clock"
 python3 scripts/demo/seed.py old
 echo "== seeding: 2 snapshots made today"
@@ -87,6 +87,10 @@ rules:
     resource: ec2-instance
     action: stop
     where: {state: running, older-than: 7d, tags: {Environment: ci}}
+  - name: idle-load-balancers
+    resource: load-balancer
+    action: delete
+    where: {unused: true, older-than: 30d}
 YAML
 
 echo

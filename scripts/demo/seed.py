@@ -19,7 +19,10 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); always works in us-east-1.
          demo-idle-eni and demo-kept-eni (broom:keep=true);
          and two t3.micro instances of ci-image, running, tagged Environment=ci:
            ci-runner           candidate for stopping
-           ci-asg-node         in an Auto Scaling group (left alone)
+           ci-asg-node         in an Auto Scaling group (left alone);
+         and two Application Load Balancers tagged Environment=ci with no
+         listener: ci-preview (idle) and ci-preview-locked (deletion
+         protection on, so broom leaves it).
          Run it while moto's clock is set back (e.g. -400d in the
          libfaketime timestamp file) so they come out old.
   young  a volume, then 2 snapshots tagged Environment=ci (ci-build-201..202).
@@ -120,6 +123,22 @@ def instances(ec2, image_id):
             TagSpecifications=[{"ResourceType": "instance", "Tags": tags(name, extra)}],
         )["Instances"][0]
         print(f"instance {inst['InstanceId']}  {name}")
+def load_balancers(ec2):
+    """Two idle ALBs in a VPC of their own; the second has deletion protection."""
+    elb = boto3.client("elbv2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=REGION + az)["Subnet"]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+    for name in ("ci-preview", "ci-preview-locked"):
+        lb = elb.create_load_balancer(Name=name, Subnets=subnets, Type="application", Tags=tags(name))
+        arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+        if name.endswith("locked"):
+            elb.modify_load_balancer_attributes(
+                LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}]
+            )
+        print(f"load balancer {arn}")
 
 
 def main():
@@ -144,6 +163,7 @@ def main():
         interface(ec2, "demo-idle-eni")
         interface(ec2, "demo-kept-eni", {"broom:keep": "true"})
         instances(ec2, image_id)
+        load_balancers(ec2)
     else:
         for n in (201, 202):
             made.append(snapshot(ec2, vol, f"ci-build-{n}"))
