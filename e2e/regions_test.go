@@ -74,6 +74,17 @@ func TestRegionsAll(t *testing.T) {
 		}
 	}
 	w.noMutatingCalls()
+
+	// apply shows the plan, then the results, each headed with the count,
+	// and deletes in the far region too.
+	w.writeConfig(strings.Replace(defaultConfig, "regions: [us-east-1]", "regions: all", 1))
+	a := w.cli("apply", "--yes")
+	if a.code != 0 || strings.Count(a.stdout, "account 123456789012 "+count+"\n") != 2 || !strings.Contains(a.stdout, "Applied: 2 done") {
+		t.Errorf("apply over regions: all: exit %d; want 0, the plan and the results each headed %q, and 2 done", a.code, count)
+	}
+	if _, ok := awstest.Snapshots(t, far)[farSnap]; ok {
+		t.Errorf("%s in ap-southeast-2 still exists after apply", farSnap)
+	}
 }
 
 // enabledRegions is what moto says is enabled: it answers every region it
