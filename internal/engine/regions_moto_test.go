@@ -43,6 +43,15 @@ rules:
     resource: ebs-snapshot
     action: delete
     where: {older-than: 30d, tags: {Environment: ci}}
+  - name: logs-bucket
+    resource: s3-bucket
+    action: ensure
+    bucket: acme-rg-logs
+    region: eu-west-1
+  - name: home-bucket
+    resource: s3-bucket
+    action: ensure
+    bucket: acme-rg-home
 `)
 	if len(cfg.Regions) == 0 {
 		cfg.Regions = []string{awstest.DefaultRegion}
@@ -122,7 +131,7 @@ func rgTestPlans(t *testing.T, m *awstest.Moto, names []string) {
 		{"old-ci-snapshots", "delete", "ebs-snapshot", awstest.AccountID, "us-east-1", nearSnap, nil},
 		{"old-ci-snapshots", "delete", "ebs-snapshot", rgOther, "ap-southeast-2", farOtherSnap, nil},
 	})
-	if diff := cmp.Diff(want, kmActions(all.Plan.Actions)); diff != "" {
+	if diff := cmp.Diff(want, rgSnapshots(t, all.Plan.Actions)); diff != "" {
 		t.Errorf("regions: all planned (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(names, all.Regions); diff != "" {
@@ -162,7 +171,7 @@ func rgTestPlans(t *testing.T, m *awstest.Moto, names []string) {
 		t.Fatal(err)
 	}
 	want = []kmAction{{"old-ci-snapshots", "delete", "ebs-snapshot", awstest.AccountID, "us-east-1", nearSnap, nil}}
-	if diff := cmp.Diff(want, kmActions(named.Plan.Actions)); diff != "" {
+	if diff := cmp.Diff(want, rgSnapshots(t, named.Plan.Actions)); diff != "" {
 		t.Errorf("named regions planned (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"eu-west-1", "us-east-1"}, named.Regions); diff != "" {
@@ -171,6 +180,30 @@ func rgTestPlans(t *testing.T, m *awstest.Moto, names []string) {
 	if n := homeRec.Count("DescribeRegions") + otherRec.Count("DescribeRegions"); n != 0 {
 		t.Errorf("named regions asked DescribeRegions %d times, want never", n)
 	}
+}
+
+// rgSnapshots returns the snapshot actions of a plan, and checks that its
+// ensure rules are planned once, in their region: the rule's own, or the
+// one broom connects in, whatever regions says.
+func rgSnapshots(t *testing.T, as []plan.Action) []kmAction {
+	t.Helper()
+	var snaps []plan.Action
+	buckets := map[string]string{}
+	for _, a := range as {
+		if a.Kind == "s3-bucket" {
+			buckets[a.ID] += a.Account + "/" + a.Region + " "
+			continue
+		}
+		snaps = append(snaps, a)
+	}
+	want := map[string]string{
+		"acme-rg-logs": awstest.AccountID + "/eu-west-1 ",
+		"acme-rg-home": awstest.AccountID + "/" + awstest.DefaultRegion + " ",
+	}
+	if diff := cmp.Diff(want, buckets); diff != "" {
+		t.Errorf("buckets to create, account/region (-want +got):\n%s", diff)
+	}
+	return kmActions(snaps)
 }
 
 // A DescribeRegions that fails (here: nothing listens where the other
