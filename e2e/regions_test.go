@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/broom-dev/broom/internal/awstest"
+	"github.com/broom-dev/broom/internal/faults"
 )
 
 // regions: all (SPEC §3) through the built binary: a snapshot in a far
@@ -84,6 +85,36 @@ func TestRegionsAll(t *testing.T) {
 	}
 	if _, ok := awstest.Snapshots(t, far)[farSnap]; ok {
 		t.Errorf("%s in ap-southeast-2 still exists after apply", farSnap)
+	}
+}
+
+// A refused DescribeRegions (the role lacks ec2:DescribeRegions) is not a
+// quiet fall-back to fewer regions: the run fails before listing anything,
+// naming the account, exit 1 (an AWS failure, not misuse: SPEC §8), every
+// output written.
+func TestRegionsAllRefused(t *testing.T) {
+	w := newWorld(t)
+	p, reached := w.withFaults()
+	p.SetRules(faults.Rule{Op: "DescribeRegions", Fault: faults.APIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")})
+	const why = "regions: all: list the regions enabled for account 123456789012: "
+
+	c := w.cli("plan", "--region", "all")
+	if c.code != 1 || !strings.Contains(c.stderr, why) || !strings.Contains(c.stderr, "UnauthorizedOperation") {
+		t.Errorf("plan: exit %d, stderr %q; want 1 and %q with the AWS error", c.code, c.stderr, why)
+	}
+	r := w.run("pull_request", w.prPayload("opened"), map[string]string{"regions": "all"})
+	r.want(t, 1, map[string]string{"result": "error", "exit-code": "1"})
+	r.allOutputs(t)
+	if !strings.Contains(r.stdout+r.stderr, why) {
+		t.Errorf("broom action does not say %q", why)
+	}
+	if n := w.rec.Count("DescribeRegions"); n != 2 {
+		t.Errorf("DescribeRegions asked %d times, want once a run (a permanent error: not retried)", n)
+	}
+	for _, c := range reached.Calls() {
+		if c.Service == "ec2" && c.Op != "DescribeRegions" {
+			t.Errorf("%s reached moto: nothing may be listed after DescribeRegions failed", c.Op)
+		}
 	}
 }
 
