@@ -46,6 +46,8 @@ type run struct {
 	summaryUsed int
 	// accounts are those the plan acts on, for every report's heading.
 	accounts []report.Account
+	// regions is how many regions the plan looked in, for the heading too.
+	regions int
 	// labelTried: ensureApproveLabel ran (at most once per run).
 	labelTried bool
 }
@@ -191,6 +193,7 @@ func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
 	}
 	r.accounts = c.Identities()
 	res, err := c.Plan(ctx, r.cfg)
+	r.regions = len(res.Regions)
 	return c, res, err
 }
 
@@ -210,10 +213,10 @@ func (r *run) applyDirect(ctx context.Context) Outcome {
 		return failed("plan", codeOf(err), err)
 	}
 	r.gha.Group("broom plan (before apply)")
-	_ = report.Text(r.Stdout, report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: r.accounts})
+	_ = report.Text(r.Stdout, report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: r.accounts, Regions: r.regions})
 	r.gha.EndGroup()
 	if r.Getenv("GITHUB_STEP_SUMMARY") != "" { // the plan, then (in finish) its results
-		md := report.Markdown(report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: r.accounts,
+		md := report.Markdown(report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: r.accounts, Regions: r.regions,
 			Notes: []string{"The plan as computed before applying it; the results follow."}, Limit: report.SummaryLimit / 2})
 		r.gha.AddStepSummary(md)
 		r.summaryUsed = len(md) + 1

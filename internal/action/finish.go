@@ -18,7 +18,7 @@ import (
 // report assembles the report of an outcome; marker is set for the sticky
 // comment and left empty for the job summary.
 func (r *run) report(o Outcome, marker pr.Marker) report.Report {
-	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, RunURL: r.runURL(), Accounts: r.accounts}
+	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, RunURL: r.runURL(), Accounts: r.accounts, Regions: r.regions}
 	if rep.Plan.ID == "" {
 		rep.Plan = plan.New(nonEmpty(r.cfg.ID, "default"), rep.Plan.Created, nil)
 	}

@@ -183,7 +183,11 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 			aliases[id] = alias
 		}
 	}
-	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", strings.Join(cfg.Regions, ","))
+	regions := strings.Join(cfg.Regions, ",")
+	if cfg.AllRegions {
+		regions = config.AllRegions // the engine asks each account which
+	}
+	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", regions)
 	return Cloud{Engine: engine.New(logger, load, engineOpts...), Accounts: accounts, Aliases: aliases}, nil
 }
 

@@ -269,7 +269,7 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 		if cfg.Format != "text" {
 			w = env.Stderr
 		}
-		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: accounts}, width); err != nil {
+		if err := show(w, "text", report.Report{Plan: res.Plan, Protected: res.Protected, Accounts: accounts, Regions: len(res.Regions)}, width); err != nil {
 			return s.fail(action.ExitFailure, err)
 		}
 		fmt.Fprintln(w)
@@ -287,7 +287,7 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 			shown = false
 		}
 	}
-	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, Accounts: accounts}
+	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, Accounts: accounts, Regions: len(res.Regions)}
 	if applying {
 		rep.Protected = nil // already shown with the plan
 	}

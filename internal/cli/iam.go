@@ -23,7 +23,8 @@ func runIAMPolicy(args []string, env IO) (code int) {
 	if err != nil {
 		return s.failConfig(err)
 	}
-	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.Accounts), PlanOnly: p.switches["plan-only"]})
+	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.Accounts), PlanOnly: p.switches["plan-only"],
+		AllRegions: cfg.AllRegions})
 	if err != nil {
 		return s.fail(action.ExitFailure, err)
 	}

@@ -40,7 +40,7 @@ type command struct {
 var (
 	fConfig = flagDef{name: "config", arg: "FILE", key: "config", usage: "the policy file"}
 	fRegion = flagDef{name: "region", arg: "REGION", key: "regions", repeat: true,
-		usage: "work in this region (repeat it, or separate with commas); overrides the file's regions"}
+		usage: "work in this region (repeat it, or separate with commas; all: every region enabled for the account); overrides the file's regions"}
 	fRules      = flagDef{name: "rules", arg: "NAMES", key: "rules", usage: "run only these rules (comma-separated names from the file)"}
 	fMaxActions = flagDef{name: "max-actions", arg: "N", key: "max-actions",
 		usage: "refuse to apply a plan with more actions (exit 6); overrides the file"}

@@ -6,8 +6,10 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
@@ -193,4 +196,27 @@ func AccountAlias(ctx context.Context, cfg aws.Config) (string, error) {
 		return "", nil
 	}
 	return out.AccountAliases[0], nil
+}
+
+// EnabledRegions asks EC2 for the regions enabled for cfg's account (those
+// that need no opt-in and those opted in to: DescribeRegions without
+// AllRegions), sorted by name.
+func EnabledRegions(ctx context.Context, cfg aws.Config) ([]string, error) {
+	out, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	if err != nil {
+		return nil, err // the SDK's error names the call; the caller, the account
+	}
+	var names []string
+	for _, r := range out.Regions {
+		// Without AllRegions EC2 lists no other; a region not opted in to
+		// would refuse every call, so it is never listed here either.
+		if aws.ToString(r.OptInStatus) != "not-opted-in" && aws.ToString(r.RegionName) != "" {
+			names = append(names, aws.ToString(r.RegionName))
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("EC2 DescribeRegions named no enabled region")
+	}
+	slices.Sort(names)
+	return names, nil
 }

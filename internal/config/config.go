@@ -19,10 +19,14 @@ type Config struct {
 
 // File is the policy file's content.
 type File struct {
-	Path       string
-	Version    int
-	ID         string
-	Regions    []string
+	Path    string
+	Version int
+	ID      string
+	Regions []string
+	// AllRegions is `regions: all`: every region enabled for each account,
+	// which the engine asks EC2 for. Regions is then empty in the file;
+	// action.ResolveRegions puts in it the one region broom connects in.
+	AllRegions bool
 	MaxActions int
 	Timeout    time.Duration
 	AWS        AWS

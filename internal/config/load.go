@@ -293,12 +293,7 @@ func (l *loader) file(n *yaml.Node, f *File) {
 				l.errorf(v, "id: %q must be 1-64 letters, digits, '.', '_' or '-'", f.ID)
 			}
 		case "regions":
-			f.Regions = l.strings(v, key)
-			for i, r := range f.Regions {
-				if !regionPattern.MatchString(r) {
-					l.errorf(v.Content[i], "regions: %q is not an AWS region name", r)
-				}
-			}
+			l.regions(v, f)
 		case "max-actions":
 			f.MaxActions = l.positive(v, key)
 		case "allowed-accounts":
@@ -332,6 +327,36 @@ func (l *loader) file(n *yaml.Node, f *File) {
 			l.rules(v, f)
 		}
 	})
+}
+
+// AllRegions is the value of regions (file, flag, input or BROOM_REGIONS)
+// that means every region enabled for the account.
+const AllRegions = "all"
+
+// regions reads regions: a list of region names, or all.
+func (l *loader) regions(n *yaml.Node, f *File) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == AllRegions {
+		f.AllRegions = true
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, "regions: want a list of region names or %s, got %s", AllRegions, describe(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		// Would fall back to AWS_REGION: surely not what an empty list meant.
+		l.errorf(n, "regions: empty list (name regions, write regions: %s, or leave the key out to use AWS_REGION)", AllRegions)
+		return
+	}
+	f.Regions = l.strings(n, "regions")
+	for i, r := range f.Regions {
+		switch {
+		case r == AllRegions:
+			l.errorf(n.Content[i], "regions: %s cannot be listed with region names (write regions: %s on its own)", AllRegions, AllRegions)
+		case !regionPattern.MatchString(r):
+			l.errorf(n.Content[i], "regions: %q is not an AWS region name", r)
+		}
+	}
 }
 
 var (

@@ -300,7 +300,7 @@ func TestParseRejectsInvalidFiles(t *testing.T) {
 		},
 		"regions not a list": {
 			yaml: "regions: us-east-1\nrules: []\n",
-			want: []string{`broom.yml:1: regions: want a list, got "us-east-1"`},
+			want: []string{`broom.yml:1: regions: want a list of region names or all, got "us-east-1"`},
 		},
 		"max-actions zero": {
 			yaml: "version: 1\nmax-actions: 0\nrules: []\n",

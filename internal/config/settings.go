@@ -159,11 +159,16 @@ func Load(top Layer, getenv func(string) string, cat Catalog) (Config, error) {
 	var over File
 	if v, src := r.get("regions"); v != "" {
 		over.Regions = List(v)
-		if len(over.Regions) == 0 {
+		switch {
+		case len(over.Regions) == 0:
 			fail(src, v, "names no region")
+		case slices.Equal(over.Regions, []string{AllRegions}):
+			over.Regions, over.AllRegions = nil, true
+		case slices.Contains(over.Regions, AllRegions):
+			fail(src, v, AllRegions+" cannot be listed with region names")
 		}
 		for _, reg := range over.Regions {
-			if !regionPattern.MatchString(reg) {
+			if reg != AllRegions && !regionPattern.MatchString(reg) {
 				fail(src, v, fmt.Sprintf("%q is not an AWS region name", reg))
 			}
 		}
@@ -213,8 +218,8 @@ var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // override applies the higher layers' values over the file's, then
 // defaults, and checks the rule selection against the file.
 func (c *Config) override(over File) error {
-	if len(over.Regions) > 0 {
-		c.Regions = over.Regions
+	if len(over.Regions) > 0 || over.AllRegions {
+		c.Regions, c.AllRegions = over.Regions, over.AllRegions
 	}
 	if over.MaxActions > 0 {
 		c.MaxActions = over.MaxActions

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/broom-dev/broom/internal/cloud"
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/policy"
@@ -83,6 +84,9 @@ func New(logger *slog.Logger, load Loader, opts ...Option) *Engine {
 type Result struct {
 	Plan      plan.Plan
 	Protected []plan.Action // Reason says why each is left
+	// Regions are where the plan looked (listed or ensured), sorted:
+	// with regions: all, every region enabled for any of the accounts.
+	Regions []string
 }
 
 // target is one listing: a kind in an account and region, and the rules
@@ -103,7 +107,11 @@ func (e *Engine) env(ctx context.Context, cfg config.Config, account, region str
 // Plan lists what the selected rules need in each account (ids the
 // credentials were checked against) and returns the plan.
 func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string) (Result, error) {
-	targets, err := e.targets(cfg, accounts)
+	regions, err := e.regions(ctx, cfg, accounts)
+	if err != nil {
+		return Result{}, err
+	}
+	targets, err := e.targets(cfg, accounts, regions)
 	if err != nil {
 		return Result{}, err
 	}
@@ -154,13 +162,66 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	protected = append(protected, others...)
 	plan.Sort(protected)
 	e.logger.Info("planned", "actions", len(actions), "left_alone", len(protected), "took", time.Since(began).Round(time.Millisecond))
-	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected}, nil
+	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected, Regions: lookedAt(targets)}, nil
+}
+
+// regions returns the regions each account's rules are listed in: the
+// config's, or with regions: all those EC2 says are enabled for the
+// account, asked once per account in its first region (where Connect
+// checked the account) with the account's own credentials.
+func (e *Engine) regions(ctx context.Context, cfg config.Config, accounts []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(accounts))
+	if !cfg.AllRegions {
+		for _, a := range accounts {
+			out[a] = cfg.Regions
+		}
+		return out, nil
+	}
+	home := ""
+	if len(cfg.Regions) > 0 {
+		home = cfg.Regions[0]
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.listers)
+	for _, account := range accounts {
+		g.Go(func() (err error) {
+			defer recovered(&err)
+			awsCfg, err := e.load(gctx, account, home)
+			if err == nil {
+				lctx, cancel := context.WithTimeout(gctx, e.listTimeout)
+				defer cancel()
+				var names []string
+				if names, err = cloud.EnabledRegions(lctx, awsCfg); err == nil {
+					e.logger.Info("enabled regions", "account", account, "regions", len(names))
+					mu.Lock()
+					out[account] = names
+					mu.Unlock()
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("regions: all: list the regions enabled for account %s: %w", account, err)
+			}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// lookedAt is the regions of targets, each once, sorted.
+func lookedAt(targets []target) []string {
+	var out []string
+	for _, t := range targets {
+		out = append(out, t.region)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // targets groups the selected rules by (account, region, kind), in config
 // order. An ensure rule is a target of its own, in its region (or the first
-// region) of each account.
-func (e *Engine) targets(cfg config.Config, accounts []string) ([]target, error) {
+// region) of each account; the others are listed in the account's regions.
+func (e *Engine) targets(cfg config.Config, accounts []string, regions map[string][]string) ([]target, error) {
 	var out []target
 	index := map[string]int{}
 	for _, account := range accounts {
@@ -177,7 +238,7 @@ func (e *Engine) targets(cfg config.Config, accounts []string) ([]target, error)
 				out = append(out, target{account: account, region: region, spec: spec, rules: []config.Rule{r}})
 				continue
 			}
-			for _, region := range cfg.Regions {
+			for _, region := range regions[account] {
 				key := account + "/" + region + "/" + r.Resource
 				if i, ok := index[key]; ok {
 					out[i].rules = append(out[i].rules, r)

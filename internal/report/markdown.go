@@ -90,7 +90,7 @@ func head(r Report) string {
 	if r.Marker != "" {
 		b.WriteString(r.Marker + "\n")
 	}
-	fmt.Fprintf(&b, "### %s · `%s`%s\n\n", title(r.Plan), code(r.Plan.ID), accountsPhrase(r.Accounts, Escape))
+	fmt.Fprintf(&b, "### %s · `%s`%s%s\n\n", title(r.Plan), code(r.Plan.ID), accountsPhrase(r.Accounts, Escape), regionsPhrase(r.Regions))
 	if r.Marker != "" {
 		b.WriteString(notesBlock(r.Notes, math.MaxInt)) // a comment's notes can be replaced later
 	} else {

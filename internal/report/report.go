@@ -24,6 +24,10 @@ type Report struct {
 	// Accounts are the AWS accounts the plan acts on, named in the heading
 	// of every report so that an operator sees where a change would land.
 	Accounts []Account
+	// Regions is how many regions the plan looked in, said in the heading
+	// so that a reader knows where broom looked (and where it did not);
+	// 0: not known, not said.
+	Regions int
 	// Limit is the most bytes Markdown may return; 0 or less means no limit.
 	// Bytes, not characters: a UTF-8 string has at least as many bytes as
 	// characters (code points or UTF-16 units), so a body within Limit bytes
@@ -79,6 +83,18 @@ func accountsPhrase(accounts []Account, esc func(string) string) string {
 		}
 	}
 	return b.String()
+}
+
+// regionsPhrase is what a heading says after the accounts: " · 17
+// regions", " · 1 region", or "" when the count is not known.
+func regionsPhrase(n int) string {
+	switch {
+	case n <= 0:
+		return ""
+	case n == 1:
+		return " · 1 region"
+	}
+	return fmt.Sprintf(" · %d regions", n)
 }
 
 // Length limits for Report.Limit.

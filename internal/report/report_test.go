@@ -101,9 +101,9 @@ func TestGolden(t *testing.T) {
 		"empty":   {Plan: plan.New("prod", fixed, nil), Marker: marker, ApproveLabel: "broom:approved"},
 		"applied": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."}, RunURL: "https://github.com/acme/infra/actions/runs/42"},
 		"account": {Plan: plan.New("nightly", fixed, []plan.Action{action("snap-a")}), Marker: marker, ApproveLabel: "broom:approved",
-			Accounts: []Account{{ID: "123456789012", Alias: "acme-prod"}}},
+			Accounts: []Account{{ID: "123456789012", Alias: "acme-prod"}}, Regions: 1},
 		"accounts": {Plan: applied, Marker: marker, ApproveLabel: "broom:approved", Notes: []string{"Approved by alice."},
-			Accounts: []Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222"}}},
+			Accounts: []Account{{ID: "111111111111", Alias: "a"}, {ID: "222222222222"}}, Regions: 17},
 	}
 	for name, rep := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -220,5 +220,45 @@ func TestAccountShownWhenPlanSpansAccounts(t *testing.T) {
 	}
 	if !strings.Contains(two, "| 111111111111 us-east-1 |") || !strings.Contains(two, "| 123456789012 us-east-1 |") {
 		t.Errorf("a plan over two accounts does not name them:\n%s", two)
+	}
+}
+
+// The heading counts the regions the plan looked in, where known, so that
+// a reader knows where broom looked; a report without accounts gets a text
+// heading for the count alone.
+func TestHeadingCountsRegions(t *testing.T) {
+	t.Parallel()
+	one := []Account{{ID: "123456789012"}}
+	tests := map[string]struct {
+		accounts []Account
+		regions  int
+		md, text string // "" text: no heading line
+	}{
+		"not known":          {one, 0, "### broom plan · `nightly` · account 123456789012", "broom plan · nightly · account 123456789012"},
+		"one":                {one, 1, "### broom plan · `nightly` · account 123456789012 · 1 region", "broom plan · nightly · account 123456789012 · 1 region"},
+		"every enabled":      {one, 17, "### broom plan · `nightly` · account 123456789012 · 17 regions", "broom plan · nightly · account 123456789012 · 17 regions"},
+		"no account known":   {nil, 2, "### broom plan · `nightly` · 2 regions", "broom plan · nightly · 2 regions"},
+		"neither known":      {nil, 0, "### broom plan · `nightly`", ""},
+		"a count below zero": {nil, -1, "### broom plan · `nightly`", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := Report{Plan: plan.New("nightly", fixed, []plan.Action{action("snap-a")}), Accounts: tc.accounts, Regions: tc.regions}
+			if got, _, _ := strings.Cut(Markdown(r), "\n"); got != tc.md {
+				t.Errorf("markdown heading:\n got %s\nwant %s", got, tc.md)
+			}
+			var buf bytes.Buffer
+			if err := Text(&buf, r); err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(buf.String(), "\n")
+			if tc.text == "" && !strings.HasPrefix(first, "┌") {
+				t.Errorf("text report starts with %q, want the table", first)
+			}
+			if tc.text != "" && first != tc.text {
+				t.Errorf("text heading:\n got %s\nwant %s", first, tc.text)
+			}
+		})
 	}
 }

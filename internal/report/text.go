@@ -26,11 +26,11 @@ const minWrapWidth = 20
 // The report goes to the workflow log as it is, so resource data in it
 // passes through Clean, and every line starts with text of broom's own (the
 // heading, a table border, "note:", an action's op) or is indented data
-// that cannot start with "::". The heading, naming the accounts, is there
-// when they are known.
+// that cannot start with "::". The heading, naming the accounts and
+// counting the regions, is there when either is known.
 func TextWidth(w io.Writer, r Report, width int) error {
-	if len(r.Accounts) > 0 {
-		if _, err := fmt.Fprintf(w, "%s · %s%s\n", title(r.Plan), Clean(r.Plan.ID), accountsPhrase(r.Accounts, Clean)); err != nil {
+	if len(r.Accounts) > 0 || r.Regions > 0 {
+		if _, err := fmt.Fprintf(w, "%s · %s%s%s\n", title(r.Plan), Clean(r.Plan.ID), accountsPhrase(r.Accounts, Clean), regionsPhrase(r.Regions)); err != nil {
 			return err
 		}
 	}

@@ -109,6 +109,9 @@ type PolicyOptions struct {
 	// PlanOnly leaves out what applying needs: a policy for a role that
 	// only ever plans.
 	PlanOnly bool
+	// AllRegions (regions: all) adds ec2:DescribeRegions: the run asks
+	// EC2 which regions are enabled for each account.
+	AllRegions bool
 }
 
 // PolicyDocument is an IAM policy.
@@ -130,7 +133,7 @@ type Statement struct {
 // need for their actions, sts:GetCallerIdentity (broom checks which
 // account it is in), iam:ListAccountAliases (the report names the account
 // by its alias; without the grant, by its id alone) and sts:AssumeRole on
-// the account roles. Statements
+// the account roles, and with regions: all ec2:DescribeRegions. Statements
 // are sorted by Sid, and everything in them is sorted, so the same rules
 // give the same text.
 func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
@@ -138,6 +141,9 @@ func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
 	b.add(Grant{Sid: "Identity", Actions: identityActions, Resources: []string{"*"}}, Use{})
 	if len(o.Roles) > 0 {
 		b.add(Grant{Sid: "AssumeAccountRoles", Actions: []string{"sts:AssumeRole"}, Resources: o.Roles}, Use{})
+	}
+	if o.AllRegions {
+		b.add(Grant{Sid: "EnabledRegions", Actions: []string{"ec2:DescribeRegions"}, Resources: []string{"*"}}, Use{})
 	}
 	for _, u := range uses {
 		spec, err := Lookup(u.Kind)
