@@ -24,7 +24,7 @@ func runIAMPolicy(args []string, env IO) (code int) {
 		return s.failConfig(err)
 	}
 	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.Accounts), PlanOnly: p.switches["plan-only"],
-		AllRegions: cfg.AllRegions})
+		AllRegions: cfg.AllRegions, ProtectTags: cfg.File.Protect.Tags})
 	if err != nil {
 		return s.fail(action.ExitFailure, err)
 	}

@@ -351,8 +351,10 @@ var amiSpec = Spec{
 		list := readEC2("ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions")
 		return map[string]Access{
 			"delete": {Plan: []Grant{list}, Apply: []Grant{
-				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}},
-				deleteSnapshots,
+				{Sid: "DeregisterImages", Actions: []string{"ec2:DeregisterImage"}, Resources: []string{arnImage}, RuleResourceTags: true},
+				// Its snapshots: a rule's where-tags are the image's, not
+				// theirs, so only protect's Deny narrows this.
+				{Sid: "DeleteImageSnapshots", Actions: []string{"ec2:DeleteSnapshot"}, Resources: []string{arnSnapshot}},
 			}},
 			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagImages", arnImage)}},
 		}

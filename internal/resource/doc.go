@@ -12,7 +12,10 @@
 //   - its Spec, var kindNameSpec = Spec{…}: the name, the actions with the
 //     filters and options each accepts, New, and IAM, the grants each
 //     action needs to plan (reads only) and to apply (iam.go only
-//     assembles the policy from them); IAMNames for any API operation whose
+//     assembles the policy from them); the grant of an action that removes
+//     or changes the resource sets RuleResourceTags, so the policy narrows
+//     it to the rule's where-tags and denies it on protected resources
+//     (TestDestructiveGrantsFollowTags fails for one that does not); IAMNames for any API operation whose
 //     IAM action is named otherwise (S3's are); Moves for an action that
 //     moves a resource to a state (ec2-instance's stop: an update to
 //     stopped, with plan.Resource.State the fact it compares);

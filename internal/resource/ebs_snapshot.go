@@ -192,8 +192,9 @@ var ebsSnapshotSpec = Spec{
 // arnSnapshot is every snapshot (their ARNs have no account).
 const arnSnapshot = "arn:aws:ec2:*::snapshot/*"
 
-// deleteSnapshots is DeleteSnapshot, for snapshots and for an AMI's own.
-var deleteSnapshots = Grant{Sid: "DeleteSnapshots", Actions: []string{"ec2:DeleteSnapshot"}, Resources: []string{arnSnapshot}}
+// deleteSnapshots is DeleteSnapshot for an ebs-snapshot rule, narrowed to
+// its where-tags. An AMI's snapshots have their own grant (ami.go).
+var deleteSnapshots = Grant{Sid: "DeleteSnapshots", Actions: []string{"ec2:DeleteSnapshot"}, Resources: []string{arnSnapshot}, RuleResourceTags: true}
 
 // snapshotPrices is per GiB-month of standard-tier snapshot storage (Amazon
 // EBS price list, 2026-11-25). A snapshot is billed for its changed blocks

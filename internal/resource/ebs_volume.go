@@ -201,7 +201,7 @@ var ebsVolumeSpec = Spec{
 				Condition: Condition{"StringEquals": {"ec2:CreateAction": {"CreateSnapshot"}}}},
 		}}
 		return map[string]Access{
-			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "DeleteVolumes", Actions: []string{"ec2:DeleteVolume"}, Resources: []string{arnVolume}}},
+			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "DeleteVolumes", Actions: []string{"ec2:DeleteVolume"}, Resources: []string{arnVolume}, RuleResourceTags: true}},
 				With: map[string]Access{"snapshot-first": snapshotFirst}},
 			"tag": {Plan: []Grant{list}, Apply: []Grant{tagEC2Grant("TagVolumes", arnVolume)}},
 		}

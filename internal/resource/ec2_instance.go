@@ -327,7 +327,7 @@ func unmanagedInstances(sid, action string) Grant {
 	for _, m := range instanceManagers {
 		absent["aws:ResourceTag/"+m.key] = Values{"true"}
 	}
-	return Grant{Sid: sid, Actions: []string{action}, Resources: []string{arnInstance}, Condition: Condition{"Null": absent}}
+	return Grant{Sid: sid, Actions: []string{action}, Resources: []string{arnInstance}, Condition: Condition{"Null": absent}, RuleResourceTags: true}
 }
 
 const arnInstance = "arn:aws:ec2:*:*:instance/*"

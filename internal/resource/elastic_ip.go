@@ -116,7 +116,7 @@ var elasticIPSpec = Spec{
 	New:     newElasticIPs,
 	Actions: map[string][]string{"delete": {"unassociated", "tags"}, "tag": append([]string{"unassociated"}, tagUndated...)},
 	IAM: map[string]Access{
-		"delete": {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{{Sid: "ReleaseAddresses", Actions: []string{"ec2:ReleaseAddress"}, Resources: []string{arnAddress}}}},
+		"delete": {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{{Sid: "ReleaseAddresses", Actions: []string{"ec2:ReleaseAddress"}, Resources: []string{arnAddress}, RuleResourceTags: true}}},
 		"tag":    {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{tagEC2Grant("TagAddresses", arnAddress)}},
 	},
 }

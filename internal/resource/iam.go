@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -112,6 +113,11 @@ type PolicyOptions struct {
 	// AllRegions (regions: all) adds ec2:DescribeRegions: the run asks
 	// EC2 which regions are enabled for each account.
 	AllRegions bool
+	// ProtectTags are the config's protect tags ("*" any value): the
+	// policy denies every action that removes or changes a resource by
+	// its tags (the grants with RuleResourceTags) on a resource carrying
+	// one, so protect holds in IAM too.
+	ProtectTags map[string]string
 }
 
 // PolicyDocument is an IAM policy.
@@ -138,6 +144,7 @@ type Statement struct {
 // give the same text.
 func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
 	b := policyBuilder{}
+	var denied []string // actions that act on a resource by its tags
 	b.add(Grant{Sid: "Identity", Actions: identityActions, Resources: []string{"*"}}, Use{})
 	if len(o.Roles) > 0 {
 		b.add(Grant{Sid: "AssumeAccountRoles", Actions: []string{"sts:AssumeRole"}, Resources: o.Roles}, Use{})
@@ -170,10 +177,35 @@ func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
 			}
 			for _, g := range grants {
 				b.add(g, u)
+				if g.RuleResourceTags {
+					denied = append(denied, g.Actions...)
+				}
 			}
 		}
 	}
+	b.denyProtected(o.ProtectTags, denied)
 	return b.document(), nil
+}
+
+// denyProtected adds one Deny statement per protect tag (separate
+// statements: a resource with any of the tags is protected) over the
+// actions that act on a resource by its tags.
+func (b policyBuilder) denyProtected(tags map[string]string, actions []string) {
+	if len(actions) == 0 {
+		return
+	}
+	for _, k := range sortedKeys(tags) {
+		op, v, says := "StringEquals", tags[k], tags[k]
+		if v == "*" {
+			op, v, says = "Null", "false", "any"
+		}
+		s := &statementSet{effect: "Deny", actions: map[string]bool{}, resources: map[string]bool{"*": true},
+			condition: map[string]map[string]map[string]bool{op: {"aws:ResourceTag/" + k: {v: true}}}}
+		for _, a := range actions {
+			s.actions[a] = true
+		}
+		b["DenyProtected"+pascal(k+" "+says)] = s
+	}
 }
 
 func needsBucket(a Access) bool {
@@ -189,6 +221,7 @@ func needsBucket(a Access) bool {
 type policyBuilder map[string]*statementSet
 
 type statementSet struct {
+	effect             string // "" is Allow
 	actions, resources map[string]bool
 	condition          map[string]map[string]map[string]bool
 }
@@ -231,8 +264,13 @@ func (b policyBuilder) add(g Grant, u Use) {
 		}
 	}
 	if tagged != nil {
-		for op, keys := range cond {
-			tagged[op] = keys
+		for op, keys := range cond { // key by key: both may use Null
+			if tagged[op] == nil {
+				tagged[op] = map[string]Values{}
+			}
+			for k, v := range keys {
+				tagged[op][k] = v
+			}
 		}
 		cond = tagged
 	}
@@ -261,7 +299,7 @@ func (b policyBuilder) document() PolicyDocument {
 	doc := PolicyDocument{Version: "2012-10-17"}
 	for _, sid := range slices.Sorted(maps.Keys(b)) {
 		s := b[sid]
-		st := Statement{Sid: sid, Effect: "Allow", Action: slices.Sorted(maps.Keys(s.actions)), Resource: slices.Sorted(maps.Keys(s.resources))}
+		st := Statement{Sid: sid, Effect: cmp.Or(s.effect, "Allow"), Action: slices.Sorted(maps.Keys(s.actions)), Resource: slices.Sorted(maps.Keys(s.resources))}
 		if len(s.condition) > 0 {
 			st.Condition = Condition{}
 			for op, keys := range s.condition {

@@ -112,6 +112,9 @@ func iamAllocate(t *testing.T, cfg aws.Config) string {
 func iamActionsIn(doc PolicyDocument) map[string][]string {
 	out := map[string][]string{}
 	for _, s := range doc.Statement {
+		if s.Effect != "Allow" {
+			continue
+		}
 		for _, a := range s.Action {
 			out[a] = append(out[a], s.Resource...)
 		}
@@ -734,4 +737,90 @@ func TestPolicyLimitsDeletesToTheRulesTags(t *testing.T) {
 			t.Errorf("a rule without tags: statement %s with condition %v, want DeleteLoadBalancers without one", s.Sid, s.Condition)
 		}
 	}
+}
+
+// Every action that removes or changes a resource (all but tag and ensure)
+// is allowed only on resources with the rule's where-tags, and denied on
+// resources with a protect tag: what broom decides by tags, IAM enforces
+// too, for every kind.
+func TestDestructiveGrantsFollowTags(t *testing.T) {
+	t.Parallel()
+	for kind, actions := range Catalog() {
+		for action, accepts := range actions {
+			if action == "tag" || action == "ensure" {
+				continue
+			}
+			t.Run(kind+"/"+action, func(t *testing.T) {
+				t.Parallel()
+				if !slices.Contains(accepts, "tags") {
+					t.Fatalf("%s %s does not take a tags filter", kind, action)
+				}
+				u := Use{Kind: kind, Action: action, WhereTags: map[string]string{"Environment": "ci"}}
+				protect := map[string]string{"broom:keep": "*", "DoNotDelete": "yes"}
+				doc, err := Policy([]Use{u}, PolicyOptions{ProtectTags: protect})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var narrowed []string
+				denied := map[string][]string{}
+				for _, s := range doc.Statement {
+					switch {
+					case s.Effect == "Allow" && slices.Equal(s.Condition["StringEquals"]["aws:ResourceTag/Environment"], Values{"ci"}):
+						narrowed = append(narrowed, s.Action...)
+					case s.Effect == "Deny":
+						if !slices.Equal(s.Resource, Values{"*"}) {
+							t.Errorf("%s denies on %v, want *", s.Sid, s.Resource)
+						}
+						for op, keys := range s.Condition {
+							for key, v := range keys {
+								denied[op+" "+key+"="+strings.Join(v, ",")] = s.Action
+							}
+						}
+					}
+				}
+				if len(narrowed) == 0 {
+					t.Fatalf("no statement allows %s %s only on resources tagged Environment=ci:\n%s", kind, action, iamJSON(t, doc))
+				}
+				want := map[string][]string{
+					"Null aws:ResourceTag/broom:keep=false":        narrowed,
+					"StringEquals aws:ResourceTag/DoNotDelete=yes": narrowed,
+				}
+				if diff := cmp.Diff(want, denied); diff != "" {
+					t.Errorf("protect's Deny statements (-want +got):\n%s", diff)
+				}
+
+				// A plan-only policy allows no change, so it denies none.
+				plan, err := Policy([]Use{u}, PolicyOptions{ProtectTags: protect, PlanOnly: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range plan.Statement {
+					if s.Effect != "Allow" {
+						t.Errorf("plan-only policy has %s %s", s.Effect, s.Sid)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A where-tag of any value and a kind's own Null condition (ec2-instance:
+// no Auto Scaling tag) are both kept in one statement.
+func TestWhereTagsJoinAKindsCondition(t *testing.T) {
+	t.Parallel()
+	doc, err := Policy([]Use{{Kind: "ec2-instance", Action: "stop", WhereTags: map[string]string{"Team": "*"}}}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range doc.Statement {
+		if !slices.Contains(s.Action, "ec2:StopInstances") {
+			continue
+		}
+		null := s.Condition["Null"]
+		if !slices.Equal(null["aws:ResourceTag/Team"], Values{"false"}) || !slices.Equal(null["aws:ResourceTag/aws:autoscaling:groupName"], Values{"true"}) {
+			t.Errorf("StopInstances condition %v, want Team present and no Auto Scaling tag", s.Condition)
+		}
+		return
+	}
+	t.Fatalf("no statement allows ec2:StopInstances:\n%s", iamJSON(t, doc))
 }

@@ -197,7 +197,7 @@ var natGatewaySpec = Spec{
 	IAM: map[string]Access{
 		"delete": {
 			Plan:  []Grant{readEC2("ec2:DescribeNatGateways", "ec2:DescribeRouteTables")},
-			Apply: []Grant{{Sid: "DeleteNatGateways", Actions: []string{"ec2:DeleteNatGateway"}, Resources: []string{arnNATGateway}}},
+			Apply: []Grant{{Sid: "DeleteNatGateways", Actions: []string{"ec2:DeleteNatGateway"}, Resources: []string{arnNATGateway}, RuleResourceTags: true}},
 		},
 	},
 }

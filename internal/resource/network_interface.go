@@ -195,7 +195,7 @@ var networkInterfaceSpec = Spec{
 	IAM: map[string]Access{
 		"delete": {
 			Plan:  []Grant{readEC2("ec2:DescribeNetworkInterfaces", "ec2:DescribeNatGateways")},
-			Apply: []Grant{{Sid: "DeleteNetworkInterfaces", Actions: []string{"ec2:DeleteNetworkInterface"}, Resources: []string{arnNetworkInterface}}},
+			Apply: []Grant{{Sid: "DeleteNetworkInterfaces", Actions: []string{"ec2:DeleteNetworkInterface"}, Resources: []string{arnNetworkInterface}, RuleResourceTags: true}},
 		},
 	},
 }

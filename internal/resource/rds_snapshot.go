@@ -220,7 +220,7 @@ var rdsSnapshotSpec = Spec{
 			// DeleteDBSnapshot takes resource tags as conditions: refuse
 			// AWS Backup's snapshots in IAM too.
 			"delete": {Plan: []Grant{list}, Apply: []Grant{{Sid: "DeleteDBSnapshots", Actions: []string{"rds:DeleteDBSnapshot"}, Resources: []string{arnDBSnapshot},
-				Condition: Condition{"Null": {"aws:ResourceTag/aws:backup:source-resource": {"true"}}}}}},
+				Condition: Condition{"Null": {"aws:ResourceTag/aws:backup:source-resource": {"true"}}}, RuleResourceTags: true}}},
 			"tag": {Plan: []Grant{list}, Apply: []Grant{{Sid: "TagDBSnapshots", Actions: []string{"rds:AddTagsToResource"}, Resources: []string{arnDBSnapshot},
 				Condition: stampedRequest, RuleTagKeys: true}}},
 		}

@@ -256,7 +256,7 @@ var securityGroupSpec = Spec{
 	IAM: map[string]Access{
 		"delete": {
 			Plan:  []Grant{readEC2("ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces")},
-			Apply: []Grant{{Sid: "DeleteSecurityGroups", Actions: []string{"ec2:DeleteSecurityGroup"}, Resources: []string{"arn:aws:ec2:*:*:security-group/*"}}},
+			Apply: []Grant{{Sid: "DeleteSecurityGroups", Actions: []string{"ec2:DeleteSecurityGroup"}, Resources: []string{"arn:aws:ec2:*:*:security-group/*"}, RuleResourceTags: true}},
 		},
 	},
 }
