@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/broom-dev/broom/internal/awstest"
 	"github.com/broom-dev/broom/internal/pr"
 	"github.com/broom-dev/broom/internal/pr/prtest"
 )
@@ -260,6 +261,35 @@ func TestDriftBetweenPlanAndApproval(t *testing.T) {
 	}
 	if !strings.Contains(body, "Drift") || !strings.Contains(body, appeared) {
 		t.Errorf("comment does not show the drift and the new plan:\n%s", body)
+	}
+}
+
+// Everything the approved plan would do became protected before the
+// approval: the fresh plan is empty, which is drift all the same (SPEC §7:
+// the plan approved is the plan applied). Nothing is applied, the approver
+// is told, and the comment shows the empty plan.
+func TestApprovedPlanNowEmptyIsDrift(t *testing.T) {
+	w := newWorld(t)
+	old, _ := w.seed()
+	plan := w.run("pull_request", w.prPayload("opened"), nil)
+	plan.want(t, 0, map[string]string{"planned": "2"})
+	for _, id := range old {
+		awstest.Tag(t, w.aws, id, map[string]string{"broom:keep": "yes"})
+	}
+	w.rec.Reset()
+
+	r := w.run("pull_request", w.labeled("alice", label), nil)
+	r.want(t, 4, map[string]string{"result": "drift", "planned": "0", "applied": "0"})
+	w.noMutatingCalls()
+	if got := w.gh.Labels(prNumber); len(got) != 0 {
+		t.Errorf("labels %v, want the approval removed", got)
+	}
+	body := w.stickyComments()[0].Body
+	if m, _ := pr.ParseMarker(body); m.Fingerprint != r.outputs["fingerprint"] || m.Fingerprint == plan.outputs["fingerprint"] {
+		t.Errorf("comment marker %s should now show the new, empty plan %s", m.Fingerprint, r.outputs["fingerprint"])
+	}
+	if !strings.Contains(body, "Drift") || !strings.Contains(body, "the plan is now empty") {
+		t.Errorf("comment does not say the approved plan drifted to nothing:\n%s", body)
 	}
 }
 

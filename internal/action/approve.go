@@ -97,13 +97,18 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}
-	// An empty plan changes nothing, so it needs no matching approval: this
-	// is a re-approval after a complete apply whose comment was not updated.
-	if res.Plan.Fingerprint != h.shown.Fingerprint && len(res.Plan.Actions) > 0 {
+	// The plan approved is the plan applied (SPEC §7). A fresh plan that is
+	// empty is drift too: what was approved will not happen (protected or
+	// gone since), and the approver is told so, with the comment rewritten.
+	if res.Plan.Fingerprint != h.shown.Fingerprint {
 		o := PlanOutcome(res, r.cfg)
 		o.Result, o.Code = Drift, ExitDrift
-		o.Notes = append([]string{fmt.Sprintf("Drift: the plan changed since it was shown (fingerprint %.12s → %.12s). Nothing was applied; review the new plan below and approve again.",
-			h.shown.Fingerprint, res.Plan.Fingerprint)}, o.Notes...)
+		next := "review the new plan below and approve again"
+		if len(res.Plan.Actions) == 0 {
+			next = "the plan is now empty: what was approved is protected, in use or gone"
+		}
+		o.Notes = append([]string{fmt.Sprintf("Drift: the plan changed since it was shown (fingerprint %.12s → %.12s). Nothing was applied; %s.",
+			h.shown.Fingerprint, res.Plan.Fingerprint, next)}, o.Notes...)
 		removeLabel(&o)
 		h.write(ctx, &o, res.Plan.Fingerprint, true)
 		return o
