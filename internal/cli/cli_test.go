@@ -3,12 +3,16 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/broom-dev/broom/internal/resource"
 )
 
 const goodConfig = `version: 1
@@ -76,7 +80,7 @@ func TestRun(t *testing.T) {
 	noRegions := writeFile(t, "noregions.yml", goodNoRegions)
 	bad := writeFile(t, "bad.yml", badConfig)
 	badPrefix := bad + ":5: "
-	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group)`
+	badMsg := `rule "orphan-volumes": unknown resource "rds-instance" (valid: ` + strings.Join(slices.Sorted(maps.Keys(resource.Catalog())), ", ") + ")"
 	actions := map[string]string{"GITHUB_ACTIONS": "true"}
 
 	tests := map[string]struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -444,13 +445,19 @@ func TestCatalog(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	t.Parallel()
+	// Every kind, sorted: the list grows with each kind added.
+	kinds := slices.Sorted(maps.Keys(Catalog()))
+	valid := strings.Join(kinds, ", ")
+	if len(kinds) < 5 || valid != strings.ToLower(valid) || !slices.Contains(kinds, "ebs-snapshot") {
+		t.Fatalf("Catalog kinds %v", kinds)
+	}
 	tests := map[string]struct {
 		name    string
 		wantErr string
 	}{
 		"known kind":                         {name: "ebs-snapshot"},
-		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group`},
-		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group`},
+		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ` + valid},
+		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ` + valid},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
