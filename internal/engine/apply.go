@@ -197,11 +197,25 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		a.Status, a.Error = plan.Failed, "resource no longer exists"
 	case a.Op == plan.Tag && policy.TagChange(a.Change, r.Tags) == nil:
 		a.Status = plan.AlreadyDone
-	case a.Op == plan.Update && r.State != "" && r.State == a.Change[moveKey]: // a move (Spec.Moves) made already
-		a.Status = plan.AlreadyDone
 	default:
+		// An update (a move included) is judged again from the re-read:
+		// done already, left alone now, or changing other than approved.
+		c, converges := e.converge(a.Kind, k, rule, r)
+		converges = converges && a.Op == plan.Update
+		if converges && c.Change == nil {
+			a.Status = plan.AlreadyDone
+			break
+		}
 		if v := policy.Evaluate(rule, protect, e.now(), r); v.Outcome != policy.Act {
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+nonEmpty(v.Reason, "the rule no longer matches")
+			break
+		}
+		if converges && c.Why != "" {
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+c.Why
+			break
+		}
+		if why := changedSince(a.Change, c.Change); converges && why != "" {
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+why
 			break
 		}
 		// A delete that would now take more or less with it (an AMI whose
@@ -212,6 +226,15 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		}
 		finish(a, k.Do(ctx, *a))
 	}
+}
+
+// converge is converge for the kind named kind.
+func (e *Engine) converge(kind string, k resource.Kind, rule config.Rule, r plan.Resource) (resource.Converged, bool) {
+	spec, err := e.lookup(kind)
+	if err != nil { // kinds looked it up already
+		return resource.Converged{}, false
+	}
+	return converge(spec, k, rule, r)
 }
 
 // finish records the outcome of an action's Do.
