@@ -585,8 +585,10 @@ func (l *loader) options(rn *yaml.Node, r *Rule, options map[string][2]*yaml.Nod
 			r.SnapshotFirst = l.boolean(v, what+": snapshot-first")
 		}
 	}
-	if sets := settingsOf(accepted); len(sets) > 0 && r.Set == nil {
-		l.errorf(rn, "%s: a %s rule needs set: {%s}", what, r.Action, strings.Join(required(sets), ", "))
+	if sets := settingsOf(accepted); len(sets) > 0 {
+		if r.Set == nil {
+			l.errorf(rn, "%s: an %s rule needs set: {%s}", what, r.Action, strings.Join(required(sets), ", "))
+		}
 	} else if slices.Contains(accepted, "set") && len(r.Set) == 0 {
 		l.errorf(rn, "%s: a %s rule needs set: {Key: value, …}", what, r.Action)
 	}
@@ -628,10 +630,10 @@ type setting struct {
 func settingsOf(accepted []string) []setting {
 	var out []setting
 	for _, a := range accepted {
-		spec, ok := strings.CutPrefix(a, "set.")
-		if !ok {
+		if !IsSetting(a) {
 			continue
 		}
+		spec := strings.TrimPrefix(a, "set.")
 		key, values, _ := strings.Cut(spec, "=")
 		s := setting{key: strings.TrimSuffix(key, "?"), required: !strings.HasSuffix(key, "?")}
 		if lo, hi, isRange := strings.Cut(values, ".."); isRange {
@@ -645,10 +647,13 @@ func settingsOf(accepted []string) []setting {
 	return out
 }
 
+// IsSetting reports whether a catalog entry is an update's setting
+// (set.KEY=…), not a filter or option.
+func IsSetting(entry string) bool { return strings.HasPrefix(entry, "set.") }
+
 // filtersOf is the where-filters among a rule's accepted keys.
 func filtersOf(accepted []string) []string {
-	out := without(accepted, OptionKeys)
-	return slices.DeleteFunc(out, func(a string) bool { return strings.HasPrefix(a, "set.") })
+	return slices.DeleteFunc(without(accepted, OptionKeys), IsSetting)
 }
 
 // required lists the keys an update's set: must name, as key: value.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,6 +141,16 @@ func kindKey(a plan.Action) string { return a.Account + "/" + a.Region + "/" + a
 // kinds builds one Kind per (account, region, kind) the plan touches.
 func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Action) (map[string]resource.Kind, error) {
 	out := map[string]resource.Kind{}
+	ruleAction := map[string]string{}
+	for _, r := range cfg.File.Rules {
+		ruleAction[r.Name] = r.Action
+	}
+	used := map[string][]string{} // kind key → the actions of its rules
+	for _, a := range actions {
+		if act, key := ruleAction[a.Rule], kindKey(a); act != "" && !slices.Contains(used[key], act) {
+			used[key] = append(used[key], act)
+		}
+	}
 	for _, a := range actions {
 		key := kindKey(a)
 		if out[key] != nil {
@@ -153,6 +164,7 @@ func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Ac
 		if err != nil {
 			return nil, err
 		}
+		env.Actions = used[key]
 		out[key] = spec.New(env)
 	}
 	return out, nil

@@ -139,6 +139,9 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 				act, prot, err = e.ensure(lctx, t, env, cfg)
 			} else {
 				env.Narrow = narrow(t.rules)
+				for _, r := range t.rules {
+					env.Actions = append(env.Actions, r.Action)
+				}
 				var found []plan.Resource
 				k := t.spec.New(env)
 				if found, err = k.List(lctx); err == nil {

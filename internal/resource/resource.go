@@ -76,6 +76,10 @@ type Env struct {
 	// Narrow is what every rule of a listing requires, for the kind to
 	// ask the API to filter server-side; List may still return more.
 	Narrow Narrow
+	// Actions are the actions of the rules the kind is built for (delete,
+	// update, …), for it to read the facts only some actions need (an
+	// update's vetoes) only when one of them is there.
+	Actions []string
 	// Protected says why the config's protect keeps r, or "" (the engine
 	// passes policy.Protected with the config's protect; nil protects
 	// nothing). A kind asks it about what an action touches besides the
