@@ -2,6 +2,7 @@ package resource
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,5 +98,34 @@ func TestVolumeModificationVeto(t *testing.T) {
 				t.Errorf("modificationVeto = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestVolumeUpdatePolicy: an update may modify volumes and tag them with
+// broom:change alone, whatever the rule's set names (its keys are
+// settings, not tags); planning it reads the modifications.
+func TestVolumeUpdatePolicy(t *testing.T) {
+	t.Parallel()
+	use := Use{Kind: "ebs-volume", Action: "update", TagKeys: []string{"type"}}
+	doc, err := Policy([]Use{use}, PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Statement{}
+	for _, s := range doc.Statement {
+		got[s.Sid] = s
+	}
+	want := map[string]Statement{
+		"ModifyVolumes": {Sid: "ModifyVolumes", Effect: "Allow", Action: Values{"ec2:ModifyVolume"}, Resource: Values{arnVolume}},
+		"StampModifiedVolumes": {Sid: "StampModifiedVolumes", Effect: "Allow", Action: Values{"ec2:CreateTags"}, Resource: Values{arnVolume},
+			Condition: Condition{"Null": {"aws:RequestTag/broom:change": {"false"}}, "ForAllValues:StringEquals": {"aws:TagKeys": {"broom:change"}}}},
+	}
+	for sid, w := range want {
+		if diff := cmp.Diff(w, got[sid]); diff != "" {
+			t.Errorf("statement %s (-want +got):\n%s", sid, diff)
+		}
+	}
+	if read := got["ReadEC2"]; !slices.Contains(read.Action, "ec2:DescribeVolumesModifications") || !slices.Contains(read.Action, "ec2:DescribeVolumes") {
+		t.Errorf("ReadEC2 allows %v, want the volumes and their modifications", read.Action)
 	}
 }
