@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -41,6 +40,8 @@ func TestUpdateRules(t *testing.T) {
 			wantErr: `broom.yml:6: rule "to-gp3": set.iops: want a whole number from 3000 to 16000, got "fast"`},
 		"required setting missing": {yaml: updateFile("    set: {iops: 4000}\n"),
 			wantErr: `broom.yml:6: rule "to-gp3": set: missing type (one of gp3)`},
+		"set not a mapping": {yaml: updateFile("    set: gp3\n"),
+			wantErr: `broom.yml:6: rule "to-gp3": set: want a mapping, got "gp3"`},
 		"set missing": {yaml: updateFile(""),
 			wantErr: `broom.yml:3: rule "to-gp3": an update rule needs set: {type: gp3}`},
 		"settings are no filters": {yaml: updateFile("    where: {set.type=gp3: true}\n    set: {type: gp3}\n"),
@@ -51,7 +52,7 @@ func TestUpdateRules(t *testing.T) {
 			t.Parallel()
 			f, err := Parse("broom.yml", []byte(tc.yaml), updateCatalog)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				if err == nil || err.Error() != tc.wantErr { // exactly: one problem, one message
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
 				}
 				return

@@ -213,7 +213,6 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		// An update (a move included) is judged again from the re-read:
 		// done already, left alone now, or changing other than approved.
 		c, converges := e.converge(a.Kind, k, rule, r)
-		converges = converges && a.Op == plan.Update
 		if converges && c.Change == nil {
 			a.Status = plan.AlreadyDone
 			break

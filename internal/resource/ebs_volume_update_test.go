@@ -48,7 +48,8 @@ func describeVolume(t *testing.T, cfg aws.Config, id string) types.Volume {
 // against moto: the gp2 volumes, attached or not, become gp3 keeping their
 // IOPS and throughput and get broom:change; a gp3 volume makes no action;
 // an io1 volume and a gp2 volume modified minutes ago are left alone with
-// the reason; a second apply is already done, and a new plan is empty.
+// the reason, as is one modified between plan and apply, at apply; a
+// second apply is already done, and a new plan has nothing to do.
 // moto records a modification as completed at once (AWS: modifying, then
 // optimizing, for minutes to hours), so the veto of one in progress is
 // tested on AWS's facts in TestVolumeModificationVeto; the one of a recent
@@ -71,10 +72,15 @@ func TestVolumeUpdateMoto(t *testing.T) {
 	already := createTypedVolume(t, direct, 100, types.VolumeTypeGp3, 0)
 	io1 := createTypedVolume(t, direct, 100, types.VolumeTypeIo1, 5000)
 	recent := createTypedVolume(t, direct, 100, types.VolumeTypeGp2, 0)
-	m.SetClock("+0")
-	if _, err := ec2.NewFromConfig(direct).ModifyVolume(t.Context(), &ec2.ModifyVolumeInput{VolumeId: aws.String(recent), Size: aws.Int32(120)}); err != nil {
-		t.Fatal(err)
+	grow := func(id string, size int32) {
+		t.Helper()
+		if _, err := ec2.NewFromConfig(direct).ModifyVolume(t.Context(), &ec2.ModifyVolumeInput{VolumeId: aws.String(id), Size: aws.Int32(size)}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	grow(recent, 110) // long ago: the latest modification counts
+	m.SetClock("+0")
+	grow(recent, 120)
 
 	text := "version: 1\nregions: [" + volRegion + "]\nrules:\n  - name: to-gp3\n    resource: ebs-volume\n    action: update\n    where: {older-than: 30d}\n    set: {type: gp3}\n"
 	f, err := config.Parse("broom.yml", []byte(text), resource.Catalog())
@@ -124,12 +130,21 @@ func TestVolumeUpdateMoto(t *testing.T) {
 		t.Errorf("the gp3 volume is left alone (%q): want no mention, nothing to do", r)
 	}
 
+	// Modified since the plan: the re-read at apply vetoes it.
+	grow(small, 110)
 	applied := e.Apply(t.Context(), cfg, res.Plan)
 	for _, a := range applied.Actions {
+		if a.ID == small {
+			if a.Status != plan.Skipped || !strings.Contains(a.Error, "modified less than 6 hours ago") {
+				t.Errorf("apply %s modified since the plan: %s %q, want skipped, modified less than 6 hours ago", a.ID, a.Status, a.Error)
+			}
+			continue
+		}
 		if a.Status != plan.Done {
 			t.Errorf("apply %s: %s %s, want done", a.ID, a.Status, a.Error)
 		}
 	}
+	delete(want, small)
 	for id, c := range want {
 		v := describeVolume(t, direct, id)
 		got := map[string]string{"type": string(v.VolumeType), "iops": itoa(v.Iops), "throughput": itoa(v.Throughput)}
@@ -144,7 +159,7 @@ func TestVolumeUpdateMoto(t *testing.T) {
 			t.Errorf("volume %s tags after apply (-want +got): want broom:change alone\n%s", id, diff)
 		}
 	}
-	for _, id := range []string{already, io1, recent} {
+	for _, id := range []string{small, already, io1, recent} {
 		if v := describeVolume(t, direct, id); len(v.Tags) != 0 {
 			t.Errorf("volume %s left alone got tags %v", id, v.Tags)
 		}
@@ -153,7 +168,7 @@ func TestVolumeUpdateMoto(t *testing.T) {
 	rec.Reset()
 	again := e.Apply(t.Context(), cfg, res.Plan)
 	for _, a := range again.Actions {
-		if a.Status != plan.AlreadyDone {
+		if a.Status != plan.AlreadyDone && a.ID != small {
 			t.Errorf("second apply %s: %s %s, want already-done", a.ID, a.Status, a.Error)
 		}
 	}
@@ -166,6 +181,9 @@ func TestVolumeUpdateMoto(t *testing.T) {
 	}
 	if len(next.Plan.Actions) != 0 {
 		t.Errorf("plan after apply: %v, want nothing to do", next.Plan.Actions)
+	}
+	if n := len(next.Protected); n != 3 {
+		t.Errorf("left alone after apply: %v, want %s (modified since), %s and %s", next.Protected, small, io1, recent)
 	}
 }
 
