@@ -114,7 +114,7 @@ const modifyWait = 6 * time.Hour
 // than modifyWait ago. It reads the modifications of ids, or of every
 // volume when ids is nil, and only for a kind with an update rule.
 func (k *ebsVolumes) modified(ctx context.Context, rs []plan.Resource, ids []string) error {
-	if !k.modifications || len(rs) == 0 {
+	if !k.modifications {
 		return nil
 	}
 	in := &ec2.DescribeVolumesModificationsInput{MaxResults: aws.Int32(500)}
