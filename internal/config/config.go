@@ -84,7 +84,8 @@ type Rule struct {
 	Resource string
 	Action   string
 	Where    Where
-	// Set is the tags a tag action writes.
+	// Set is the tags a tag action writes, or the settings an update
+	// action converges.
 	Set map[string]string
 	// Bucket, Region and Settings describe what an ensure action converges.
 	Bucket   string
@@ -117,7 +118,10 @@ var FlagFilters = []string{"unattached", "unused", "unassociated"}
 // Catalog tells the loader which resource kinds exist, the actions each
 // accepts and, for each, the where-filters and rule options (OptionKeys) it
 // accepts, so that a typo is caught before any API call. Package resource
-// provides it.
+// provides it. An update action lists the settings its set: takes among
+// its options, each as set.KEY=V1|V2 (one of the values) or
+// set.KEY=MIN..MAX (a whole number in the range), with "?" after KEY when
+// the setting may be left out: set.type=gp3, set.iops?=3000..16000.
 type Catalog map[string]map[string][]string // kind → action → filters and options
 
 // Error is a problem in a file at a line; it prints as file:line: message.

@@ -480,7 +480,7 @@ func (l *loader) rules(n *yaml.Node, f *File) {
 		accepted, ok := l.kindAction(rn, resourceNode, actionNode, r)
 		if ok {
 			if whereNode != nil {
-				l.where(whereNode, &r, without(accepted, OptionKeys))
+				l.where(whereNode, &r, filtersOf(accepted))
 			}
 			l.options(rn, &r, options, accepted)
 		}
@@ -566,6 +566,10 @@ func (l *loader) options(rn *yaml.Node, r *Rule, options map[string][2]*yaml.Nod
 		}
 		switch key {
 		case "set":
+			if sets := settingsOf(accepted); len(sets) > 0 {
+				r.Set = l.updateSet(v, what+": set", sets)
+				break
+			}
 			r.Set = l.stringMap(v, what+": set")
 		case "bucket":
 			if r.Bucket = l.str(v, what+": bucket"); r.Bucket != "" && !bucketPattern.MatchString(r.Bucket) {
@@ -581,7 +585,11 @@ func (l *loader) options(rn *yaml.Node, r *Rule, options map[string][2]*yaml.Nod
 			r.SnapshotFirst = l.boolean(v, what+": snapshot-first")
 		}
 	}
-	if slices.Contains(accepted, "set") && len(r.Set) == 0 {
+	if sets := settingsOf(accepted); len(sets) > 0 {
+		if r.Set == nil {
+			l.errorf(rn, "%s: an %s rule needs set: {%s}", what, r.Action, strings.Join(required(sets), ", "))
+		}
+	} else if slices.Contains(accepted, "set") && len(r.Set) == 0 {
 		l.errorf(rn, "%s: a %s rule needs set: {Key: value, …}", what, r.Action)
 	}
 	if slices.Contains(accepted, "bucket") && r.Bucket == "" {
@@ -607,6 +615,89 @@ func (l *loader) settings(n *yaml.Node, what string) map[string]string {
 		}
 		out[key] = val
 	})
+	return out
+}
+
+// setting is what an update's set: takes for one key (see Catalog).
+type setting struct {
+	key      string
+	values   []string // one of these; else a whole number in min..max
+	min, max int
+	required bool
+}
+
+// settingsOf reads the update settings among a rule's accepted options.
+func settingsOf(accepted []string) []setting {
+	var out []setting
+	for _, a := range accepted {
+		if !IsSetting(a) {
+			continue
+		}
+		spec := strings.TrimPrefix(a, "set.")
+		key, values, _ := strings.Cut(spec, "=")
+		s := setting{key: strings.TrimSuffix(key, "?"), required: !strings.HasSuffix(key, "?")}
+		if lo, hi, isRange := strings.Cut(values, ".."); isRange {
+			s.min, _ = strconv.Atoi(lo)
+			s.max, _ = strconv.Atoi(hi)
+		} else {
+			s.values = strings.Split(values, "|")
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// IsSetting reports whether a catalog entry is an update's setting
+// (set.KEY=…), not a filter or option.
+func IsSetting(entry string) bool { return strings.HasPrefix(entry, "set.") }
+
+// filtersOf is the where-filters among a rule's accepted keys.
+func filtersOf(accepted []string) []string {
+	return slices.DeleteFunc(without(accepted, OptionKeys), IsSetting)
+}
+
+// required lists the keys an update's set: must name, as key: value.
+func required(sets []setting) []string {
+	var out []string
+	for _, s := range sets {
+		if s.required {
+			out = append(out, s.key+": "+strings.Join(s.values, "|"))
+		}
+	}
+	return out
+}
+
+// updateSet reads an update's set: each key one the kind takes, with a
+// value it accepts, and the required keys present.
+func (l *loader) updateSet(n *yaml.Node, what string, sets []setting) map[string]string {
+	out := map[string]string{}
+	byKey := map[string]setting{}
+	var known []string
+	for _, s := range sets {
+		byKey[s.key] = s
+		known = append(known, s.key)
+	}
+	l.mapping(n, what, known, func(key string, _, v *yaml.Node) {
+		s, val := byKey[key], l.str(v, what+"."+key)
+		if len(s.values) > 0 {
+			if !slices.Contains(s.values, val) {
+				l.errorf(v, "%s.%s: %q is not one of %s", what, key, val, strings.Join(s.values, ", "))
+				return
+			}
+		} else if i, err := strconv.Atoi(val); err != nil || i < s.min || i > s.max {
+			l.errorf(v, "%s.%s: want a whole number from %d to %d, got %s", what, key, s.min, s.max, describe(v))
+			return
+		}
+		out[key] = val
+	})
+	if n.Kind != yaml.MappingNode {
+		return out
+	}
+	for _, s := range sets {
+		if _, ok := out[s.key]; !ok && s.required && valueOf(n, s.key) == nil {
+			l.errorf(n, "%s: missing %s (one of %s)", what, s.key, strings.Join(s.values, ", "))
+		}
+	}
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,6 +141,16 @@ func kindKey(a plan.Action) string { return a.Account + "/" + a.Region + "/" + a
 // kinds builds one Kind per (account, region, kind) the plan touches.
 func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Action) (map[string]resource.Kind, error) {
 	out := map[string]resource.Kind{}
+	ruleAction := map[string]string{}
+	for _, r := range cfg.File.Rules {
+		ruleAction[r.Name] = r.Action
+	}
+	used := map[string][]string{} // kind key → the actions of its rules
+	for _, a := range actions {
+		if act, key := ruleAction[a.Rule], kindKey(a); act != "" && !slices.Contains(used[key], act) {
+			used[key] = append(used[key], act)
+		}
+	}
 	for _, a := range actions {
 		key := kindKey(a)
 		if out[key] != nil {
@@ -153,6 +164,7 @@ func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Ac
 		if err != nil {
 			return nil, err
 		}
+		env.Actions = used[key]
 		out[key] = spec.New(env)
 	}
 	return out, nil
@@ -197,11 +209,24 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		a.Status, a.Error = plan.Failed, "resource no longer exists"
 	case a.Op == plan.Tag && policy.TagChange(a.Change, r.Tags) == nil:
 		a.Status = plan.AlreadyDone
-	case a.Op == plan.Update && r.State != "" && r.State == a.Change[moveKey]: // a move (Spec.Moves) made already
-		a.Status = plan.AlreadyDone
 	default:
+		// An update (a move included) is judged again from the re-read:
+		// done already, left alone now, or changing other than approved.
+		c, converges := e.converge(a.Kind, k, rule, r)
+		if converges && c.Change == nil {
+			a.Status = plan.AlreadyDone
+			break
+		}
 		if v := policy.Evaluate(rule, protect, e.now(), r); v.Outcome != policy.Act {
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+nonEmpty(v.Reason, "the rule no longer matches")
+			break
+		}
+		if converges && c.Why != "" {
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+c.Why
+			break
+		}
+		if why := changedSince(a.Change, c.Change); converges && why != "" {
+			a.Status, a.Error = plan.Skipped, "no longer planned: "+why
 			break
 		}
 		// A delete that would now take more or less with it (an AMI whose
@@ -212,6 +237,15 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		}
 		finish(a, k.Do(ctx, *a))
 	}
+}
+
+// converge is converge for the kind named kind.
+func (e *Engine) converge(kind string, k resource.Kind, rule config.Rule, r plan.Resource) (resource.Converged, bool) {
+	spec, err := e.lookup(kind)
+	if err != nil { // kinds looked it up already
+		return resource.Converged{}, false
+	}
+	return converge(spec, k, rule, r)
 }
 
 // finish records the outcome of an action's Do.

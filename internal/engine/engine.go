@@ -139,9 +139,13 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 				act, prot, err = e.ensure(lctx, t, env, cfg)
 			} else {
 				env.Narrow = narrow(t.rules)
+				for _, r := range t.rules {
+					env.Actions = append(env.Actions, r.Action)
+				}
 				var found []plan.Resource
-				if found, err = t.spec.New(env).List(lctx); err == nil {
-					act, prot = decide(t, cfg.Protect, now, found)
+				k := t.spec.New(env)
+				if found, err = k.List(lctx); err == nil {
+					act, prot = decide(t, k, cfg.Protect, now, found)
 				}
 			}
 			if err != nil {
@@ -366,15 +370,25 @@ func oneCreator(actions []plan.Action, accounts []string) (kept, others []plan.A
 // decide asks policy about every listed resource. The first rule (in config
 // order) that acts on a resource owns the action; a resource matched only by
 // rules it is protected from is reported once.
-func decide(t target, protect config.Protect, now time.Time, found []plan.Resource) (act, prot []plan.Action) {
+func decide(t target, k resource.Kind, protect config.Protect, now time.Time, found []plan.Resource) (act, prot []plan.Action) {
 	for _, r := range found {
 		var shielded *plan.Action
 		for _, rule := range t.rules {
-			if to, ok := t.spec.Moves[rule.Action]; ok && r.State == to {
-				continue // already where the rule moves it
+			c, converges := converge(t.spec, k, rule, r)
+			if converges && c.Change == nil {
+				continue // already as the rule makes it
 			}
 			v := policy.Evaluate(rule, protect, now, r)
+			if v.Outcome == policy.Act && c.Why != "" { // the kind's reason to leave r as it is
+				v = policy.Verdict{Outcome: policy.Protect, Reason: c.Why}
+			}
 			a := newAction(t, rule, r, v)
+			if converges {
+				a.Op, a.Change = plan.Update, c.Change
+				if c.MonthlyCostUSD != 0 {
+					a.MonthlyCostUSD = c.MonthlyCostUSD
+				}
+			}
 			if v.Outcome == policy.Act {
 				act = append(act, a)
 				shielded = nil
@@ -395,8 +409,7 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 	op, _ := plan.ParseOp(rule.Action) // the loader only accepts the kind's actions
 	a := plan.Action{Op: op, Kind: t.spec.Name, Account: t.account, Region: t.region, ID: r.ID, Name: r.Name,
 		Rule: rule.Name, Reason: v.Reason, Details: r.Details, Change: v.Change}
-	if to, ok := t.spec.Moves[rule.Action]; ok { // stop: update to stopped
-		a.Op, a.Change = plan.Update, map[string]string{moveKey: to}
+	if _, ok := t.spec.Moves[rule.Action]; ok { // stop: what it saves
 		a.MonthlyCostUSD = r.MonthlyCostUSD
 		return a
 	}
@@ -421,6 +434,48 @@ func newAction(t target, rule config.Rule, r plan.Resource, v policy.Verdict) pl
 // moveKey is the key of a move's change (Spec.Moves): the state it moves
 // the resource to.
 const moveKey = "state"
+
+// converge is what rule changes on r when its action converges settings:
+// a move (Spec.Moves) the state, an update the settings of its set that
+// differ (or what k works out, a Converger). Its Change is nil when r is
+// already as the rule makes it. converges is false for the other actions.
+func converge(spec resource.Spec, k resource.Kind, rule config.Rule, r plan.Resource) (c resource.Converged, converges bool) {
+	if to, ok := spec.Moves[rule.Action]; ok {
+		if r.State != to {
+			c.Change = map[string]string{moveKey: to}
+		}
+		return c, true
+	}
+	if rule.Action != plan.Update.String() {
+		return c, false
+	}
+	if cv, ok := k.(resource.Converger); ok {
+		return cv.Converge(r, rule.Set), true
+	}
+	return resource.Converged{Change: policy.SettingsChange(rule.Set, r.Settings)}, true
+}
+
+// changedSince says how an update's change, worked out again from r,
+// differs from the one planned, or "" when it does not.
+func changedSince(planned, now map[string]string) string {
+	for _, k := range slices.Sorted(maps.Keys(mergedKeys(planned, now))) {
+		if planned[k] != now[k] {
+			return fmt.Sprintf("%s changed since the plan: planned %q, now %q", k, planned[k], now[k])
+		}
+	}
+	return ""
+}
+
+func mergedKeys(a, b map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
 
 // changedWith says how what deleting r also changes differs from what the
 // delete action a planned, or "" when it does not.

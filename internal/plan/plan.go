@@ -220,7 +220,10 @@ type Resource struct {
 	State string
 	// Vetoes are vetoes of one action only, by action name, with the
 	// reason: an instance that runs is not terminated ("delete").
-	Vetoes         map[string]string
+	Vetoes map[string]string
+	// Settings are the current values of what an update rule's set: may
+	// name ("type": "gp2"); a setting the resource does not have is absent.
+	Settings       map[string]string
 	Details        map[string]string
 	MonthlyCostUSD float64
 	// DeleteChange is what deleting the resource also changes, for a

@@ -116,6 +116,21 @@ func TagChange(want, have map[string]string) map[string]string {
 	return out
 }
 
+// SettingsChange returns the settings of want whose value differs in have:
+// what an update changes. Like TagChange, nil means already as wanted.
+func SettingsChange(want, have map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // ChangeTag is the tag broom stamps on what it creates or modifies, with
 // the pull request or run that did it.
 const ChangeTag = "broom:change"

@@ -18,7 +18,11 @@
 //     (TestDestructiveGrantsFollowTags fails for one that does not); IAMNames for any API operation whose
 //     IAM action is named otherwise (S3's are); Moves for an action that
 //     moves a resource to a state (ec2-instance's stop: an update to
-//     stopped, with plan.Resource.State the fact it compares);
+//     stopped, with plan.Resource.State the fact it compares); Sets for
+//     an update action, the settings its set: takes and their values
+//     (checked at config load), with plan.Resource.Settings the facts an
+//     update compares, or a Converge method (Converger) when the change
+//     is worked out from them (ebs-volume's gp2 to gp3);
 //   - its price table, a regionPrices looked up with price (prices.go),
 //     which says when a region falls back to the us-east-1 price.
 //

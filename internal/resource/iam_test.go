@@ -271,6 +271,13 @@ func TestIAMCoversCalls(t *testing.T) {
 				r.getAndDo(plan.Action{Op: plan.Tag, Kind: "ebs-volume", ID: id, Change: map[string]string{"Owner": "platform-team"}})
 			})
 		}},
+		"ebs-volume update": {use: Use{Kind: "ebs-volume", Action: "update"}, run: func(r *iamRun) {
+			id := awstest.CreateVolume(r.t, r.direct, 4, region+"a") // gp2
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Update, Kind: "ebs-volume", ID: id, Change: map[string]string{"type": "gp3", "iops": "3000", "throughput": "128"}})
+			})
+		}},
 		"ami delete": {use: Use{Kind: "ami", Action: "delete"}, run: func(r *iamRun) {
 			id := seedImage(r)
 			var listed []plan.Resource
@@ -392,7 +399,7 @@ func TestIAMCoversCalls(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := &iamRun{t: t, rec: rec, direct: m.Config(t, reg),
-				k: spec.New(Env{AWS: cfg, Tags: map[string]string{"ManagedBy": "broom"}, Change: "https://github.com/acme/infra/pull/9"})}
+				k: spec.New(Env{AWS: cfg, Tags: map[string]string{"ManagedBy": "broom"}, Change: "https://github.com/acme/infra/pull/9", Actions: []string{sc.use.Action}})}
 			sc.run(r)
 
 			planDoc, err := Policy([]Use{sc.use}, PolicyOptions{PlanOnly: true})

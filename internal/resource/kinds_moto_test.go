@@ -159,6 +159,7 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 			Flags: map[string]bool{"unattached": true},
 			Details: map[string]string{"size": "8 GiB", "type": f.Details["type"], "state": "available",
 				"created": f.Created.UTC().Format("2006-01-02")},
+			Settings:       map[string]string{"type": f.Details["type"], "size": "8"},
 			MonthlyCostUSD: 8 * volumePrices[f.Details["type"]][region],
 		}
 		if diff := cmp.Diff(wantFree, f); diff != "" {
@@ -168,15 +169,16 @@ func kmTestEBSVolume(t *testing.T, m *awstest.Moto) {
 			t.Errorf("free volume: type %q, cost %v; want a type with a price", f.Details["type"], f.MonthlyCostUSD)
 		}
 
+		// Attached keeps a volume from being deleted, not from an update.
 		b := byID[busy]
-		if b.InUse != "attached to "+inst || b.Flags["unattached"] || b.Details["attached"] != inst ||
+		if b.Vetoes["delete"] != "in use: attached to "+inst || b.InUse != "" || b.Flags["unattached"] || b.Details["attached"] != inst ||
 			b.Details["state"] != "in-use" || b.Details["size"] != "20 GiB" || b.MonthlyCostUSD <= 0 {
-			t.Errorf("attached volume = %+v; want InUse %q, not unattached, attached %s, state in-use, 20 GiB, a cost", b, "attached to "+inst, inst)
+			t.Errorf("attached volume = %+v; want a delete veto %q, not unattached, attached %s, state in-use, 20 GiB, a cost", b, "in use: attached to "+inst, inst)
 		}
 		awstest.TimeNear(t, "attached volume's Created", b.Created, time.Now().Add(-400*24*time.Hour), 10*time.Minute)
 		for id, r := range byID {
-			if id != free && id != busy && r.InUse != "attached to "+inst {
-				t.Errorf("root volume %s: InUse %q, want attached to %s", id, r.InUse, inst)
+			if id != free && id != busy && r.Vetoes["delete"] != "in use: attached to "+inst {
+				t.Errorf("root volume %s: delete veto %q, want in use: attached to %s", id, r.Vetoes["delete"], inst)
 			}
 		}
 		kmNoMutation(t, rec, "List")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,6 +76,10 @@ type Env struct {
 	// Narrow is what every rule of a listing requires, for the kind to
 	// ask the API to filter server-side; List may still return more.
 	Narrow Narrow
+	// Actions are the actions of the rules the kind is built for (delete,
+	// update, …), for it to read the facts only some actions need (an
+	// update's vetoes) only when one of them is there.
+	Actions []string
 	// Protected says why the config's protect keeps r, or "" (the engine
 	// passes policy.Protected with the config's protect; nil protects
 	// nothing). A kind asks it about what an action touches besides the
@@ -121,6 +127,28 @@ type Ensurer interface {
 	Ensure(ctx context.Context, d Desired) ([]plan.Action, error)
 }
 
+// Converger is a kind that works out itself what an update rule's set
+// changes on a resource: settings it derives from those set (a gp3
+// volume's IOPS from the gp2 volume's), and what converging saves. For a
+// kind without it, the settings of set that differ from the resource's
+// Settings are the change.
+type Converger interface {
+	// Converge returns what set (checked against the kind's Sets) changes
+	// on r; a nil Change when r is already as set.
+	Converge(r plan.Resource, set map[string]string) Converged
+}
+
+// Converged is what an update changes on one resource.
+type Converged struct {
+	// Change is the settings that differ, as the action's change: nil
+	// when the resource is already as the rule sets.
+	Change map[string]string
+	// Why, when not empty, is the reason to leave the resource alone.
+	Why string
+	// MonthlyCostUSD is what the change saves, where known.
+	MonthlyCostUSD float64
+}
+
 // Desired is what an ensure rule asks for.
 type Desired struct {
 	Name     string
@@ -143,10 +171,36 @@ type Spec struct {
 	// resource already in that state is left alone, and at apply is
 	// already done.
 	Moves map[string]string
+	// Sets are the settings an update action's set: accepts, by action
+	// name; the config loader checks rules against them.
+	Sets map[string][]Setting
 	// IAMNames maps the kind's API operations ("service:Operation", by
 	// SigV4 signing name) whose IAM actions are not named alike to the
 	// actions they need; every other operation needs the action of its name.
 	IAMNames map[string][]string
+}
+
+// Setting is one setting of an update's set: its key, and the values it
+// takes: one of Values, or else a whole number from Min to Max.
+type Setting struct {
+	Key      string
+	Values   []string
+	Min, Max int
+	Required bool
+}
+
+// option is the setting as the config loader reads it among a rule's
+// options (config.Catalog): set.KEY=V1|V2 or set.KEY=MIN..MAX, with "?"
+// after KEY when the setting is optional.
+func (s Setting) option() string {
+	key := "set." + s.Key
+	if !s.Required {
+		key += "?"
+	}
+	if len(s.Values) > 0 {
+		return key + "=" + strings.Join(s.Values, "|")
+	}
+	return fmt.Sprintf("%s=%d..%d", key, s.Min, s.Max)
 }
 
 // Lookup returns the spec of the named kind.
@@ -165,11 +219,21 @@ func Lookup(name string) (Spec, error) {
 }
 
 // Catalog is what the config loader needs to check rules: kind → action →
-// accepted filters (a config.Catalog).
+// accepted filters and options (a config.Catalog), an update's settings
+// among them (Setting.option).
 func Catalog() map[string]map[string][]string {
 	c := map[string]map[string][]string{}
 	for _, s := range registry {
 		c[s.Name] = s.Actions
+		for action, sets := range s.Sets {
+			actions := maps.Clone(c[s.Name])
+			accepted := slices.Clone(actions[action])
+			for _, set := range sets {
+				accepted = append(accepted, set.option())
+			}
+			actions[action] = accepted
+			c[s.Name] = actions
+		}
 	}
 	return c
 }
