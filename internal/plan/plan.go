@@ -228,4 +228,9 @@ type Resource struct {
 	// snapshots deleted with an AMI ("delete-snapshots"). Apply skips a
 	// delete whose re-read DeleteChange differs from the plan's.
 	DeleteChange map[string]string
+	// Repository is the repository an ecr-image is in, which the
+	// repository filter globs; Newer is how many images of it were pushed
+	// after this one, which keep-last counts against.
+	Repository string
+	Newer      int
 }
