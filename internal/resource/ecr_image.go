@@ -150,19 +150,23 @@ func (k *ecrImages) images(ctx context.Context, repo ecrtypes.Repository) ([]pla
 		}
 		details = append(details, page.ImageDetails...)
 	}
-	// Newest first; the digest orders images pushed in the same instant,
-	// so that a plan and its re-read agree.
+	newestFirst(details)
+	out := make([]plan.Resource, len(details))
+	for i, d := range details {
+		out[i] = ecrImageResource(name, d, maps.Clone(tags), i, k.region)
+	}
+	return out, nil
+}
+
+// newestFirst sorts images by push time, newest first; the digest orders
+// images pushed in the same instant, so that a plan and its re-read agree.
+func newestFirst(details []ecrtypes.ImageDetail) {
 	slices.SortFunc(details, func(a, b ecrtypes.ImageDetail) int {
 		if c := aws.ToTime(b.ImagePushedAt).Compare(aws.ToTime(a.ImagePushedAt)); c != 0 {
 			return c
 		}
 		return cmp.Compare(aws.ToString(a.ImageDigest), aws.ToString(b.ImageDigest))
 	})
-	out := make([]plan.Resource, len(details))
-	for i, d := range details {
-		out[i] = ecrImageResource(name, d, maps.Clone(tags), i, k.region)
-	}
-	return out, nil
 }
 
 // admitsTags says whether tags have every tag the narrowing requires.
