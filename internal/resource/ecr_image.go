@@ -230,13 +230,14 @@ func (k *ecrImages) Do(ctx context.Context, a plan.Action) error {
 	if err != nil {
 		return fmt.Errorf("delete image %s: %w", a.ID, err)
 	}
-	for _, f := range out.Failures {
-		if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound {
-			return fmt.Errorf("delete image %s: %w", a.ID, ErrGone)
-		}
-		return fmt.Errorf("delete image %s: %s: %s", a.ID, f.FailureCode, aws.ToString(f.FailureReason))
+	if len(out.Failures) == 0 { // one image asked for: at most one failure
+		return nil
 	}
-	return nil
+	f := out.Failures[0]
+	if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound {
+		return fmt.Errorf("delete image %s: %w", a.ID, ErrGone)
+	}
+	return fmt.Errorf("delete image %s: %s: %s", a.ID, f.FailureCode, aws.ToString(f.FailureReason))
 }
 
 // ecrImageSpec is the kind's registry entry.
