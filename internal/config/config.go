@@ -101,7 +101,7 @@ type Where struct {
 	OlderThan time.Duration     // zero: no age filter
 	Tags      map[string]string // all must match; "*" = any value
 	// Flags are yes/no facts a kind reports, by filter name: unattached,
-	// unused, unassociated. A filter set to true matches only resources
+	// unused, unassociated, untagged. A filter set to true matches only resources
 	// with the fact; false, only those without.
 	Flags       map[string]bool
 	MissingTags []string // matches when any of these tag keys is absent

@@ -213,7 +213,7 @@ type Resource struct {
 	// (e.g. "backs AMI ami-0123"); it is a veto no rule overrides.
 	InUse string
 	// Flags are yes/no facts that where-filters test, by filter name:
-	// "unattached", "unused", "unassociated".
+	// "unattached", "unused", "unassociated", "untagged".
 	Flags map[string]bool
 	// State is the resource's lifecycle state, which the state filter
 	// tests ("running", "stopped"); "" for kinds without one.

@@ -248,7 +248,8 @@ var conformances = map[string]conformance{
 	},
 	// ecr-image: an image carries its repository's tags, so each of Act,
 	// ByTag and ByID has a repository of its own; keep-last 1 vetoes the
-	// newest of Act's. Seeded in one moto second, the order is the digest's.
+	// newest of Act's. Pushed at one clock, the two may share a second:
+	// ECRImages orders them as the kind does (then by digest).
 	"ecr-image": {
 		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
 			awstest.CreateRepository(t, cfg, "conformance-act", nil)

@@ -29,7 +29,9 @@ type ecrAPI interface {
 // filter and protect.tags judge the repository.
 //
 // Each image's place in its repository (plan.Resource.Newer) is a fact for
-// keep-last, so a listing and a re-read read whole repositories.
+// keep-last, so a listing and a re-read read whole repositories. N is the
+// rule's, so policy compares the two: one listing serves every rule of the
+// kind, and two rules may keep different numbers.
 //
 // Calls: DescribeRepositories per 1000 repositories; per repository
 // ListTagsForResource (1) and, when the listing's tags let it through,
