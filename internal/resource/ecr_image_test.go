@@ -160,6 +160,27 @@ func TestECRImageMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a re-read ranks the image against its repository as it is now", func(t *testing.T) {
+		s := seed(t)
+		k := kmKind(t, "ecr-image", s.direct)
+		rule := ecrRule(t, "{keep-last: 2}")
+		before, found, err := k.Get(t.Context(), s.ci300)
+		if err != nil || !found || policy.Evaluate(rule, config.Protect{}, time.Now(), before).Outcome != policy.Act {
+			t.Fatalf("Get(%s) before = %+v, found %v, err %v; want it acted on", s.ci300, before, found, err)
+		}
+		// The newest goes meanwhile: v1 is now one of the two newest.
+		if err := k.Do(t.Context(), plan.Action{Op: plan.Delete, Kind: "ecr-image", ID: s.ci0}); err != nil {
+			t.Fatal(err)
+		}
+		after, found, err := k.Get(t.Context(), s.ci300)
+		if err != nil || !found {
+			t.Fatalf("Get(%s) after = found %v, err %v", s.ci300, found, err)
+		}
+		if v := policy.Evaluate(rule, config.Protect{}, time.Now(), after); v.Outcome != policy.Protect || v.Reason != "one of the 2 newest in ci-app" {
+			t.Errorf("after the newest went: %v %q, want protected: one of the 2 newest in ci-app", v.Outcome, v.Reason)
+		}
+	})
+
 	t.Run("protect judges the repository's tags, and protect.ids takes REPO@DIGEST", func(t *testing.T) {
 		s := seed(t)
 		awstest.TagRepository(t, s.direct, "prod-app", map[string]string{"broom:keep": "yes"})
