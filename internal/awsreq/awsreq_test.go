@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
@@ -71,6 +73,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 	e, s, st := ec2.NewFromConfig(cfg), s3.NewFromConfig(cfg), sts.NewFromConfig(cfg)
 	db := rds.NewFromConfig(cfg)
 	lb := elbv2.NewFromConfig(cfg)
+	cr := ecr.NewFromConfig(cfg)
 	id, bkt := aws.String("x-1"), aws.String("acme-ci-artifacts")
 	type call func(context.Context) error
 	ign := func(_ any, err error) error { return err }
@@ -150,6 +153,19 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 		{"elasticloadbalancing", "DeleteLoadBalancer", func(ctx context.Context) error {
 			return ign(lb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: id}))
 		}},
+		// ECR speaks awsJson 1.1 (X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.Op).
+		{"ecr", "DescribeRepositories", func(ctx context.Context) error {
+			return ign(cr.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{}))
+		}},
+		{"ecr", "DescribeImages", func(ctx context.Context) error {
+			return ign(cr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: id}))
+		}},
+		{"ecr", "ListTagsForResource", func(ctx context.Context) error {
+			return ign(cr.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecr:eu-west-1:123456789012:repository/x-1")}))
+		}},
+		{"ecr", "BatchDeleteImage", func(ctx context.Context) error {
+			return ign(cr.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: id, ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String("sha256:0")}}}))
+		}},
 		{"s3", "HeadBucket", func(ctx context.Context) error { return ign(s.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: bkt})) }},
 		{"s3", "CreateBucket", func(ctx context.Context) error { return ign(s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})) }},
 		{"s3", "GetBucketVersioning", func(ctx context.Context) error {
@@ -205,7 +221,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 			continue
 		}
 		want := awsreq.Request{Service: tc.service, Region: "eu-west-1", Op: tc.op, Protocol: map[string]awsreq.Protocol{
-			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query}[tc.service]}
+			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query, "ecr": awsreq.JSON}[tc.service]}
 		if diff := cmp.Diff(want, awsreq.Identify(req, body)); diff != "" {
 			t.Errorf("%s: %s %s (-want +got):\n%s", tc.op, req.Method, req.URL.RequestURI(), diff)
 		}

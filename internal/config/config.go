@@ -102,18 +102,24 @@ type Where struct {
 	OlderThan time.Duration     // zero: no age filter
 	Tags      map[string]string // all must match; "*" = any value
 	// Flags are yes/no facts a kind reports, by filter name: unattached,
-	// unused, unassociated. A filter set to true matches only resources
+	// unused, unassociated, untagged. A filter set to true matches only resources
 	// with the fact; false, only those without.
 	Flags       map[string]bool
 	MissingTags []string // matches when any of these tag keys is absent
 	State       string   // "" for any; else one of States (ec2-instance)
+	// Repository is a glob (path.Match) on an ecr-image's repository
+	// name; "" for any.
+	Repository string
+	// KeepLast spares the N most recently pushed images of each
+	// repository (ecr-image); 0 spares none.
+	KeepLast int
 }
 
 // States are the values the state filter takes.
 var States = []string{"running", "stopped"}
 
 // FlagFilters are the where-filters that test a yes/no fact of a resource.
-var FlagFilters = []string{"unattached", "unused", "unassociated"}
+var FlagFilters = []string{"unattached", "unused", "unassociated", "untagged"}
 
 // Catalog tells the loader which resource kinds exist, the actions each
 // accepts and, for each, the where-filters and rule options (OptionKeys) it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -529,7 +530,7 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 			r.Where.OlderThan = d
 		case "tags":
 			r.Where.Tags = l.stringMap(v, what+".tags")
-		case "unattached", "unused", "unassociated":
+		case "unattached", "unused", "unassociated", "untagged":
 			if r.Where.Flags == nil {
 				r.Where.Flags = map[string]bool{}
 			}
@@ -539,6 +540,17 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 			if r.Where.State != "" && !slices.Contains(States, r.Where.State) {
 				l.errorf(v, "%s.state: %q is not one of %s", what, r.Where.State, strings.Join(States, ", "))
 			}
+		case "repository":
+			r.Where.Repository = l.str(v, what+".repository")
+			if _, err := path.Match(r.Where.Repository, ""); err != nil {
+				l.errorf(v, "%s.repository: %q is not a valid glob: %v", what, r.Where.Repository, err)
+			}
+		case "keep-last":
+			n, err := strconv.Atoi(l.str(v, what+".keep-last"))
+			if v.Kind == yaml.ScalarNode && (err != nil || n < 1 || v.Tag != "!!int") {
+				l.errorf(v, "%s.keep-last: want a whole number of images, 1 or more, got %s", what, describe(v))
+			}
+			r.Where.KeepLast = n
 		case "missing-tags":
 			r.Where.MissingTags = l.strings(v, what+".missing-tags")
 			if v.Kind == yaml.SequenceNode && len(r.Where.MissingTags) == 0 {

@@ -213,7 +213,7 @@ type Resource struct {
 	// (e.g. "backs AMI ami-0123"); it is a veto no rule overrides.
 	InUse string
 	// Flags are yes/no facts that where-filters test, by filter name:
-	// "unattached", "unused", "unassociated".
+	// "unattached", "unused", "unassociated", "untagged".
 	Flags map[string]bool
 	// State is the resource's lifecycle state, which the state filter
 	// tests ("running", "stopped"); "" for kinds without one.
@@ -231,4 +231,9 @@ type Resource struct {
 	// snapshots deleted with an AMI ("delete-snapshots"). Apply skips a
 	// delete whose re-read DeleteChange differs from the plan's.
 	DeleteChange map[string]string
+	// Repository is the repository an ecr-image is in, which the
+	// repository filter globs; Newer is how many images of it were pushed
+	// after this one, which keep-last counts against.
+	Repository string
+	Newer      int
 }

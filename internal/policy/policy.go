@@ -6,6 +6,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -57,6 +58,12 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 		}
 		why = append(why, "state "+want)
 	}
+	if glob := rule.Where.Repository; glob != "" {
+		if ok, _ := path.Match(glob, r.Repository); !ok {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, "repository "+glob)
+	}
 	for _, name := range config.FlagFilters {
 		want, ok := rule.Where.Flags[name]
 		if !ok {
@@ -91,6 +98,11 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 	}
 	if why := r.Vetoes[rule.Action]; why != "" {
 		return Verdict{Outcome: Protect, Reason: why}
+	}
+	// keep-last is the rule's and the order the kind's: two rules over one
+	// repository may keep different numbers.
+	if n := rule.Where.KeepLast; n > 0 && r.Newer < n {
+		return Verdict{Outcome: Protect, Reason: fmt.Sprintf("one of the %d newest in %s", n, r.Repository)}
 	}
 	if len(why) == 0 {
 		why = append(why, "matches rule "+rule.Name)

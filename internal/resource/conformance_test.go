@@ -248,6 +248,32 @@ var conformances = map[string]conformance{
 		Op:      plan.Delete,
 		Protect: func(t *testing.T, cfg aws.Config, id string) { awstest.TagLoadBalancer(t, cfg, id, keep) },
 	},
+	// ecr-image: an image carries its repository's tags, so each of Act,
+	// ByTag and ByID has a repository of its own; keep-last 1 vetoes the
+	// newest of Act's. Pushed at one clock, the two may share a second:
+	// ECRImages orders them as the kind does (then by digest).
+	"ecr-image": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			awstest.CreateRepository(t, cfg, "conformance-act", nil)
+			awstest.CreateRepository(t, cfg, "conformance-keep", keep)
+			awstest.CreateRepository(t, cfg, "conformance-by-id", nil)
+			awstest.PushImage(t, cfg, "conformance-act", "", "act-1", 1<<20)
+			awstest.PushImage(t, cfg, "conformance-act", "latest", "act-2", 1<<20)
+			act := awstest.ECRImages(t, cfg, "conformance-act")
+			return conformanceSeed{
+				Act:    act[1],
+				ByTag:  awstest.PushImage(t, cfg, "conformance-keep", "", "by-tag", 1<<20),
+				ByID:   awstest.PushImage(t, cfg, "conformance-by-id", "", "by-id", 1<<20),
+				Vetoed: map[string]string{act[0]: "one of the 1 newest in conformance-act"},
+			}
+		},
+		Rules: oneRule("resource: ecr-image\n    action: delete\n    where: {older-than: 30d, keep-last: 1}"),
+		Op:    plan.Delete,
+		Protect: func(t *testing.T, cfg aws.Config, id string) {
+			repo, _, _ := strings.Cut(id, "@")
+			awstest.TagRepository(t, cfg, repo, keep)
+		},
+	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to
 	// create.

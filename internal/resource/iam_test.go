@@ -366,6 +366,12 @@ func TestIAMCoversCalls(t *testing.T) {
 			r.plan(func() { r.list() })
 			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "load-balancer", ID: id}) })
 		}},
+		"ecr-image delete": {use: Use{Kind: "ecr-image", Action: "delete"}, run: func(r *iamRun) {
+			awstest.CreateRepository(r.t, r.direct, "ci-app", map[string]string{"Team": "ci"})
+			id := awstest.PushImage(r.t, r.direct, "ci-app", "", "iam", 1<<20)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ecr-image", ID: id}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",
