@@ -106,6 +106,9 @@ type Where struct {
 	Flags       map[string]bool
 	MissingTags []string // matches when any of these tag keys is absent
 	State       string   // "" for any; else one of States (ec2-instance)
+	// Name is a glob (path.Match: `*` and `?` stop at `/`) on the Name tag
+	// or the resource's own name; "" for any.
+	Name string
 }
 
 // States are the values the state filter takes.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -539,6 +540,14 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 			if r.Where.State != "" && !slices.Contains(States, r.Where.State) {
 				l.errorf(v, "%s.state: %q is not one of %s", what, r.Where.State, strings.Join(States, ", "))
 			}
+		case "name":
+			glob := l.str(v, what+".name")
+			if _, err := path.Match(glob, ""); err != nil {
+				l.errorf(v, "%s.name: bad glob %q (path.Match syntax: * ? [a-z] \\x)", what, glob)
+			} else if glob == "" && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+				l.errorf(v, "%s.name: empty glob (\"*\" is any name)", what)
+			}
+			r.Where.Name = glob
 		case "missing-tags":
 			r.Where.MissingTags = l.strings(v, what+".missing-tags")
 			if v.Kind == yaml.SequenceNode && len(r.Where.MissingTags) == 0 {

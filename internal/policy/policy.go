@@ -6,6 +6,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -50,6 +51,12 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 			return Verdict{Outcome: Leave}
 		}
 		why = append(why, "tags "+formatTags(rule.Where.Tags))
+	}
+	if glob := rule.Where.Name; glob != "" {
+		if !matchName(glob, r) {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, "name matches "+glob)
 	}
 	if want := rule.Where.State; want != "" {
 		if r.State != want {
@@ -158,6 +165,17 @@ func matchTags(want, have map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// matchName reports whether glob matches the resource's own name or its
+// Name tag; a resource with neither matches no glob, not even "*".
+func matchName(glob string, r plan.Resource) bool {
+	for _, n := range []string{r.Name, r.Tags["Name"]} {
+		if ok, _ := path.Match(glob, n); ok && n != "" { // the loader checked the glob
+			return true
+		}
+	}
+	return false
 }
 
 func formatTags(m map[string]string) string {

@@ -184,7 +184,7 @@ func (k *ebsVolumes) volumeResource(v types.Volume) plan.Resource {
 var ebsVolumeSpec = Spec{
 	Name:    "ebs-volume",
 	New:     newEBSVolumes,
-	Actions: map[string][]string{"delete": {"unattached", "older-than", "tags", "snapshot-first"}, "tag": append([]string{"unattached"}, tagDated...)},
+	Actions: map[string][]string{"delete": {"unattached", "older-than", "tags", "name", "snapshot-first"}, "tag": append([]string{"unattached"}, tagDated...)},
 	IAM: func() map[string]Access {
 		list := readEC2("ec2:DescribeVolumes")
 		// snapshot-first: CreateSnapshot authorizes the volume and the new
