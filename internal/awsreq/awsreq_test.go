@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -71,6 +72,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 	e, s, st := ec2.NewFromConfig(cfg), s3.NewFromConfig(cfg), sts.NewFromConfig(cfg)
 	db := rds.NewFromConfig(cfg)
 	lb := elbv2.NewFromConfig(cfg)
+	logs := cloudwatchlogs.NewFromConfig(cfg)
 	id, bkt := aws.String("x-1"), aws.String("acme-ci-artifacts")
 	type call func(context.Context) error
 	ign := func(_ any, err error) error { return err }
@@ -150,6 +152,15 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 		{"elasticloadbalancing", "DeleteLoadBalancer", func(ctx context.Context) error {
 			return ign(lb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: id}))
 		}},
+		{"logs", "DescribeLogGroups", func(ctx context.Context) error {
+			return ign(logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: id}))
+		}},
+		{"logs", "ListTagsForResource", func(ctx context.Context) error {
+			return ign(logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:logs:eu-west-1:123456789012:log-group:x-1")}))
+		}},
+		{"logs", "DeleteLogGroup", func(ctx context.Context) error {
+			return ign(logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: id}))
+		}},
 		{"s3", "HeadBucket", func(ctx context.Context) error { return ign(s.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: bkt})) }},
 		{"s3", "CreateBucket", func(ctx context.Context) error { return ign(s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})) }},
 		{"s3", "GetBucketVersioning", func(ctx context.Context) error {
@@ -205,7 +216,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 			continue
 		}
 		want := awsreq.Request{Service: tc.service, Region: "eu-west-1", Op: tc.op, Protocol: map[string]awsreq.Protocol{
-			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query}[tc.service]}
+			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query, "logs": awsreq.JSON}[tc.service]}
 		if diff := cmp.Diff(want, awsreq.Identify(req, body)); diff != "" {
 			t.Errorf("%s: %s %s (-want +got):\n%s", tc.op, req.Method, req.URL.RequestURI(), diff)
 		}

@@ -76,7 +76,7 @@ func TestRun(t *testing.T) {
 	noRegions := writeFile(t, "noregions.yml", goodNoRegions)
 	bad := writeFile(t, "bad.yml", badConfig)
 	badPrefix := bad + ":5: "
-	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group)`
+	const badMsg = `rule "orphan-volumes": unknown resource "rds-instance" (valid: ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, log-group, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group)`
 	actions := map[string]string{"GITHUB_ACTIONS": "true"}
 
 	tests := map[string]struct {

@@ -101,7 +101,7 @@ type Where struct {
 	OlderThan time.Duration     // zero: no age filter
 	Tags      map[string]string // all must match; "*" = any value
 	// Flags are yes/no facts a kind reports, by filter name: unattached,
-	// unused, unassociated. A filter set to true matches only resources
+	// unused, unassociated, empty. A filter set to true matches only resources
 	// with the fact; false, only those without.
 	Flags       map[string]bool
 	MissingTags []string // matches when any of these tag keys is absent
@@ -115,7 +115,7 @@ type Where struct {
 var States = []string{"running", "stopped"}
 
 // FlagFilters are the where-filters that test a yes/no fact of a resource.
-var FlagFilters = []string{"unattached", "unused", "unassociated"}
+var FlagFilters = []string{"unattached", "unused", "unassociated", "empty"}
 
 // Catalog tells the loader which resource kinds exist, the actions each
 // accepts and, for each, the where-filters and rule options (OptionKeys) it

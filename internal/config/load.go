@@ -530,7 +530,7 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 			r.Where.OlderThan = d
 		case "tags":
 			r.Where.Tags = l.stringMap(v, what+".tags")
-		case "unattached", "unused", "unassociated":
+		case "unattached", "unused", "unassociated", "empty":
 			if r.Where.Flags == nil {
 				r.Where.Flags = map[string]bool{}
 			}

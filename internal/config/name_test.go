@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -68,4 +69,19 @@ func TestParseRejectsBadNameFilter(t *testing.T) {
 			checkProblems(t, err, tc.want)
 		})
 	}
+}
+
+func TestParseEmptyFilter(t *testing.T) {
+	t.Parallel()
+	cat := Catalog{"log-group": {"delete": {"empty", "name"}}}
+	doc := "version: 1\nrules:\n  - name: r\n    resource: log-group\n    action: delete\n    where: {empty: true, name: \"/ci/*\"}\n"
+	f, err := Parse("broom.yml", []byte(doc), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Where{Flags: map[string]bool{"empty": true}, Name: "/ci/*"}, f.Rules[0].Where); diff != "" {
+		t.Errorf("Where (-want +got):\n%s", diff)
+	}
+	_, err = Parse("broom.yml", []byte(strings.Replace(doc, "empty: true", "empty: yes please", 1)), cat)
+	checkProblems(t, err, []string{`broom.yml:6: rule "r": where.empty: want true or false`})
 }

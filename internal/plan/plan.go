@@ -228,4 +228,8 @@ type Resource struct {
 	// snapshots deleted with an AMI ("delete-snapshots"). Apply skips a
 	// delete whose re-read DeleteChange differs from the plan's.
 	DeleteChange map[string]string
+	// AWSPrefix is the name prefix by which AWS services own the resource
+	// ("/aws/" for a log group): a veto that only a rule whose name glob
+	// starts with the prefix lifts, naming the resources it acts on.
+	AWSPrefix string
 }

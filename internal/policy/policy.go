@@ -96,6 +96,9 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 	if r.InUse != "" && rule.Action != "tag" { // in use vetoes all but tagging
 		return Verdict{Outcome: Protect, Reason: "in use: " + r.InUse}
 	}
+	if p := r.AWSPrefix; p != "" && !strings.HasPrefix(rule.Where.Name, p) {
+		return Verdict{Outcome: Protect, Reason: "AWS-owned prefix " + p + " (a rule acts on it only with a name that starts with " + p + ")"}
+	}
 	if why := r.Vetoes[rule.Action]; why != "" {
 		return Verdict{Outcome: Protect, Reason: why}
 	}

@@ -213,3 +213,34 @@ func TestEvaluateName(t *testing.T) {
 		})
 	}
 }
+
+func TestEvaluateAWSPrefix(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	lambda := plan.Resource{ID: "/aws/lambda/old-fn", Name: "/aws/lambda/old-fn", AWSPrefix: "/aws/", Flags: map[string]bool{"empty": true}}
+	vetoed := Verdict{Outcome: Protect, Reason: "AWS-owned prefix /aws/ (a rule acts on it only with a name that starts with /aws/)"}
+	rule := func(w config.Where) config.Rule { return config.Rule{Name: "r", Action: "delete", Where: w} }
+	tests := map[string]struct {
+		rule config.Rule
+		r    plan.Resource
+		want Verdict
+	}{
+		"a rule without a name":                                  {rule(config.Where{Flags: map[string]bool{"empty": true}}), lambda, vetoed},
+		"a glob that matches but does not start with the prefix": {rule(config.Where{Name: "/*/lambda/*"}), lambda, vetoed},
+		"a name that starts with the prefix": {rule(config.Where{Name: "/aws/lambda/old-*"}), lambda,
+			Verdict{Outcome: Act, Reason: "name matches /aws/lambda/old-*"}},
+		"a resource AWS does not own": {rule(config.Where{Flags: map[string]bool{"empty": true}}), plan.Resource{ID: "/ci/x", Name: "/ci/x", Flags: map[string]bool{"empty": true}},
+			Verdict{Outcome: Act, Reason: "empty: true"}},
+		"protect still wins over a named one": {rule(config.Where{Name: "/aws/lambda/*"}), plan.Resource{ID: "/aws/lambda/old-fn", Name: "/aws/lambda/old-fn", AWSPrefix: "/aws/", Tags: map[string]string{"broom:keep": "y"}},
+			Verdict{Outcome: Protect, Reason: "protected: tag broom:keep=y"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			protect := config.Protect{Tags: map[string]string{"broom:keep": "*"}}
+			if diff := cmp.Diff(tc.want, Evaluate(tc.rule, protect, now, tc.r)); diff != "" {
+				t.Errorf("Evaluate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -449,8 +449,8 @@ func TestLookup(t *testing.T) {
 		wantErr string
 	}{
 		"known kind":                         {name: "ebs-snapshot"},
-		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group`},
-		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group`},
+		"unknown kind lists the valid kinds": {name: "rds-instance", wantErr: `unknown resource kind "rds-instance", valid kinds are ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, log-group, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group`},
+		"empty name is unknown":              {name: "", wantErr: `unknown resource kind "", valid kinds are ami, ebs-snapshot, ebs-volume, ec2-instance, elastic-ip, load-balancer, log-group, nat-gateway, network-interface, rds-snapshot, s3-bucket, security-group`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -20,4 +20,5 @@ var registry = []Spec{
 	networkInterfaceSpec,
 	ec2InstanceSpec,
 	loadBalancerSpec,
+	logGroupSpec,
 }
