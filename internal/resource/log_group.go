@@ -101,9 +101,6 @@ func (k *logGroups) resource(ctx context.Context, g logtypes.LogGroup, n Narrow)
 		return r, false, fmt.Errorf("list tags of log group %s: %w", r.ID, err)
 	}
 	r.Tags = out.Tags
-	if r.Tags == nil {
-		r.Tags = map[string]string{}
-	}
 	return r, true, nil
 }
 
@@ -128,7 +125,6 @@ func logGroupResource(g logtypes.LogGroup, region string) plan.Resource {
 	for _, p := range awsOwnedPrefixes {
 		if strings.HasPrefix(name, p) {
 			r.AWSPrefix = p
-			break
 		}
 	}
 	if aws.ToBool(g.DeletionProtectionEnabled) {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/broom-dev/broom/internal/awstest"
+	"github.com/broom-dev/broom/internal/faults"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/policy"
 )
@@ -27,6 +28,7 @@ func TestLogGroupMoto(t *testing.T) {
 	t.Run("each filter and the veto decide through policy", func(t *testing.T) { lgTestFilters(t, m) })
 	t.Run("tags are read only where a rule could act", func(t *testing.T) { lgTestNarrow(t, m) })
 	t.Run("get re-reads by exact name; delete of a gone group is gone", func(t *testing.T) { lgTestGetAndDelete(t, m) })
+	t.Run("a group deleted while listed is left out", func(t *testing.T) { lgTestGoneWhileListed(t, m) })
 }
 
 const lgRegion = "us-east-1"
@@ -205,6 +207,37 @@ func lgTestGetAndDelete(t *testing.T, m *awstest.Moto) {
 	}
 }
 
+// lgTestGoneWhileListed: AWS answers ListTagsForResource for a group
+// deleted since DescribeLogGroups with ResourceNotFoundException (moto
+// answers no tags), which a proxy plays; another error fails the listing.
+func lgTestGoneWhileListed(t *testing.T, m *awstest.Moto) {
+	lgSeed(t, m)
+	p, err := faults.New(m.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cfg := m.Config(t, lgRegion)
+	cfg.BaseEndpoint = aws.String(p.URL())
+	arn := func(name string) string {
+		return "arn:aws:logs:" + lgRegion + ":" + awstest.AccountID + ":log-group:" + name
+	}
+	p.SetRules(faults.Rule{Service: "logs", Op: "ListTagsForResource", IDs: []string{arn("/ci/young")},
+		Fault: faults.APIError(400, "ResourceNotFoundException", "The specified log group does not exist.")})
+	got, err := newLogGroups(Env{AWS: cfg}).List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byID := kmByID(got); len(byID) != 3 || byID["/ci/young"].ID != "" {
+		t.Errorf("listed %v, want the three groups other than /ci/young", ids(got))
+	}
+	p.SetRules(faults.Rule{Service: "logs", Op: "ListTagsForResource", IDs: []string{arn("/ci/young")},
+		Fault: faults.APIError(400, "AccessDeniedException", "not allowed")})
+	if _, err := newLogGroups(Env{AWS: cfg}).List(t.Context()); err == nil || !strings.Contains(err.Error(), "list tags of log group /ci/young") {
+		t.Errorf("list with tags refused: %v, want the error naming the group", err)
+	}
+}
+
 // TestLogGroupFacts covers what moto cannot show: AWS's deletion
 // protection, retention, the other AWS-owned prefixes, and prices.
 func TestLogGroupFacts(t *testing.T) {
@@ -243,6 +276,12 @@ func TestLogGroupFacts(t *testing.T) {
 			}},
 		"kibibytes": {g: logtypes.LogGroup{LogGroupName: aws.String("/app/api"), StoredBytes: aws.Int64(1536)},
 			check: func(t *testing.T, r plan.Resource) { wantEq(t, "stored", r.Details["stored"], "1.5 KiB") }},
+		"no creation time is unknown, never old": {g: logtypes.LogGroup{LogGroupName: aws.String("/app/api")},
+			check: func(t *testing.T, r plan.Resource) {
+				if !r.Created.IsZero() || r.Details["created"] != "" {
+					t.Errorf("created %v (%q), want unknown", r.Created, r.Details["created"])
+				}
+			}},
 		"creation time in milliseconds": {g: logtypes.LogGroup{LogGroupName: aws.String("/app/api"), CreationTime: aws.Int64(1764849600123)},
 			check: func(t *testing.T, r plan.Resource) {
 				if want := time.UnixMilli(1764849600123).UTC(); !r.Created.Equal(want) || r.Details["created"] != "2025-12-04" {
