@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -74,6 +75,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 	db := rds.NewFromConfig(cfg)
 	lb := elbv2.NewFromConfig(cfg)
 	cr := ecr.NewFromConfig(cfg)
+	logs := cloudwatchlogs.NewFromConfig(cfg)
 	id, bkt := aws.String("x-1"), aws.String("acme-ci-artifacts")
 	type call func(context.Context) error
 	ign := func(_ any, err error) error { return err }
@@ -166,6 +168,15 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 		{"ecr", "BatchDeleteImage", func(ctx context.Context) error {
 			return ign(cr.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: id, ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String("sha256:0")}}}))
 		}},
+		{"logs", "DescribeLogGroups", func(ctx context.Context) error {
+			return ign(logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: id}))
+		}},
+		{"logs", "ListTagsForResource", func(ctx context.Context) error {
+			return ign(logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:logs:eu-west-1:123456789012:log-group:x-1")}))
+		}},
+		{"logs", "DeleteLogGroup", func(ctx context.Context) error {
+			return ign(logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: id}))
+		}},
 		{"s3", "HeadBucket", func(ctx context.Context) error { return ign(s.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: bkt})) }},
 		{"s3", "CreateBucket", func(ctx context.Context) error { return ign(s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bkt})) }},
 		{"s3", "GetBucketVersioning", func(ctx context.Context) error {
@@ -221,7 +232,7 @@ func TestIdentifyWhatTheSDKSends(t *testing.T) {
 			continue
 		}
 		want := awsreq.Request{Service: tc.service, Region: "eu-west-1", Op: tc.op, Protocol: map[string]awsreq.Protocol{
-			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query, "ecr": awsreq.JSON}[tc.service]}
+			"ec2": awsreq.EC2, "sts": awsreq.Query, "rds": awsreq.Query, "s3": awsreq.S3, "elasticloadbalancing": awsreq.Query, "ecr": awsreq.JSON, "logs": awsreq.JSON}[tc.service]}
 		if diff := cmp.Diff(want, awsreq.Identify(req, body)); diff != "" {
 			t.Errorf("%s: %s %s (-want +got):\n%s", tc.op, req.Method, req.URL.RequestURI(), diff)
 		}

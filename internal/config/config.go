@@ -102,7 +102,7 @@ type Where struct {
 	OlderThan time.Duration     // zero: no age filter
 	Tags      map[string]string // all must match; "*" = any value
 	// Flags are yes/no facts a kind reports, by filter name: unattached,
-	// unused, unassociated, untagged. A filter set to true matches only resources
+	// unused, unassociated, untagged, empty. A filter set to true matches only resources
 	// with the fact; false, only those without.
 	Flags       map[string]bool
 	MissingTags []string // matches when any of these tag keys is absent
@@ -113,13 +113,16 @@ type Where struct {
 	// KeepLast spares the N most recently pushed images of each
 	// repository (ecr-image); 0 spares none.
 	KeepLast int
+	// Name is a glob (path.Match: `*` and `?` stop at `/`) on the Name tag
+	// or the resource's own name; "" for any.
+	Name string
 }
 
 // States are the values the state filter takes.
 var States = []string{"running", "stopped"}
 
 // FlagFilters are the where-filters that test a yes/no fact of a resource.
-var FlagFilters = []string{"unattached", "unused", "unassociated", "untagged"}
+var FlagFilters = []string{"unattached", "unused", "unassociated", "untagged", "empty"}
 
 // Catalog tells the loader which resource kinds exist, the actions each
 // accepts and, for each, the where-filters and rule options (OptionKeys) it

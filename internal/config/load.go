@@ -530,7 +530,7 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 			r.Where.OlderThan = d
 		case "tags":
 			r.Where.Tags = l.stringMap(v, what+".tags")
-		case "unattached", "unused", "unassociated", "untagged":
+		case "unattached", "unused", "unassociated", "untagged", "empty":
 			if r.Where.Flags == nil {
 				r.Where.Flags = map[string]bool{}
 			}
@@ -551,6 +551,14 @@ func (l *loader) where(n *yaml.Node, r *Rule, filters []string) {
 				l.errorf(v, "%s.keep-last: want a whole number of images, 1 or more, got %s", what, describe(v))
 			}
 			r.Where.KeepLast = n
+		case "name":
+			glob := l.str(v, what+".name")
+			if _, err := path.Match(glob, ""); err != nil {
+				l.errorf(v, "%s.name: bad glob %q (path.Match syntax: * ? [a-z] \\x)", what, glob)
+			} else if glob == "" && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+				l.errorf(v, "%s.name: empty glob (\"*\" is any name)", what)
+			}
+			r.Where.Name = glob
 		case "missing-tags":
 			r.Where.MissingTags = l.strings(v, what+".missing-tags")
 			if v.Kind == yaml.SequenceNode && len(r.Where.MissingTags) == 0 {

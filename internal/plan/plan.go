@@ -236,4 +236,8 @@ type Resource struct {
 	// after this one, which keep-last counts against.
 	Repository string
 	Newer      int
+	// AWSPrefix is the name prefix by which AWS services own the resource
+	// ("/aws/" for a log group): a veto that only a rule whose name glob
+	// starts with the prefix lifts, naming the resources it acts on.
+	AWSPrefix string
 }

@@ -52,6 +52,12 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 		}
 		why = append(why, "tags "+formatTags(rule.Where.Tags))
 	}
+	if glob := rule.Where.Name; glob != "" {
+		if !matchName(glob, r) {
+			return Verdict{Outcome: Leave}
+		}
+		why = append(why, "name matches "+glob)
+	}
 	if want := rule.Where.State; want != "" {
 		if r.State != want {
 			return Verdict{Outcome: Leave}
@@ -95,6 +101,9 @@ func Evaluate(rule config.Rule, protect config.Protect, now time.Time, r plan.Re
 	}
 	if r.InUse != "" && rule.Action != "tag" { // in use vetoes all but tagging
 		return Verdict{Outcome: Protect, Reason: "in use: " + r.InUse}
+	}
+	if p := r.AWSPrefix; p != "" && !strings.HasPrefix(rule.Where.Name, p) {
+		return Verdict{Outcome: Protect, Reason: "AWS-owned prefix " + p + " (a rule acts on it only with a name that starts with " + p + ")"}
 	}
 	if why := r.Vetoes[rule.Action]; why != "" {
 		return Verdict{Outcome: Protect, Reason: why}
@@ -185,6 +194,17 @@ func matchTags(want, have map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// matchName reports whether glob matches the resource's own name or its
+// Name tag; a resource with neither matches no glob, not even "*".
+func matchName(glob string, r plan.Resource) bool {
+	for _, n := range []string{r.Name, r.Tags["Name"]} {
+		if ok, _ := path.Match(glob, n); ok && n != "" { // the loader checked the glob
+			return true
+		}
+	}
+	return false
 }
 
 func formatTags(m map[string]string) string {

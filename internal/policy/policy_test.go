@@ -167,3 +167,80 @@ func TestFormatAge(t *testing.T) {
 		}
 	}
 }
+
+func TestEvaluateName(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	rule := func(glob string) config.Rule {
+		return config.Rule{Name: "r", Action: "delete", Where: config.Where{Name: glob}}
+	}
+	tagged := func(name string) plan.Resource {
+		return plan.Resource{ID: "vol-1", Name: name, Tags: map[string]string{"Name": name}}
+	}
+	tests := map[string]struct {
+		rule config.Rule
+		r    plan.Resource
+		want Verdict
+	}{
+		"the Name tag matches": {rule("ci-*"), tagged("ci-cache"),
+			Verdict{Outcome: Act, Reason: "name matches ci-*"}},
+		"the Name tag does not match": {rule("ci-*"), tagged("prod-db"),
+			Verdict{Outcome: Leave}},
+		"the own name matches when the Name tag does not": {rule("web-*"),
+			plan.Resource{ID: "sg-1", Name: "web-old", Tags: map[string]string{"Name": "frontend"}},
+			Verdict{Outcome: Act, Reason: "name matches web-*"}},
+		"the Name tag matches when the own name does not": {rule("frontend"),
+			plan.Resource{ID: "sg-1", Name: "web-old", Tags: map[string]string{"Name": "frontend"}},
+			Verdict{Outcome: Act, Reason: "name matches frontend"}},
+		"star does not cross a slash": {rule("/aws/*"), plan.Resource{ID: "/aws/lambda/f", Name: "/aws/lambda/f"},
+			Verdict{Outcome: Leave}},
+		"star matches within a level": {rule("/aws/lambda/*"), plan.Resource{ID: "/aws/lambda/f", Name: "/aws/lambda/f"},
+			Verdict{Outcome: Act, Reason: "name matches /aws/lambda/*"}},
+		"no name matches no glob, not even star": {rule("*"), plan.Resource{ID: "vol-2"},
+			Verdict{Outcome: Leave}},
+		"the id is not a name": {rule("vol-*"), plan.Resource{ID: "vol-3"},
+			Verdict{Outcome: Leave}},
+		"protect still wins": {rule("ci-*"), plan.Resource{ID: "vol-4", Name: "ci-x", Tags: map[string]string{"broom:keep": "y"}},
+			Verdict{Outcome: Protect, Reason: "protected: tag broom:keep=y"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			protect := config.Protect{Tags: map[string]string{"broom:keep": "*"}}
+			if diff := cmp.Diff(tc.want, Evaluate(tc.rule, protect, now, tc.r)); diff != "" {
+				t.Errorf("Evaluate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEvaluateAWSPrefix(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	lambda := plan.Resource{ID: "/aws/lambda/old-fn", Name: "/aws/lambda/old-fn", AWSPrefix: "/aws/", Flags: map[string]bool{"empty": true}}
+	vetoed := Verdict{Outcome: Protect, Reason: "AWS-owned prefix /aws/ (a rule acts on it only with a name that starts with /aws/)"}
+	rule := func(w config.Where) config.Rule { return config.Rule{Name: "r", Action: "delete", Where: w} }
+	tests := map[string]struct {
+		rule config.Rule
+		r    plan.Resource
+		want Verdict
+	}{
+		"a rule without a name":                                  {rule(config.Where{Flags: map[string]bool{"empty": true}}), lambda, vetoed},
+		"a glob that matches but does not start with the prefix": {rule(config.Where{Name: "/*/lambda/*"}), lambda, vetoed},
+		"a name that starts with the prefix": {rule(config.Where{Name: "/aws/lambda/old-*"}), lambda,
+			Verdict{Outcome: Act, Reason: "name matches /aws/lambda/old-*"}},
+		"a resource AWS does not own": {rule(config.Where{Flags: map[string]bool{"empty": true}}), plan.Resource{ID: "/ci/x", Name: "/ci/x", Flags: map[string]bool{"empty": true}},
+			Verdict{Outcome: Act, Reason: "empty: true"}},
+		"protect still wins over a named one": {rule(config.Where{Name: "/aws/lambda/*"}), plan.Resource{ID: "/aws/lambda/old-fn", Name: "/aws/lambda/old-fn", AWSPrefix: "/aws/", Tags: map[string]string{"broom:keep": "y"}},
+			Verdict{Outcome: Protect, Reason: "protected: tag broom:keep=y"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			protect := config.Protect{Tags: map[string]string{"broom:keep": "*"}}
+			if diff := cmp.Diff(tc.want, Evaluate(tc.rule, protect, now, tc.r)); diff != "" {
+				t.Errorf("Evaluate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -344,7 +344,7 @@ func imageSnapshots(img types.Image) []string {
 var amiSpec = Spec{
 	Name:    "ami",
 	New:     newAMIs,
-	Actions: map[string][]string{"delete": {"unused", "older-than", "tags"}, "tag": append([]string{"unused"}, tagDated...)},
+	Actions: map[string][]string{"delete": {"unused", "older-than", "tags", "name"}, "tag": append([]string{"unused"}, tagDated...)},
 	IAM: func() map[string]Access {
 		// Images, and what uses them: instances and launch templates; the
 		// tags of their snapshots, which protect or AWS Backup may keep.

@@ -274,6 +274,22 @@ var conformances = map[string]conformance{
 			awstest.TagRepository(t, cfg, repo, keep)
 		},
 	},
+	// log-group: the veto is an AWS-owned prefix the rule does not name;
+	// deletion protection, which moto does not know, is in log_group_test.go.
+	"log-group": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			s := conformanceSeed{Act: "/conformance/act", ByTag: "/conformance/by-tag", ByID: "/conformance/by-id",
+				Vetoed: map[string]string{"/aws/lambda/conformance": "AWS-owned prefix /aws/"}}
+			for _, g := range []string{s.Act, s.ByID, "/aws/lambda/conformance"} {
+				awstest.CreateLogGroup(t, cfg, g, nil)
+			}
+			awstest.CreateLogGroup(t, cfg, s.ByTag, keep)
+			return s
+		},
+		Rules:   oneRule("resource: log-group\n    action: delete\n    where: {empty: true, older-than: 30d}"),
+		Op:      plan.Delete,
+		Protect: func(t *testing.T, cfg aws.Config, id string) { awstest.TagLogGroup(t, cfg, id, keep) },
+	},
 	// s3-bucket is ensure-only: its rules name their buckets, one each,
 	// and one more names a bucket that does not exist, for the plan to
 	// create.

@@ -179,7 +179,7 @@ func hasTagPrefix(tags map[string]string, prefix string) bool {
 var ebsSnapshotSpec = Spec{
 	Name:    "ebs-snapshot",
 	New:     newEBSSnapshots,
-	Actions: map[string][]string{"delete": {"older-than", "tags"}, "tag": tagDated},
+	Actions: map[string][]string{"delete": {"older-than", "tags", "name"}, "tag": tagDated},
 	IAM: func() map[string]Access {
 		list := readEC2("ec2:DescribeSnapshots", "ec2:DescribeImages") // snapshots, and the AMIs they back
 		return map[string]Access{

@@ -430,7 +430,7 @@ func TestDo(t *testing.T) {
 func TestCatalog(t *testing.T) {
 	t.Parallel()
 	got := Catalog()
-	if diff := cmp.Diff([]string{"older-than", "tags"}, got["ebs-snapshot"]["delete"]); diff != "" {
+	if diff := cmp.Diff([]string{"older-than", "tags", "name"}, got["ebs-snapshot"]["delete"]); diff != "" {
 		t.Errorf("ebs-snapshot delete filters (-want +got):\n%s", diff)
 	}
 	for kind, actions := range got {

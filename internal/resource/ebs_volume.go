@@ -363,9 +363,9 @@ var ebsVolumeSpec = Spec{
 	Name: "ebs-volume",
 	New:  newEBSVolumes,
 	Actions: map[string][]string{
-		"delete": {"unattached", "older-than", "tags", "snapshot-first"},
+		"delete": {"unattached", "older-than", "tags", "name", "snapshot-first"},
 		"tag":    append([]string{"unattached"}, tagDated...),
-		"update": {"unattached", "older-than", "tags", "set"},
+		"update": {"unattached", "older-than", "tags", "name", "set"},
 	},
 	// update: gp2 to gp3 (Converge), with IOPS and throughput at least these.
 	Sets: map[string][]Setting{"update": {

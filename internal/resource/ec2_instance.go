@@ -302,8 +302,8 @@ var ec2InstanceSpec = Spec{
 	Name: "ec2-instance",
 	New:  newEC2Instances,
 	Actions: map[string][]string{
-		"stop":   {"state", "older-than", "tags", "missing-tags"},
-		"delete": {"state", "older-than", "tags", "missing-tags"},
+		"stop":   {"state", "older-than", "tags", "missing-tags", "name"},
+		"delete": {"state", "older-than", "tags", "missing-tags", "name"},
 		"tag":    append([]string{"state"}, tagDated...),
 	},
 	Moves: map[string]string{"stop": "stopped"},

@@ -114,7 +114,7 @@ func (k *elasticIPs) addressResource(a types.Address) plan.Resource {
 var elasticIPSpec = Spec{
 	Name:    "elastic-ip",
 	New:     newElasticIPs,
-	Actions: map[string][]string{"delete": {"unassociated", "tags"}, "tag": append([]string{"unassociated"}, tagUndated...)},
+	Actions: map[string][]string{"delete": {"unassociated", "tags", "name"}, "tag": append([]string{"unassociated"}, tagUndated...)},
 	IAM: map[string]Access{
 		"delete": {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{{Sid: "ReleaseAddresses", Actions: []string{"ec2:ReleaseAddress"}, Resources: []string{arnAddress}, RuleResourceTags: true}}},
 		"tag":    {Plan: []Grant{readEC2("ec2:DescribeAddresses")}, Apply: []Grant{tagEC2Grant("TagAddresses", arnAddress)}},

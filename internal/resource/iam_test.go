@@ -372,6 +372,11 @@ func TestIAMCoversCalls(t *testing.T) {
 			r.plan(func() { r.list() })
 			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "ecr-image", ID: id}) })
 		}},
+		"log-group delete": {use: Use{Kind: "log-group", Action: "delete"}, run: func(r *iamRun) {
+			awstest.CreateLogGroup(r.t, r.direct, "/iam/test", nil)
+			r.plan(func() { r.list() })
+			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "log-group", ID: "/iam/test"}) })
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",

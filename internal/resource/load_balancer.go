@@ -339,7 +339,7 @@ func (k *loadBalancers) Do(ctx context.Context, a plan.Action) error {
 var loadBalancerSpec = Spec{
 	Name:    "load-balancer",
 	New:     newLoadBalancers,
-	Actions: map[string][]string{"delete": {"unused", "older-than", "tags"}},
+	Actions: map[string][]string{"delete": {"unused", "older-than", "tags", "name"}},
 	IAM: map[string]Access{"delete": {
 		// ELBv2's Describe calls take no resource ARNs.
 		Plan: []Grant{{Sid: "ReadLoadBalancers", Resources: []string{"*"}, Actions: []string{

@@ -193,7 +193,7 @@ func (k *natGateways) gatewayResource(g types.NatGateway, routes map[string][]st
 var natGatewaySpec = Spec{
 	Name:    "nat-gateway",
 	New:     newNATGateways,
-	Actions: map[string][]string{"delete": {"unused", "older-than", "tags"}},
+	Actions: map[string][]string{"delete": {"unused", "older-than", "tags", "name"}},
 	IAM: map[string]Access{
 		"delete": {
 			Plan:  []Grant{readEC2("ec2:DescribeNatGateways", "ec2:DescribeRouteTables")},

@@ -191,7 +191,7 @@ func interfaceResource(n types.NetworkInterface, region string) plan.Resource {
 var networkInterfaceSpec = Spec{
 	Name:    "network-interface",
 	New:     newNetworkInterfaces,
-	Actions: map[string][]string{"delete": {"unattached", "tags"}},
+	Actions: map[string][]string{"delete": {"unattached", "tags", "name"}},
 	IAM: map[string]Access{
 		"delete": {
 			Plan:  []Grant{readEC2("ec2:DescribeNetworkInterfaces", "ec2:DescribeNatGateways")},

@@ -212,7 +212,7 @@ func rdsSnapshotResource(s rdstypes.DBSnapshot, shared []string, region string) 
 var rdsSnapshotSpec = Spec{
 	Name:    "rds-snapshot",
 	New:     newRDSSnapshots,
-	Actions: map[string][]string{"delete": {"older-than", "tags"}, "tag": tagDated},
+	Actions: map[string][]string{"delete": {"older-than", "tags", "name"}, "tag": tagDated},
 	IAM: func() map[string]Access {
 		// Listing names no snapshot, so it is granted on every resource.
 		list := Grant{Sid: "ReadRDS", Actions: []string{"rds:DescribeDBSnapshots", "rds:DescribeDBSnapshotAttributes"}, Resources: []string{"*"}}

@@ -2,8 +2,8 @@ package resource
 
 // What a tag action takes, for kinds with and without a creation time.
 var (
-	tagDated   = []string{"missing-tags", "tags", "older-than", "set"}
-	tagUndated = []string{"missing-tags", "tags", "set"}
+	tagDated   = []string{"missing-tags", "tags", "older-than", "name", "set"}
+	tagUndated = []string{"missing-tags", "tags", "name", "set"}
 )
 
 // registry is every resource kind broom knows, one line each; the Spec is
@@ -21,4 +21,5 @@ var registry = []Spec{
 	ec2InstanceSpec,
 	loadBalancerSpec,
 	ecrImageSpec,
+	logGroupSpec,
 }

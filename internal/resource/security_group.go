@@ -252,7 +252,7 @@ func someIDs(ids []string) string {
 var securityGroupSpec = Spec{
 	Name:    "security-group",
 	New:     newSecurityGroups,
-	Actions: map[string][]string{"delete": {"unused", "tags"}},
+	Actions: map[string][]string{"delete": {"unused", "tags", "name"}},
 	IAM: map[string]Access{
 		"delete": {
 			Plan:  []Grant{readEC2("ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces")},
