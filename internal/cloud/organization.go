@@ -63,39 +63,33 @@ func organizationAccounts(ctx context.Context, api organizationsAPI, ous, exclud
 		}
 		return sortedKeys(found), nil
 	}
-	for _, ou := range ous {
-		// Breadth first through ou's tree; seen guards against an OU
-		// reached twice (one of ous inside another).
-		queue, seen := []string{ou}, map[string]bool{}
-		for len(queue) > 0 {
-			parent := queue[0]
-			queue = queue[1:]
-			if seen[parent] {
-				continue
+	// Breadth first through each OU's tree; seen keeps an OU inside
+	// another of ous from being read twice.
+	queue, seen := slices.Clone(ous), map[string]bool{}
+	for len(queue) > 0 {
+		ou := queue[0]
+		queue = queue[1:]
+		if seen[ou] {
+			continue
+		}
+		seen[ou] = true
+		accounts := organizations.NewListAccountsForParentPaginator(api, &organizations.ListAccountsForParentInput{ParentId: aws.String(ou), MaxResults: size})
+		for accounts.HasMorePages() {
+			page, err := accounts.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("accounts: organization: list the accounts of OU %s: %w", ou, err)
 			}
-			seen[parent] = true
-			where := ou
-			if parent != ou {
-				where = fmt.Sprintf("%s (in %s)", parent, ou)
+			add(page.Accounts)
+		}
+		children := organizations.NewListChildrenPaginator(api, &organizations.ListChildrenInput{ParentId: aws.String(ou),
+			ChildType: types.ChildTypeOrganizationalUnit, MaxResults: size})
+		for children.HasMorePages() {
+			page, err := children.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("accounts: organization: list the child OUs of %s: %w", ou, err)
 			}
-			accounts := organizations.NewListAccountsForParentPaginator(api, &organizations.ListAccountsForParentInput{ParentId: aws.String(parent), MaxResults: size})
-			for accounts.HasMorePages() {
-				page, err := accounts.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("accounts: organization: list the accounts of OU %s: %w", where, err)
-				}
-				add(page.Accounts)
-			}
-			children := organizations.NewListChildrenPaginator(api, &organizations.ListChildrenInput{ParentId: aws.String(parent),
-				ChildType: types.ChildTypeOrganizationalUnit, MaxResults: size})
-			for children.HasMorePages() {
-				page, err := children.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("accounts: organization: list the child OUs of %s: %w", where, err)
-				}
-				for _, c := range page.Children {
-					queue = append(queue, aws.ToString(c.Id))
-				}
+			for _, c := range page.Children {
+				queue = append(queue, aws.ToString(c.Id))
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
@@ -119,6 +121,74 @@ func TestOrganizationAccounts(t *testing.T) {
 				t.Errorf("accounts, pages of 1 (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// An OU inside another listed OU is read once.
+func TestOrganizationAccountsReadsEachOUOnce(t *testing.T) {
+	t.Parallel()
+	m := awstest.StartMoto(t)
+	o := seedOrg(t, m.Config(t, "us-east-1"))
+	cfg, rec := m.Recorded(t, "us-east-1")
+	got, err := OrganizationAccounts(t.Context(), cfg, []string{o.team, o.dev}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := slices.Sorted(slices.Values([]string{o.dev1, o.team1, o.deep1})); !slices.Equal(got, want) {
+		t.Errorf("accounts %v, want %v", got, want)
+	}
+	// dev, team and deep, each once.
+	for _, op := range []string{"ListAccountsForParent", "ListChildren"} {
+		if n := rec.Count(op); n != 3 {
+			t.Errorf("%s called %d times, want 3 (one for each OU)", op, n)
+		}
+	}
+}
+
+// Every call's error ends the discovery and says what it was doing.
+func TestOrganizationAccountsErrorsSayWhere(t *testing.T) {
+	t.Parallel()
+	m := awstest.StartMoto(t)
+	cfg := m.Config(t, "us-east-1")
+	o := seedOrg(t, cfg)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for ous, want := range map[string]string{
+		"":    "accounts: organization: list its accounts: ",
+		o.dev: "accounts: organization: list the accounts of OU " + o.dev + ": ",
+	} {
+		var list []string
+		if ous != "" {
+			list = []string{ous}
+		}
+		got, err := OrganizationAccounts(ctx, cfg, list, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, context.Canceled) || got != nil {
+			t.Errorf("ous %q, cancelled: %v, %v; want nothing and an error starting %q", ous, got, err, want)
+		}
+	}
+}
+
+func TestActive(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		account types.Account
+		want    bool
+	}{
+		{types.Account{State: types.AccountStateActive, Status: types.AccountStatusActive}, true},
+		{types.Account{State: types.AccountStateActive}, true},
+		{types.Account{State: types.AccountStateSuspended, Status: types.AccountStatusActive}, false},
+		{types.Account{State: types.AccountStatePendingClosure}, false},
+		{types.Account{State: types.AccountStateClosed}, false},
+		{types.Account{State: types.AccountStatePendingActivation}, false},
+		// Before State, only Status.
+		{types.Account{Status: types.AccountStatusActive}, true},
+		{types.Account{Status: types.AccountStatusSuspended}, false},
+		{types.Account{Status: types.AccountStatusPendingClosure}, false},
+		{types.Account{}, false},
+	} {
+		if got := active(tc.account); got != tc.want {
+			t.Errorf("active(State %q, Status %q) = %v, want %v", tc.account.State, tc.account.Status, got, tc.want)
+		}
 	}
 }
 

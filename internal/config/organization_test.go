@@ -67,6 +67,10 @@ func TestParseRejectsMalformedOrganizations(t *testing.T) {
 			yaml: "accounts:\n  organization:\n    ous:\n      - ou-ab12-abcdefgh\n      - ou-ab12-abcdefgh\n" + role,
 			want: []string{`broom.yml:5: accounts: organization: ous: ou-ab12-abcdefgh listed twice (first at line 4)`},
 		},
+		"a null in ous, once": {
+			yaml: "accounts:\n  organization:\n    ous:\n      - ou-ab12-abcdefgh\n      -\n" + role,
+			want: []string{`broom.yml:5: accounts: organization: ous: want a string, got nothing`},
+		},
 		"ous empty": {
 			yaml: "accounts:\n  organization:\n    ous: []\n" + role,
 			want: []string{`broom.yml:3: accounts: organization: ous: empty list (leave ous out for the whole organization)`},
