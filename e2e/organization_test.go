@@ -51,7 +51,7 @@ func TestOrganizationPlansEachAccountOfAnOU(t *testing.T) {
 	w.rec.Reset()
 	p := w.cli("plan")
 	heading, _, _ := strings.Cut(p.stdout, "\n")
-	want := "broom plan · nightly · accounts " + members[0] + ", " + members[1] + " · 1 region"
+	want := "broom plan · nightly · 2 accounts: " + members[0] + ", " + members[1] + " · 1 region"
 	if p.code != 0 || heading != want {
 		t.Errorf("plan: exit %d, heading %q; want 0 and %q", p.code, heading, want)
 	}
@@ -90,7 +90,7 @@ func TestOrganizationPlansEachAccountOfAnOU(t *testing.T) {
 		t.Fatalf("%d sticky comments, want 1", len(comments))
 	}
 	for what, body := range map[string]string{"comment": comments[0].Body, "job summary": r.summary} {
-		if !strings.Contains(body, "· accounts "+members[0]+", "+members[1]+" ·") {
+		if !strings.Contains(body, "· 2 accounts: "+members[0]+", "+members[1]+" ·") {
 			t.Errorf("%s: heading does not name %v:\n%s", what, members, body)
 		}
 		for _, id := range members {
