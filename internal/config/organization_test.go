@@ -95,6 +95,14 @@ func TestParseRejectsMalformedOrganizations(t *testing.T) {
 			yaml: "accounts:\n  organization: [ou-ab12-abcdefgh]\n" + role,
 			want: []string{`broom.yml:2: accounts: organization: want a mapping, got a list`},
 		},
+		"organization a string": {
+			yaml: "accounts:\n  organization: all\n" + role,
+			want: []string{`broom.yml:2: accounts: organization: want a mapping, got "all"`},
+		},
+		"role with nothing after it, once": {
+			yaml: "accounts:\n  organization: {}\n  role:\n",
+			want: []string{`broom.yml:3: accounts: role: want a string, got nothing`},
+		},
 		"no role": {
 			yaml: "version: 1\naccounts:\n  organization:\n    ous: [ou-ab12-abcdefgh]\n",
 			want: []string{`broom.yml:3: accounts: organization needs role`},
