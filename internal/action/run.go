@@ -90,7 +90,8 @@ func (c Cloud) Identities() []report.Account {
 }
 
 // Connect builds the engine for cfg. Without accounts in the config it
-// works in the current credentials' account; with them, it assumes each
+// works in the current credentials' account; with them (listed, or found
+// in AWS Organizations with the current credentials), it assumes each
 // role and checks that STS names the account the config says. With
 // allowed-accounts, the credentials' own account and each of accounts must
 // be in it (SPEC §9): any other is a *MisuseError, before anything is
@@ -106,10 +107,7 @@ func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engine
 // connect is Connect with the loading of a region's base configuration
 // (the SDK's default chain, in Connect) given: tests point it at moto.
 func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base func(context.Context, string) (aws.Config, error), engineOpts ...engine.Option) (Cloud, error) {
-	roles := map[string]string{}
-	for _, a := range cfg.Accounts {
-		roles[a.ID] = a.Role
-	}
+	roles := map[string]string{} // filled before load is first called
 	var mu sync.Mutex
 	cache := map[string]aws.Config{}
 	load := func(ctx context.Context, account, region string) (aws.Config, error) {
@@ -149,13 +147,32 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 	if err := allowed(current, "it is the credentials' own account"); err != nil {
 		return Cloud{}, err
 	}
+	listed, which := cfg.Accounts, "accounts: names it"
+	if org := cfg.Organization; org != nil {
+		// With the run's own credentials: the management account's or a
+		// delegated administrator's.
+		ids, err := cloud.OrganizationAccounts(ctx, first, org.OUs, org.Exclude)
+		if err != nil {
+			return Cloud{}, err
+		}
+		logger.Info("organization", "accounts", len(ids), "ous", strings.Join(org.OUs, ","))
+		listed, which = make([]config.Account, len(ids)), "accounts: organization has it"
+		for i, id := range ids {
+			listed[i] = config.Account{ID: id, Role: org.RoleFor(id)}
+		}
+	}
+	for _, a := range listed {
+		roles[a.ID] = a.Role
+	}
 	accounts, configs := []string{current}, []aws.Config{first}
-	if len(cfg.Accounts) > 0 {
+	if len(listed) > 0 {
 		accounts, configs = accounts[:0], configs[:0]
-		for _, a := range cfg.Accounts {
-			if err := allowed(a.ID, "accounts: names it"); err != nil {
-				return Cloud{}, err // before assuming its role
+		for _, a := range listed {
+			if err := allowed(a.ID, which); err != nil {
+				return Cloud{}, err // before assuming any role
 			}
+		}
+		for _, a := range listed {
 			c, err := load(ctx, a.ID, cfg.Regions[0])
 			if err != nil {
 				return Cloud{}, err

@@ -23,8 +23,8 @@ func runIAMPolicy(args []string, env IO) (code int) {
 	if err != nil {
 		return s.failConfig(err)
 	}
-	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.Accounts), PlanOnly: p.switches["plan-only"],
-		AllRegions: cfg.AllRegions, ProtectTags: cfg.File.Protect.Tags})
+	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.File), PlanOnly: p.switches["plan-only"],
+		AllRegions: cfg.AllRegions, ProtectTags: cfg.File.Protect.Tags, Organization: cfg.Organization != nil})
 	if err != nil {
 		return s.fail(action.ExitFailure, err)
 	}
@@ -57,9 +57,14 @@ func iamUses(rules []config.Rule) []resource.Use {
 	return out
 }
 
-func accountRoles(accounts []config.Account) []string {
+// accountRoles are the roles the run assumes: each listed account's, or
+// the organization's role in any account.
+func accountRoles(f config.File) []string {
+	if f.Organization != nil {
+		return []string{f.Organization.RoleFor("*")}
+	}
 	var out []string
-	for _, a := range accounts {
+	for _, a := range f.Accounts {
 		out = append(out, a.Role)
 	}
 	return out

@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type File struct {
 	Protect    Protect
 	Tags       map[string]string
 	Accounts   []Account // empty: the account of the current credentials
+	// Organization, when set, stands for Accounts: the accounts are
+	// discovered in AWS Organizations when the run connects.
+	Organization *Organization
 	// AllowedAccounts, when set, are the only accounts broom may act in:
 	// the credentials' own and each of Accounts is checked against it
 	// before anything is listed (SPEC §9). Empty: any account.
@@ -70,6 +74,23 @@ type RateLimit struct {
 type Account struct {
 	ID   string
 	Role string
+}
+
+// Organization is accounts: in its organization form: the ACTIVE accounts
+// of OUs (and their child OUs), or of the whole organization, less Exclude,
+// each reached by assuming Role with AccountPlaceholder replaced by its id.
+type Organization struct {
+	OUs     []string // empty: the whole organization
+	Exclude []string
+	Role    string
+}
+
+// AccountPlaceholder is what Organization.Role names the account by.
+const AccountPlaceholder = "{account}"
+
+// RoleFor is the role to assume in account.
+func (o Organization) RoleFor(account string) string {
+	return strings.ReplaceAll(o.Role, AccountPlaceholder, account)
 }
 
 // Protect lists what no rule may touch.

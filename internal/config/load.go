@@ -195,14 +195,23 @@ var (
 	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+$`)
 )
 
-// accounts reads the accounts list: each an id and the role to assume in it.
+// accounts reads accounts: a list of accounts, each an id and the role to
+// assume in it, or a mapping that finds them in AWS Organizations.
 func (l *loader) accounts(n *yaml.Node, f *File) {
+	if n.Kind == yaml.MappingNode {
+		l.organization(n, f)
+		return
+	}
 	if n.Kind != yaml.SequenceNode {
-		l.errorf(n, "accounts: want a list, got %s", describe(n))
+		l.errorf(n, "accounts: want a list of accounts or a mapping with organization and role, got %s", describe(n))
 		return
 	}
 	seen := map[string]int{}
 	for _, an := range n.Content {
+		if valueOf(an, "organization") != nil {
+			l.errorf(an, "accounts: organization cannot be one of a list of accounts: write either the list or accounts: {organization: …, role: …}")
+			continue
+		}
 		var a Account
 		l.mapping(an, "accounts", []string{"id", "role"}, func(key string, _, v *yaml.Node) {
 			if key == "id" {
@@ -229,6 +238,82 @@ func (l *loader) accounts(n *yaml.Node, f *File) {
 		}
 		f.Accounts = append(f.Accounts, a)
 	}
+}
+
+var (
+	// ouPattern is the id of an organizational unit, as Organizations
+	// documents it.
+	ouPattern = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	// orgRolePattern is a role ARN whose account is the placeholder.
+	orgRolePattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\{account\}:role/([\w+=,.@/-]|\{account\})+$`)
+)
+
+// organization reads accounts: {organization: {ous, exclude}, role}.
+func (l *loader) organization(n *yaml.Node, f *File) {
+	o := &Organization{}
+	found := false
+	l.mapping(n, "accounts", []string{"organization", "role"}, func(key string, _, v *yaml.Node) {
+		if key == "role" {
+			o.Role = l.str(v, "accounts: role")
+			if o.Role != "" && !strings.Contains(o.Role, AccountPlaceholder) {
+				l.errorf(v, "accounts: role %q does not name the account by {account}, e.g. arn:aws:iam::{account}:role/broom", o.Role)
+			} else if o.Role != "" && !orgRolePattern.MatchString(o.Role) {
+				l.errorf(v, "accounts: role %q is not an IAM role ARN in account {account}, e.g. arn:aws:iam::{account}:role/broom", o.Role)
+			}
+			return
+		}
+		found = true
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			return // organization: with nothing under it, the whole organization
+		}
+		l.mapping(v, "accounts: organization", []string{"ous", "exclude"}, func(key string, _, v *yaml.Node) {
+			if key == "ous" {
+				o.OUs = l.ids(v, "accounts: organization: ous", ouPattern,
+					"is not an OU id (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more)", "leave ous out for the whole organization")
+			} else {
+				o.Exclude = l.ids(v, "accounts: organization: exclude", accountPattern,
+					"is not a 12-digit AWS account id (quote it: YAML reads a leading zero as a number)", "leave exclude out")
+			}
+		})
+	})
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	if !found {
+		l.errorf(n, "accounts: want organization (with role) or a list of accounts")
+	}
+	if o.Role == "" && valueOf(n, "role") == nil {
+		l.errorf(n, "accounts: organization needs role, the role to assume in each account, e.g. arn:aws:iam::{account}:role/broom")
+	}
+	f.Organization = o
+}
+
+// ids reads a non-empty list of ids that match pattern, each once.
+func (l *loader) ids(n *yaml.Node, what string, pattern *regexp.Regexp, bad, empty string) []string {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(n, "%s: want a list, got %s", what, describe(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		l.errorf(n, "%s: empty list (%s)", what, empty)
+		return nil
+	}
+	var out []string
+	seen := map[string]int{}
+	for _, c := range n.Content {
+		id := l.str(c, what)
+		switch {
+		case c.Kind != yaml.ScalarNode || c.Tag == "!!null":
+		case !pattern.MatchString(id):
+			l.errorf(c, "%s: %q %s", what, id, bad)
+		case seen[id] > 0:
+			l.errorf(c, "%s: %s listed twice (first at line %d)", what, id, seen[id])
+		default:
+			seen[id] = c.Line
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // allowedAccounts reads allowed-accounts: a non-empty list of account ids.

@@ -156,7 +156,7 @@ func TestTextShowsDataEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`broom plan · prod · accounts x\n::error ::pwned\x1b[31m (`,
+		`broom plan · prod · 2 accounts: x\n::error ::pwned\x1b[31m (`,
 		`note: x\n::error ::pwned\x1b[31m`,
 		`left alone: x\n::error ::pwned\x1b[31m x\n::error`,
 		`│ delete │ x\n::error ::pwned\x1b[31m`,
@@ -289,7 +289,7 @@ func TestMarkdownShowsDataInCode(t *testing.T) {
 	t.Parallel()
 	body := Markdown(hostileReport("see #1 @octocat https://evil.example/x", false))
 	for _, want := range []string{
-		"· accounts see `#1` `@octocat` `https://evil.example/x` (see `#1`",
+		"· 2 accounts: see `#1` `@octocat` `https://evil.example/x` (see `#1`",
 		"| see `#1` `@octocat` `https://evil.example/x` |",
 		"- `see #1 @octocat https://evil.example/x` see `#1` `@octocat`",
 		"> see `#1` `@octocat` `https://evil.example/x`",

@@ -57,7 +57,7 @@ func title(p plan.Plan) string {
 const maxHeadingAccounts = 10
 
 // accountsPhrase is what a heading says after the report id: " · account
-// 123456789012 (acme-prod)", " · accounts 111111111111 (a), 222222222222",
+// 123456789012 (acme-prod)", " · 2 accounts: 111111111111 (a), 222222222222",
 // or "" when no account is known. esc makes the ids and aliases (AWS data)
 // safe for the report's format.
 func accountsPhrase(accounts []Account, esc func(string) string) string {
@@ -65,9 +65,12 @@ func accountsPhrase(accounts []Account, esc func(string) string) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(" · account")
-	if len(accounts) > 1 {
-		b.WriteString("s")
+	if len(accounts) == 1 {
+		b.WriteString(" · account")
+	} else {
+		// The count first: a heading cut at maxHeadingAccounts, or one
+		// over an organization, says at once how many.
+		fmt.Fprintf(&b, " · %d accounts:", len(accounts))
 	}
 	for i, a := range accounts {
 		if i == maxHeadingAccounts {

@@ -118,7 +118,14 @@ type PolicyOptions struct {
 	// its tags (the grants with RuleResourceTags) on a resource carrying
 	// one, so protect holds in IAM too.
 	ProtectTags map[string]string
+	// Organization (accounts: organization) adds what finding the accounts
+	// in AWS Organizations needs; Roles then holds the role pattern, its
+	// {account} written *.
+	Organization bool
 }
+
+// organizationActions are the calls that find an organization's accounts.
+var organizationActions = []string{"organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListChildren"}
 
 // PolicyDocument is an IAM policy.
 type PolicyDocument struct {
@@ -148,6 +155,9 @@ func Policy(uses []Use, o PolicyOptions) (PolicyDocument, error) {
 	b.add(Grant{Sid: "Identity", Actions: identityActions, Resources: []string{"*"}}, Use{})
 	if len(o.Roles) > 0 {
 		b.add(Grant{Sid: "AssumeAccountRoles", Actions: []string{"sts:AssumeRole"}, Resources: o.Roles}, Use{})
+	}
+	if o.Organization {
+		b.add(Grant{Sid: "DiscoverAccounts", Actions: organizationActions, Resources: []string{"*"}}, Use{})
 	}
 	if o.AllRegions {
 		b.add(Grant{Sid: "EnabledRegions", Actions: []string{"ec2:DescribeRegions"}, Resources: []string{"*"}}, Use{})
