@@ -12,9 +12,10 @@
 // control listener answers GET /stats (text: first_ns, last_ns, busy_ns,
 // max_in_flight, then one "op NAME requests forwarded injected" line per
 // action, a "total" line, one "rop REGION NAME requests forwarded injected"
-// line per action and -region ("-" for the rest), and one "span NAME first_ns last_ns" line per
-// query-protocol action: its first call's arrival and its last answer) and POST /reset (forget the counts and times,
-// refill the bucket).
+// line per -region and action ("-" for the calls of no -region), and one
+// "span NAME first_ns last_ns" line per query-protocol action: its first
+// call's arrival and its last answer) and POST /reset (forget the counts and
+// times, refill the bucket).
 package main
 
 import (
