@@ -47,7 +47,7 @@ func main() {
 	flag.StringVar(&e.bucket, "bucket", "", "bucket to create")
 	// moto answers one call at a time: 8 in flight made 1,000 snapshots in
 	// 19.5 s, 1 in 21 s.
-	workers := flag.Int("workers", 1, "calls in flight")
+	workers := flag.Int("workers", 1, "calls in flight while making volumes, snapshots, images and addresses (the other kinds are made one call at a time)")
 	flag.Parse()
 	if *endpoint == "" {
 		fmt.Fprintln(os.Stderr, "seed: -endpoint is required")
