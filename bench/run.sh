@@ -14,6 +14,9 @@
 #   scale   broom plan of 20,000 snapshot deletions (against bench/cmd/fakeec2:
 #           moto cannot list that many): peak RSS
 #   render  the report renderers' benchmarks at 20,000 actions
+#   kinds   broom plan over 2 regions of a small estate of every kind, one
+#           rule each, behind the counting proxy: wall time, peak RSS, and
+#           the API calls per kind and region beside each kind's floor
 #
 # Environment: RUNS (measured runs of each, default 5; start takes at least
 # 10), STEPS (default all, in the order above), SCALE (actions of the scale
@@ -27,7 +30,7 @@ source scripts/lib.sh
 ensure_tools
 
 runs="${RUNS:-5}"
-steps="${STEPS:-size plan start apply scale render}"
+steps="${STEPS:-size plan start apply scale render kinds}"
 apply_configs="${APPLY:-apply-tuned apply-default}"
 # Every setting is checked before anything is built or run.
 if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
@@ -36,9 +39,9 @@ if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
 fi
 for s in $steps; do
 	case $s in
-	size | plan | start | apply | scale | render) ;;
+	size | plan | start | apply | scale | render | kinds) ;;
 	*)
-		echo "bench: unknown step $s (STEPS takes some of: size plan start apply scale render)" >&2
+		echo "bench: unknown step $s (STEPS takes some of: size plan start apply scale render kinds)" >&2
 		exit 2
 		;;
 	esac
@@ -55,6 +58,12 @@ done
 q=1
 [[ -n "${QUICK:-}" ]] && q=10
 n_old=$((1000 / q)) n_vol=$((300 / q)) n_ami=$((20 / q)) n_eip=$((20 / q)) n_del=$((1000 / q))
+# atleast1 N: N, or 1 when QUICK has made it 0.
+atleast1() { echo $(($1 > 0 ? $1 : 1)); }
+# The kinds step's estate, per region.
+k_snap=$((50 / q)) k_vol=$((20 / q)) k_ami=$(atleast1 $((5 / q))) k_eip=$(atleast1 $((10 / q)))
+k_nat=$(atleast1 $((5 / q))) k_sg=$((20 / q)) k_db=$(atleast1 $((3 / q))) k_dbsnap=$(atleast1 $((10 / q)))
+k_eni=$((20 / q)) k_inst=$(atleast1 $((10 / q))) k_lb=$(atleast1 $((5 / q)))
 scale="${SCALE:-$((20000 / q))}"
 if ! [[ $scale =~ ^[1-9][0-9]*$ ]]; then
 	echo "bench: SCALE=$scale: want a whole number of actions, 1 or more" >&2
@@ -203,6 +212,22 @@ config() {
 			volumes) printf '  - {name: orphan-volumes, resource: ebs-volume, action: delete, where: {unattached: true}}\n' ;;
 			amis) printf '  - {name: stale-amis, resource: ami, action: delete, where: {older-than: 90d, unused: true}}\n' ;;
 			eips) printf '  - {name: idle-eips, resource: elastic-ip, action: delete, where: {unassociated: true}}\n' ;;
+			# The kinds step's rules, one a kind (see kinds_all).
+			ebs-snapshot) printf '  - {name: old-snapshots, resource: ebs-snapshot, action: delete, where: {older-than: 30d}}\n' ;;
+			ebs-volume) printf '  - {name: orphan-volumes, resource: ebs-volume, action: delete, where: {unattached: true}}\n' ;;
+			ami) printf '  - {name: stale-amis, resource: ami, action: delete, where: {older-than: 90d, unused: true}}\n' ;;
+			elastic-ip) printf '  - {name: idle-eips, resource: elastic-ip, action: delete, where: {unassociated: true}}\n' ;;
+			s3-bucket) printf '  - {name: logs-bucket, resource: s3-bucket, action: ensure, bucket: %s, region: us-east-1, settings: {versioning: true, encryption: AES256}}\n' "$kinds_bucket" ;;
+			nat-gateway) printf '  - {name: idle-nats, resource: nat-gateway, action: delete, where: {unused: true, older-than: 30d}}\n' ;;
+			security-group) printf '  - {name: idle-groups, resource: security-group, action: delete, where: {unused: true}}\n' ;;
+			rds-snapshot) printf '  - {name: old-db-snapshots, resource: rds-snapshot, action: delete, where: {older-than: 30d}}\n' ;;
+			network-interface) printf '  - {name: loose-interfaces, resource: network-interface, action: delete, where: {unattached: true}}\n' ;;
+			ec2-instance) printf '  - {name: stopped-instances, resource: ec2-instance, action: delete, where: {state: stopped, older-than: 30d}}\n' ;;
+			load-balancer) printf '  - {name: idle-balancers, resource: load-balancer, action: delete, where: {unused: true, older-than: 30d}}\n' ;;
+			*)
+				echo "bench: no rule for $r" >&2
+				return 1
+				;;
 			esac
 		done
 		printf '%s' "${4:-}"
@@ -210,7 +235,7 @@ config() {
 }
 
 # kinds FILE: actions of a JSON plan by kind and status.
-kinds() { grep -oE '"(kind|status)": "[a-z-]+"' "$1" | awk -F'"' '{print $4}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//'; }
+kinds() { grep -oE '"(kind|status)": "[a-z0-9-]+"' "$1" | awk -F'"' '{print $4}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//'; }
 # statuses FILE STATUS: how many actions of a JSON plan have STATUS.
 statuses() { grep -c "\"status\": \"$2\"" "$1" || true; }
 
@@ -385,6 +410,139 @@ step_render() {
 	note ""
 }
 
+# The kinds step covers every registered kind (internal/resource/registry.go),
+# each with a rule line in config, a seed in kind_seed and a floor in
+# kind_floor: adding a kind is one case in each.
+kinds_all="ebs-snapshot ebs-volume ami elastic-ip s3-bucket nat-gateway security-group rds-snapshot network-interface ec2-instance load-balancer"
+kinds_bucket=bench-logs
+
+# kind_seed KIND REGION: bench/cmd/seed's flags for KIND's estate in REGION.
+kind_seed() {
+	case $1 in
+	ebs-snapshot) echo "-snapshots $k_snap" ;;
+	ebs-volume) echo "-volumes $k_vol" ;;
+	ami) echo "-amis $k_ami" ;;
+	elastic-ip) echo "-addresses $k_eip" ;;
+	s3-bucket) if [[ $2 == us-east-1 ]]; then echo "-bucket $kinds_bucket"; fi ;;
+	nat-gateway) echo "-nat-gateways $k_nat" ;;
+	security-group) echo "-security-groups $k_sg" ;;
+	rds-snapshot) echo "-db-instances $k_db -db-snapshots $k_dbsnap" ;;
+	network-interface) echo "-interfaces $k_eni" ;;
+	ec2-instance) echo "-instances $k_inst" ;;
+	load-balancer) echo "-load-balancers $k_lb" ;;
+	*)
+		echo "bench: no seed for $1" >&2
+		return 1
+		;;
+	esac
+}
+
+# kind_floor KIND REGION: the fewest calls KIND's rule needs in REGION for
+# the facts its List reads (internal/resource/KIND.go), for kind_seed's
+# estate: one paged listing, plus the in-use checks; a check that has a
+# region-wide listing counts as that one listing. Then "|" and how.
+kind_floor() {
+	local fwd=0 attr=0 i
+	case $1 in
+	ebs-snapshot) echo "2|DescribeSnapshots + DescribeImages (snapshots behind an AMI)" ;;
+	ebs-volume) echo "1|DescribeVolumes" ;;
+	ami) echo "4|DescribeImages + DescribeInstances + DescribeLaunchTemplates (users; no templates seeded) + DescribeSnapshots (the images' snapshots, 200 ids a call)" ;;
+	elastic-ip) echo "1|DescribeAddresses" ;;
+	s3-bucket)
+		# No listing: the ensure rule's bucket, in its region only.
+		if [[ $2 == us-east-1 ]]; then echo "4|HeadBucket + GetBucketTagging (for protect) + one read per setting (versioning, encryption)"; else echo "0|the rule's bucket is in us-east-1"; fi
+		;;
+	nat-gateway) echo "2|DescribeNatGateways + DescribeRouteTables" ;;
+	security-group) echo "2|DescribeSecurityGroups (references are in it) + DescribeNetworkInterfaces" ;;
+	rds-snapshot) echo "$((1 + k_dbsnap))|DescribeDBSnapshots + DescribeDBSnapshotAttributes per manual snapshot ($k_dbsnap; no batch call)" ;;
+	network-interface) echo "2|DescribeNetworkInterfaces + DescribeNatGateways" ;;
+	ec2-instance) echo "$((1 + (k_inst > 1) + k_inst / 2))|DescribeInstances (stopped) + DescribeVolumes (their volumes, if any) + DescribeInstanceAttribute per stopped instance ($((k_inst / 2)); no batch call)" ;;
+	load-balancer)
+		# Of every five balancers seed makes, three forward to a target
+		# group and two are not in use without a redirect (the rule reads
+		# deletion protection only of an unused one).
+		for ((i = 0; i < k_lb; i++)); do
+			if ((i % 5 < 3)); then fwd=$((fwd + 1)); fi
+			if ((i % 5 == 2 || i % 5 == 4)); then attr=$((attr + 1)); fi
+		done
+		echo "$((1 + (k_lb + 19) / 20 + k_lb + (fwd > 0) + fwd + attr))|DescribeLoadBalancers + DescribeTags (20 a call) + DescribeListeners per balancer ($k_lb) + DescribeTargetGroups (the region's, which name their balancers) + DescribeTargetHealth per forwarding balancer ($fwd) + DescribeLoadBalancerAttributes per unused one ($attr)"
+		;;
+	*)
+		echo "bench: no floor for $1" >&2
+		return 1
+		;;
+	esac
+}
+
+# runwide: the calls broom makes once a run, for no kind: the account's id
+# and alias (for the report).
+runwide="GetCallerIdentity ListAccountAliases"
+# rops FILE REGION: a run's "rop" lines for REGION as "ACTION CALLS", one a
+# line, runwide's left out.
+rops() { awk -v r="$2" -v skip=" $runwide " '$1 == "rop" && $2 == r && !index(skip, " " $3 " ") && $4 > 0 {print $3, $4}' "$1"; }
+
+step_kinds() {
+	local west=$moto k r flags_east="" flags_west="" p1 calls floor how over sum_kinds=0 sum_floor=0 all_calls a
+	reset_moto "$moto"
+	if [[ "${PLAN_MOTOS:-2}" == 2 ]]; then
+		[[ -n "$moto_west" ]] || start_moto moto_west
+		reset_moto "$moto_west"
+		west=$moto_west
+	fi
+	for k in $kinds_all; do
+		flags_east+=" $(kind_seed "$k" us-east-1)"
+		flags_west+=" $(kind_seed "$k" us-west-2)"
+	done
+	say "kinds: seeding 2 regions:$flags_west (us-east-1 also the bucket)"
+	clock -400d
+	# shellcheck disable=SC2086 # the flags are words
+	if [[ "$west" == "$moto" ]]; then
+		seed "$moto" us-east-1 $flags_east
+		seed "$west" us-west-2 $flags_west
+	else
+		seed "$moto" us-east-1 $flags_east &
+		p1=$!
+		seed "$west" us-west-2 $flags_west
+		wait "$p1"
+	fi
+	clock +0
+	config kinds-all "us-east-1, us-west-2" "$kinds_all"
+	for k in $kinds_all; do config "kind-$k" "us-east-1, us-west-2" "$k"; done
+	start_proxy "$moto" -region us-east-1="$moto" -region us-west-2="$west"
+	say "kinds: a warm-up run, $runs measured runs of every kind, then one run of each kind alone"
+	broom warm-kinds-all plan --config "$work/kinds-all.yml" --out "$out/warm-kinds-all.json"
+	for i in $(seq "$runs"); do broom "kinds-all-$i" plan --config "$work/kinds-all.yml"; done
+	for k in $kinds_all; do broom "kind-$k" plan --config "$work/kind-$k.yml" --out "$out/kind-$k.json"; done
+	stop_proxy
+	note "## Every kind, 2 regions (median of $runs runs; range in brackets; moto servers: ${PLAN_MOTOS:-2})"
+	note ""
+	note "Seeded per region (under the -400d clock):$flags_west; us-east-1 also the bucket $kinds_bucket. One rule per kind ($(echo "$kinds_all" | wc -w) kinds), regions us-east-1 and us-west-2."
+	note ""
+	note "| Config | Actions planned | Wall | API busy | Wall − API busy | Peak RSS | API calls | Most in flight |"
+	note "|:--|:--|--:|--:|--:|--:|--:|--:|"
+	note "| kinds-all | $(kinds "$out/warm-kinds-all.json") | $(med kinds-all wall) s [$(range kinds-all wall)] | $(med kinds-all busy) s | $(med kinds-all own) s [$(range kinds-all own)] | $(med kinds-all rss) MiB [$(range kinds-all rss)] | $(med kinds-all calls) [$(range kinds-all calls)] | $(med kinds-all inflight) |"
+	note ""
+	note "API calls per kind and region: each kind's own run (its rule alone, both regions, through the same proxy), which attributes an action two kinds call (DescribeSnapshots, DescribeImages, DescribeInstances, DescribeVolumes, DescribeNatGateways, DescribeNetworkInterfaces) to each kind that calls it; $runwide, once a run each, to none. Floor: the fewest calls for the facts the kind's List reads (bench/run.sh kind_floor)."
+	note ""
+	note "| Kind | Region | Calls | Floor | Over floor | Calls by action | Floor: what |"
+	note "|:--|:--|--:|--:|--:|:--|:--|"
+	for k in $kinds_all; do
+		for r in us-east-1 us-west-2; do
+			calls="$(rops "$out/kind-$k.txt" "$r" | awk '{n += $2} END {print n + 0}')"
+			IFS='|' read -r floor how < <(kind_floor "$k" "$r")
+			over=$((calls - floor))
+			sum_kinds=$((sum_kinds + calls)) sum_floor=$((sum_floor + floor))
+			note "| $k | $r | $calls | $floor | $(if ((over > 0)); then echo "**+$over**"; else echo "$over"; fi) | $(rops "$out/kind-$k.txt" "$r" | awk '{printf "%s %d, ", $1, $2}' | sed 's/, $//') | $how |"
+		done
+	done
+	note ""
+	all_calls="$(awk '$1 == "total" {print $2}' "$out/kinds-all-1.txt")"
+	note "Every kind at once, run 1: $all_calls calls, of which $(for a in $runwide; do printf '%s %s, ' "$a" "$(op "$out/kinds-all-1.txt" "$a")"; done)the rest $(for r in us-east-1 us-west-2; do rops "$out/kinds-all-1.txt" "$r"; done | awk '{n += $2} END {print n + 0}'); the kinds' own runs add up to $sum_kinds without those (floors: $sum_floor). By action: $(awk '$1 == "op" {printf "%s %d, ", $2, $3}' "$out/kinds-all-1.txt" | sed 's/, $//')."
+	note "Calls not signed for either region (should be none): $(awk '$1 == "rop" && $2 == "-" && $4 > 0 {printf "%s %d ", $3, $4}' "$out/kinds-all-1.txt")"
+	note "Exit codes: $(each kinds-all exit | tr '\n' ' '); each kind alone: $(for k in $kinds_all; do awk '$1 == "exit" {printf "%s ", $2}' "$out/kind-$k.txt"; done)"
+	note ""
+}
+
 {
 	echo "# broom benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
@@ -395,7 +553,7 @@ step_render() {
 
 build
 for s in $steps; do
-	if [[ $s =~ ^(plan|start|apply)$ && -z "$moto" ]]; then start_moto moto; fi
+	if [[ $s =~ ^(plan|start|apply|kinds)$ && -z "$moto" ]]; then start_moto moto; fi
 	"step_$s"
 	note "Load average after $s: $(cut -d' ' -f1-3 /proc/loadavg)."
 	note ""

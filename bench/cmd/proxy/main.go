@@ -11,9 +11,11 @@
 // It writes "PROXY_URL CONTROL_URL" to -addr-file once it listens. The
 // control listener answers GET /stats (text: first_ns, last_ns, busy_ns,
 // max_in_flight, then one "op NAME requests forwarded injected" line per
-// action, a "total" line, and one "span NAME first_ns last_ns" line per
-// query-protocol action: its first call's arrival and its last answer) and POST /reset (forget the counts and times,
-// refill the bucket).
+// action, a "total" line, one "rop REGION NAME requests forwarded injected"
+// line per -region and action ("-" for the calls of no -region), and one
+// "span NAME first_ns last_ns" line per query-protocol action: its first
+// call's arrival and its last answer) and POST /reset (forget the counts and
+// times, refill the bucket).
 package main
 
 import (
@@ -79,6 +81,7 @@ func main() {
 type counter struct {
 	rules []faults.Rule
 	all   []*faults.Proxy
+	names []string                          // all's regions; "" for the rest
 	next  map[string]*httputil.ReverseProxy // by region; "" for the rest
 
 	mu                    sync.Mutex
@@ -106,6 +109,7 @@ func run(target string, regions regionTargets, rules []faults.Rule, addrFile str
 			return err
 		}
 		c.all = append(c.all, fp)
+		c.names = append(c.names, region)
 		fp.SetRules(rules...)
 		u, err := url.Parse(fp.URL())
 		if err != nil {
@@ -228,6 +232,16 @@ func (c *counter) stats(w http.ResponseWriter, _ *http.Request) {
 		total.Injected += s.Injected
 	}
 	fmt.Fprintf(w, "total %d %d %d\n", total.Requests, total.Forwarded, total.Injected)
+	for i, p := range c.all {
+		name := c.names[i]
+		if name == "" {
+			name = "-"
+		}
+		st := p.Stats()
+		for _, op := range slices.Sorted(maps.Keys(st)) {
+			fmt.Fprintf(w, "rop %s %s %d %d %d\n", name, op, st[op].Requests, st[op].Forwarded, st[op].Injected)
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, op := range slices.Sorted(maps.Keys(c.spans)) {

@@ -1,12 +1,17 @@
-// Command seed fills moto with the EC2 resources the benchmarks plan over,
-// in one region, through the SDK: unattached volumes, snapshots of one of
+// Command seed fills moto with the resources the benchmarks plan over, in
+// one region, through the SDK: unattached volumes, snapshots of one of
 // them, registered images (moto gives each its own root snapshot) and
-// Elastic IP addresses. Their creation time is moto's clock, which
+// Elastic IP addresses; and for the kinds step an estate of every other
+// kind (kinds.go): NAT gateways, security groups, network interfaces,
+// instances, DB instances with manual snapshots, load balancers and a
+// bucket. Their creation time is moto's clock, which
 // bench/run.sh moves with libfaketime. It prints what it made and how long
 // that took. (The SDK may retry a call whose answer was lost, so moto may
 // hold one snapshot more than asked for; see BENCHMARKS.md.)
 //
 //	seed -endpoint http://127.0.0.1:PORT -region us-east-1 -volumes 300 -snapshots 1000 -amis 20 -addresses 20
+//	seed -endpoint … -nat-gateways 5 -security-groups 20 -interfaces 20 -instances 10 \
+//		-db-instances 3 -db-snapshots 10 -load-balancers 5 -bucket bench-logs
 package main
 
 import (
@@ -31,18 +36,34 @@ func main() {
 	snapshots := flag.Int("snapshots", 0, "snapshots to create, of a volume made now or earlier")
 	amis := flag.Int("amis", 0, "images to register")
 	addresses := flag.Int("addresses", 0, "Elastic IP addresses to allocate")
+	var e estate
+	flag.IntVar(&e.natGateways, "nat-gateways", 0, "NAT gateways to create (each with an address; every other one routed)")
+	flag.IntVar(&e.securityGroups, "security-groups", 0, "security groups to create (every fourth referenced by another)")
+	flag.IntVar(&e.interfaces, "interfaces", 0, "unattached network interfaces to create (every other one in a seeded group)")
+	flag.IntVar(&e.instances, "instances", 0, "instances to run (every other one stopped)")
+	flag.IntVar(&e.dbInstances, "db-instances", 0, "DB instances to create")
+	flag.IntVar(&e.dbSnapshots, "db-snapshots", 0, "manual DB snapshots to create, of the DB instances in turn")
+	flag.IntVar(&e.loadBalancers, "load-balancers", 0, "application load balancers to create (with listeners and target groups)")
+	flag.StringVar(&e.bucket, "bucket", "", "bucket to create")
 	// moto answers one call at a time: 8 in flight made 1,000 snapshots in
 	// 19.5 s, 1 in 21 s.
-	workers := flag.Int("workers", 1, "calls in flight")
+	workers := flag.Int("workers", 1, "calls in flight while making volumes, snapshots, images and addresses (the other kinds are made one call at a time)")
 	flag.Parse()
 	if *endpoint == "" {
 		fmt.Fprintln(os.Stderr, "seed: -endpoint is required")
+		os.Exit(2)
+	}
+	if e.dbSnapshots > 0 && e.dbInstances == 0 {
+		fmt.Fprintln(os.Stderr, "seed: -db-snapshots needs -db-instances")
 		os.Exit(2)
 	}
 	start := time.Now()
 	s, err := newSeeder(*endpoint, *region, *workers)
 	if err == nil {
 		err = s.seed(*volumes, *snapshots, *amis, *addresses)
+	}
+	if err == nil {
+		err = s.kinds(context.Background(), e)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "seed %s: %v\n", *region, err)
@@ -53,6 +74,7 @@ func main() {
 }
 
 type seeder struct {
+	cfg     aws.Config
 	api     *ec2.Client
 	region  string
 	workers int
@@ -69,7 +91,7 @@ func newSeeder(endpoint, region string, workers int) (*seeder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
 	}
-	return &seeder{api: ec2.NewFromConfig(cfg), region: region, workers: workers}, nil
+	return &seeder{cfg: cfg, api: ec2.NewFromConfig(cfg), region: region, workers: workers}, nil
 }
 
 func (s *seeder) seed(volumes, snapshots, amis, addresses int) error {
