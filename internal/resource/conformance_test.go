@@ -342,6 +342,22 @@ var moreConformances = map[string]conformance{
 		Rules: oneRule("resource: ebs-volume\n    action: update\n    where: {older-than: 14d}\n    set: {type: gp3}"),
 		Op:    plan.Update,
 	},
+	// log-group update: a retention for groups that keep their events
+	// forever; the veto is the AWS-owned prefix, as for delete.
+	"log-group update": {
+		Seed: func(t *testing.T, cfg aws.Config) conformanceSeed {
+			s := conformanceSeed{Act: "/conformance/act", ByTag: "/conformance/by-tag", ByID: "/conformance/by-id",
+				Vetoed: map[string]string{"/aws/lambda/conformance": "AWS-owned prefix /aws/"}}
+			for _, g := range []string{s.Act, s.ByID, "/aws/lambda/conformance"} {
+				awstest.CreateLogGroup(t, cfg, g, nil)
+			}
+			awstest.CreateLogGroup(t, cfg, s.ByTag, keep)
+			return s
+		},
+		Rules:   oneRule("resource: log-group\n    action: update\n    where: {older-than: 30d}\n    set: {retention-days: 30}"),
+		Op:      plan.Update,
+		Protect: func(t *testing.T, cfg aws.Config, id string) { awstest.TagLogGroup(t, cfg, id, keep) },
+	},
 }
 
 // oneRule is Rules for a kind with one rule, given as its YAML after

@@ -377,6 +377,13 @@ func TestIAMCoversCalls(t *testing.T) {
 			r.plan(func() { r.list() })
 			r.apply(func() { r.getAndDo(plan.Action{Op: plan.Delete, Kind: "log-group", ID: "/iam/test"}) })
 		}},
+		"log-group update": {use: Use{Kind: "log-group", Action: "update"}, run: func(r *iamRun) {
+			awstest.CreateLogGroup(r.t, r.direct, "/iam/retention", nil)
+			r.plan(func() { r.list() })
+			r.apply(func() {
+				r.getAndDo(plan.Action{Op: plan.Update, Kind: "log-group", ID: "/iam/retention", Change: map[string]string{"retention-days": "30"}})
+			})
+		}},
 		"s3-bucket ensure with every setting": {
 			use:    Use{Kind: "s3-bucket", Action: "ensure", Bucket: bucket, With: slices.Sorted(maps.Keys(settings))},
 			region: "eu-west-1",

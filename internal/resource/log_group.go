@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ type logsAPI interface {
 	cloudwatchlogs.DescribeLogGroupsAPIClient
 	ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
 	DeleteLogGroup(context.Context, *cloudwatchlogs.DeleteLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
+	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+	TagResource(context.Context, *cloudwatchlogs.TagResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.TagResourceOutput, error)
 }
 
 // logGroups is the log-group kind: CloudWatch Logs log groups, by name
@@ -30,13 +33,14 @@ type logsAPI interface {
 type logGroups struct {
 	api    logsAPI
 	region string
+	ref    string // the run's broom:change, stamped on an updated group
 	narrow Narrow
 }
 
 var _ Kind = (*logGroups)(nil)
 
 func newLogGroups(env Env) Kind {
-	return &logGroups{api: cloudwatchlogs.NewFromConfig(env.AWS), region: env.AWS.Region, narrow: env.Narrow}
+	return &logGroups{api: cloudwatchlogs.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
 }
 
 // awsOwnedPrefixes are the name prefixes of log groups AWS services make
@@ -117,8 +121,13 @@ func logGroupResource(g logtypes.LogGroup, region string) plan.Resource {
 		r.Created = time.UnixMilli(ms).UTC()
 		r.Details["created"] = r.Created.Format("2006-01-02")
 	}
+	// What an update's set compares: the days, or "never" for a group
+	// that keeps its events forever (no value a rule may set, so a rule
+	// setting any changes such a group).
+	r.Settings = map[string]string{retentionKey: retentionNever}
 	if days := aws.ToInt32(g.RetentionInDays); days > 0 {
 		r.Details["retention"] = fmt.Sprintf("%d days", days)
+		r.Settings[retentionKey] = strconv.Itoa(int(days))
 	} else {
 		r.Details["retention"] = "never expires"
 	}
@@ -139,9 +148,14 @@ func logGroupResource(g logtypes.LogGroup, region string) plan.Resource {
 	return r
 }
 
-// Do deletes the log group and everything it stores.
+// Do deletes the log group and everything it stores, or sets its
+// retention (update).
 func (k *logGroups) Do(ctx context.Context, a plan.Action) error {
-	if a.Op != plan.Delete {
+	switch a.Op {
+	case plan.Update:
+		return k.setRetention(ctx, a)
+	case plan.Delete:
+	default:
 		return fmt.Errorf("log-group cannot %s", a.Op)
 	}
 	_, err := k.api.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(a.ID)})
@@ -152,6 +166,46 @@ func (k *logGroups) Do(ctx context.Context, a plan.Action) error {
 		return fmt.Errorf("delete log group %s: %w", a.ID, err)
 	}
 	return nil
+}
+
+// setRetention sets the group's retention to the update's change, then
+// stamps it with broom:change. The engine has re-read the group and judged
+// the change again just before.
+func (k *logGroups) setRetention(ctx context.Context, a plan.Action) error {
+	days, err := strconv.Atoi(a.Change[retentionKey])
+	if err != nil {
+		return fmt.Errorf("set retention of log group %s: %s %q: %w", a.ID, retentionKey, a.Change[retentionKey], err)
+	}
+	_, err = k.api.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(a.ID), RetentionInDays: aws.Int32(int32(days))})
+	if isCode(err, "ResourceNotFoundException") {
+		return fmt.Errorf("set retention of log group %s: %w", a.ID, ErrGone)
+	}
+	if err != nil {
+		return fmt.Errorf("set retention of log group %s: %w", a.ID, err)
+	}
+	arn, err := k.arn(ctx, a.ID)
+	if err == nil {
+		_, err = k.api.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(arn), Tags: map[string]string{changeTag: k.ref}})
+	}
+	if err != nil {
+		return fmt.Errorf("set retention of log group %s, but could not tag it %s: %w", a.ID, changeTag, err)
+	}
+	return nil
+}
+
+// arn is the ARN tagging calls take for the named group: its LogGroupArn,
+// without the trailing :* of its Arn.
+func (k *logGroups) arn(ctx context.Context, name string) (string, error) {
+	out, err := k.api.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+	if err != nil {
+		return "", err
+	}
+	for _, g := range out.LogGroups {
+		if aws.ToString(g.LogGroupName) == name {
+			return aws.ToString(g.LogGroupArn), nil
+		}
+	}
+	return "", ErrGone
 }
 
 // formatBytes writes a size for people: "0 B", "512 B", "1.5 MiB".
@@ -173,21 +227,46 @@ func formatBytes(n int64) string {
 var logGroupSpec = Spec{
 	Name: "log-group",
 	New:  newLogGroups,
-	Actions: map[string][]string{"delete": {
-		"empty",
-		"older-than",
-		"tags",
-		"name",
-	}},
-	IAM: map[string]Access{"delete": {
-		Plan: []Grant{{Sid: "ReadLogGroups", Resources: []string{"*"},
-			Actions: []string{"logs:DescribeLogGroups", "logs:ListTagsForResource"}}},
-		// Only on groups with the rule's where-tags (aws:ResourceTag, which
-		// CloudWatch Logs evaluates for log-group resources).
-		Apply: []Grant{{Sid: "DeleteLogGroups", Actions: []string{"logs:DeleteLogGroup"},
-			Resources: []string{"arn:aws:logs:*:*:log-group:*"}, RuleResourceTags: true}},
-	}},
+	Actions: map[string][]string{
+		"delete": {"empty", "older-than", "tags", "name"},
+		"update": {"empty", "older-than", "tags", "name", "set"},
+	},
+	// update: the retention, in one of the days CloudWatch Logs accepts.
+	Sets: map[string][]Setting{"update": {{Key: retentionKey, Values: retentionDays, Required: true}}},
+	IAM: map[string]Access{
+		"delete": {
+			Plan: []Grant{readLogGroups},
+			// Only on groups with the rule's where-tags (aws:ResourceTag, which
+			// CloudWatch Logs evaluates for log-group resources).
+			Apply: []Grant{{Sid: "DeleteLogGroups", Actions: []string{"logs:DeleteLogGroup"},
+				Resources: []string{arnLogGroup}, RuleResourceTags: true}},
+		},
+		// The updated group gets broom:change alone; DescribeLogGroups finds
+		// the ARN that TagResource takes.
+		"update": {
+			Plan: []Grant{readLogGroups},
+			Apply: []Grant{
+				{Sid: "SetLogGroupRetention", Actions: []string{"logs:PutRetentionPolicy"}, Resources: []string{arnLogGroup}, RuleResourceTags: true},
+				{Sid: "StampUpdatedLogGroups", Actions: []string{"logs:TagResource"}, Resources: []string{arnLogGroup},
+					Condition: Condition{"Null": stampedRequest["Null"], "ForAllValues:StringEquals": {"aws:TagKeys": {changeTag}}}},
+			},
+		},
+	},
 }
+
+var readLogGroups = Grant{Sid: "ReadLogGroups", Resources: []string{"*"},
+	Actions: []string{"logs:DescribeLogGroups", "logs:ListTagsForResource"}}
+
+const arnLogGroup = "arn:aws:logs:*:*:log-group:*"
+
+// retentionKey is the update's setting; retentionNever its value for a
+// group whose events never expire.
+const retentionKey, retentionNever = "retention-days", "never"
+
+// retentionDays are the retentions CloudWatch Logs accepts
+// (PutRetentionPolicy, RetentionInDays).
+var retentionDays = []string{"1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365",
+	"400", "545", "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653"}
 
 // logStoragePrices is per GB-month of stored (archived) log data,
 // "Store (Archival)" in the Amazon CloudWatch price list, Logs tab
