@@ -40,6 +40,8 @@ func TestKindLifecycleLogGroupUpdate(t *testing.T) {
 		}
 	}
 	w.moto.SetClock("+0")
+	// Stored bytes give it a cost, which the update must not claim as saved.
+	awstest.PutLogEvent(t, w.aws, "/ci/at-7", "kept 7 days")
 	awstest.TagLogGroup(t, w.aws, "/ci/kept", map[string]string{"broom:keep": "yes"})
 	awstest.CreateLogGroup(t, w.aws, "/ci/young", nil)
 

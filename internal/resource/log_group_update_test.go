@@ -65,6 +65,9 @@ func TestLogGroupRetentionMoto(t *testing.T) {
 		}
 	}
 	m.SetClock("+0")
+	// Stored bytes give the group a cost, which a delete would save and
+	// the update must not claim.
+	awstest.PutLogEvent(t, direct, "/ci/at-7", "kept 7 days")
 
 	f, err := config.Parse("broom.yml", []byte(lgRetentionRule("30")), resource.Catalog())
 	if err != nil {
