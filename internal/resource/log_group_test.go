@@ -27,7 +27,7 @@ func TestLogGroupMoto(t *testing.T) {
 	t.Run("list reports empty, age, tags, name, veto and cost, and only reads", func(t *testing.T) { lgTestList(t, m) })
 	t.Run("each filter and the veto decide through policy", func(t *testing.T) { lgTestFilters(t, m) })
 	t.Run("tags are read only where a rule could act", func(t *testing.T) { lgTestNarrow(t, m) })
-	t.Run("get re-reads by exact name; delete of a gone group is gone", func(t *testing.T) { lgTestGetAndDelete(t, m) })
+	t.Run("get re-reads by exact name; delete or update of a gone group is gone", func(t *testing.T) { lgTestGetAndDelete(t, m) })
 	t.Run("a group deleted while listed is left out", func(t *testing.T) { lgTestGoneWhileListed(t, m) })
 }
 
@@ -201,6 +201,10 @@ func lgTestGetAndDelete(t *testing.T, m *awstest.Moto) {
 	kmGetMissing(t, k, "/ci/old-empty")
 	if err := k.Do(t.Context(), del); !errors.Is(err, ErrGone) {
 		t.Errorf("second delete: %v, want ErrGone", err)
+	}
+	set := plan.Action{Op: plan.Update, Kind: "log-group", ID: "/ci/old-empty", Change: map[string]string{"retention-days": "30"}}
+	if err := k.Do(t.Context(), set); !errors.Is(err, ErrGone) {
+		t.Errorf("update of a gone group: %v, want ErrGone", err)
 	}
 	if err := k.Do(t.Context(), plan.Action{Op: plan.Tag, ID: "/ci/young"}); err == nil || !strings.Contains(err.Error(), "cannot tag") {
 		t.Errorf("tag: %v, want cannot tag", err)
