@@ -31,10 +31,12 @@ type elbv2API interface {
 //
 // Calls: DescribeLoadBalancers per 400 balancers and DescribeTags per 20;
 // then per active balancer that the listing's tags let through,
-// DescribeListeners (1), DescribeTargetGroups (1, skipped without a
-// listener or when one redirects or answers itself), DescribeTargetHealth (1 per target group
-// until one has a target) and DescribeLoadBalancerAttributes (1, skipped
-// when every rule wants unused and the balancer is in use). A re-read is
+// DescribeListeners (1), DescribeTargetHealth (1 per target group until one
+// has a target; none without a listener or when one redirects or answers
+// itself) and DescribeLoadBalancerAttributes (1, skipped when every rule
+// wants unused and the balancer is in use). The target groups are the
+// region's, DescribeTargetGroups per 400, read once and only if a balancer
+// forwards: each group names its balancers. A re-read is
 // DescribeLoadBalancers per 20 ARNs plus the same.
 type loadBalancers struct {
 	api    elbv2API
@@ -174,13 +176,14 @@ func (k *loadBalancers) resources(ctx context.Context, lbs []elbtypes.LoadBalanc
 	if err != nil {
 		return nil, err
 	}
+	groups := &targetGroups{api: k.api}
 	var out []plan.Resource
 	for _, lb := range lbs {
 		t, ok := tags[aws.ToString(lb.LoadBalancerArn)]
 		if !ok || !k.admits(t) {
 			continue
 		}
-		r, found, err := k.resource(ctx, lb, t)
+		r, found, err := k.resource(ctx, lb, t, groups)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +206,7 @@ func (k *loadBalancers) admits(tags map[string]string) bool {
 }
 
 // resource reads one balancer's facts; found is false when it is gone.
-func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, tags map[string]string) (plan.Resource, bool, error) {
+func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, tags map[string]string, groups *targetGroups) (plan.Resource, bool, error) {
 	arn := aws.ToString(lb.LoadBalancerArn)
 	var state elbtypes.LoadBalancerStateEnum
 	if lb.State != nil {
@@ -233,7 +236,7 @@ func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, 
 		r.InUse, r.Details["state"] = "state "+string(state), string(state)
 		return r, true, nil
 	}
-	unused, use, found, err := k.usage(ctx, arn)
+	unused, use, found, err := k.usage(ctx, arn, groups)
 	if !found || err != nil {
 		return r, found, err
 	}
@@ -252,7 +255,7 @@ func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, 
 // usage says whether the balancer is unused (no listener, or no registered
 // target in any target group of its listeners) and why. A listener that
 // redirects or answers by itself serves traffic without targets: in use.
-func (k *loadBalancers) usage(ctx context.Context, arn string) (unused bool, why string, found bool, err error) {
+func (k *loadBalancers) usage(ctx context.Context, arn string, groups *targetGroups) (unused bool, why string, found bool, err error) {
 	listeners := 0
 	lp := elbv2.NewDescribeListenersPaginator(k.api, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(arn), PageSize: aws.Int32(400)})
 	for lp.HasMorePages() {
@@ -275,31 +278,77 @@ func (k *loadBalancers) usage(ctx context.Context, arn string) (unused bool, why
 	if listeners == 0 {
 		return true, "no listener", true, nil
 	}
-	tp := elbv2.NewDescribeTargetGroupsPaginator(k.api, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(arn), PageSize: aws.Int32(400)})
-	for tp.HasMorePages() {
-		page, err := tp.NextPage(ctx)
-		switch {
-		case isCode(err, "LoadBalancerNotFound"):
-			return false, "", false, nil
-		case isCode(err, "TargetGroupNotFound"): // moto's answer for none; AWS's is empty
-			return true, "no registered target", true, nil
-		case err != nil:
-			return false, "", false, fmt.Errorf("describe target groups of %s: %w", arn, err)
+	byBalancer, err := groups.byBalancer(ctx)
+	if err != nil {
+		return false, "", false, err
+	}
+	for _, tg := range byBalancer[arn] {
+		n, err := groups.targets(ctx, tg)
+		if err != nil {
+			return false, "", false, err
 		}
-		for _, tg := range page.TargetGroups {
-			h, err := k.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})
-			if isCode(err, "TargetGroupNotFound") {
-				continue // deleted meanwhile: no targets
-			}
-			if err != nil {
-				return false, "", false, fmt.Errorf("describe target health of %s: %w", aws.ToString(tg.TargetGroupArn), err)
-			}
-			if n := len(h.TargetHealthDescriptions); n > 0 {
-				return false, fmt.Sprintf("registered targets in %s: %d", aws.ToString(tg.TargetGroupName), n), true, nil
-			}
+		if n > 0 {
+			return false, fmt.Sprintf("registered targets in %s: %d", aws.ToString(tg.TargetGroupName), n), true, nil
 		}
 	}
 	return true, "no registered target", true, nil
+}
+
+// targetGroups is the region's target groups by the balancers that use
+// them, read on first need with one paged DescribeTargetGroups, and the
+// targets counted in each so far: one listing for every balancer of a
+// listing or re-read, not one call per balancer.
+type targetGroups struct {
+	api     elbv2API
+	groups  map[string][]elbtypes.TargetGroup // by balancer ARN; nil until read
+	counted map[string]int                    // registered targets, by group ARN
+}
+
+// byBalancer lists the region's target groups, once, by balancer ARN.
+func (g *targetGroups) byBalancer(ctx context.Context) (map[string][]elbtypes.TargetGroup, error) {
+	if g.groups != nil {
+		return g.groups, nil
+	}
+	groups := map[string][]elbtypes.TargetGroup{}
+	p := elbv2.NewDescribeTargetGroupsPaginator(g.api, &elbv2.DescribeTargetGroupsInput{PageSize: aws.Int32(400)})
+	for p.HasMorePages() {
+		// Unfiltered: asked by balancer, moto answers TargetGroupNotFound
+		// for a balancer without groups where AWS answers an empty list.
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe target groups: %w", err)
+		}
+		for _, tg := range page.TargetGroups {
+			for _, lb := range tg.LoadBalancerArns {
+				groups[lb] = append(groups[lb], tg)
+			}
+		}
+	}
+	g.groups = groups
+	return groups, nil
+}
+
+// targets counts the targets registered in tg; a group deleted meanwhile
+// has none.
+func (g *targetGroups) targets(ctx context.Context, tg elbtypes.TargetGroup) (int, error) {
+	arn := aws.ToString(tg.TargetGroupArn)
+	if n, ok := g.counted[arn]; ok {
+		return n, nil
+	}
+	h, err := g.api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})
+	n := 0
+	switch {
+	case isCode(err, "TargetGroupNotFound"):
+	case err != nil:
+		return 0, fmt.Errorf("describe target health of %s: %w", arn, err)
+	default:
+		n = len(h.TargetHealthDescriptions)
+	}
+	if g.counted == nil {
+		g.counted = map[string]int{}
+	}
+	g.counted[arn] = n
+	return n, nil
 }
 
 // deletionProtection reads the balancer's deletion_protection.enabled.

@@ -221,11 +221,12 @@ func lbTestCalls(t *testing.T, m *awstest.Moto) {
 		return out
 	}
 	list := func(k Kind) error { _, err := k.List(t.Context()); return err }
-	// 22 active balancers: listeners and attributes of each; target groups
-	// of emptyTG and served alone (redirect answers itself); served's
-	// first group is empty, so two health reads; emptyTG one.
+	// 22 active balancers: listeners and attributes of each; the region's
+	// target groups once, for emptyTG and served, the two that forward (one
+	// call per forwarding balancer would be 2; redirect answers itself);
+	// served's first group is empty, so two health reads; emptyTG one.
 	want := map[string]int{"DescribeLoadBalancers": 1, "DescribeTags": 2, "DescribeListeners": 22,
-		"DescribeLoadBalancerAttributes": 22, "DescribeTargetGroups": 2, "DescribeTargetHealth": 3}
+		"DescribeLoadBalancerAttributes": 22, "DescribeTargetGroups": 1, "DescribeTargetHealth": 3}
 	if diff := cmp.Diff(want, count(Narrow{}, list)); diff != "" {
 		t.Errorf("calls of a listing (-want +got):\n%s", diff)
 	}
@@ -240,6 +241,12 @@ func lbTestCalls(t *testing.T, m *awstest.Moto) {
 	if diff := cmp.Diff(tagged, count(Narrow{Tags: map[string]string{"Environment": "ci"}}, list)); diff != "" {
 		t.Errorf("calls of a listing for Environment=ci (-want +got):\n%s", diff)
 	}
+	// No balancer let through forwards (idle has no listener): no target
+	// groups to read.
+	idle := map[string]int{"DescribeLoadBalancers": 1, "DescribeTags": 2, "DescribeListeners": 1, "DescribeLoadBalancerAttributes": 1}
+	if diff := cmp.Diff(idle, count(Narrow{Tags: map[string]string{"Team": "web"}}, list)); diff != "" {
+		t.Errorf("calls of a listing for Team=web (-want +got):\n%s", diff)
+	}
 	// A re-read asks for 20 ARNs a call.
 	reread := count(Narrow{}, func(k Kind) error {
 		got, err := k.(Rereader).GetMany(t.Context(), slices.Collect(maps.Keys(awstest.LoadBalancers(t, direct))))
@@ -248,8 +255,8 @@ func lbTestCalls(t *testing.T, m *awstest.Moto) {
 		}
 		return err
 	})
-	if reread["DescribeLoadBalancers"] != 2 || reread["DescribeTags"] != 2 {
-		t.Errorf("re-read of 22: %v, want 2 DescribeLoadBalancers and 2 DescribeTags", reread)
+	if reread["DescribeLoadBalancers"] != 2 || reread["DescribeTags"] != 2 || reread["DescribeTargetGroups"] != 1 {
+		t.Errorf("re-read of 22: %v, want 2 DescribeLoadBalancers, 2 DescribeTags and 1 DescribeTargetGroups", reread)
 	}
 }
 
