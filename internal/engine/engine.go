@@ -295,7 +295,9 @@ func narrow(rules []config.Rule) resource.Narrow {
 // taken over; so is one that protect covers (its name in protect.ids, or
 // its tags matching protect.tags), which an ensure never modifies. As with
 // policy.Evaluate, protection is checked after comparing, so that the
-// report lists a protected resource only when the rule would change it.
+// report lists a protected resource only when the rule would change it;
+// it is judged on the resource as Ensure read it (with its tags when it
+// plans a change), not on a second read of it.
 func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg config.Config) (act, prot []plan.Action, err error) {
 	rule := t.rules[0]
 	k := t.spec.New(env)
@@ -303,10 +305,10 @@ func (e *Engine) ensure(ctx context.Context, t target, env resource.Env, cfg con
 	if !ok {
 		return nil, nil, fmt.Errorf("%s cannot ensure", t.spec.Name)
 	}
-	act, err = en.Ensure(ctx, resource.Desired{Name: rule.Bucket, Settings: rule.Settings, Tags: cfg.Tags})
+	act, now, err := en.Ensure(ctx, resource.Desired{Name: rule.Bucket, Settings: rule.Settings, Tags: cfg.Tags})
 	var reason string
 	if err == nil && len(act) > 0 {
-		reason, err = protectedNow(ctx, k, cfg.Protect, rule.Bucket)
+		reason = policy.Protected(cfg.Protect, now)
 	}
 	switch {
 	case errors.Is(err, resource.ErrForeign):

@@ -43,7 +43,22 @@ rules:
 		return kmTry(direct.GetBucketVersioning(t.Context(), &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})).must(t, "versioning").Status
 	}
 
+	// reads counts the plan's calls on the bucket: one HeadBucket, the
+	// setting, and the tags protect judges, read once (not again after
+	// comparing).
+	reads := func(what string) {
+		t.Helper()
+		got := map[string]int{}
+		for _, c := range rec.Calls() {
+			got[c.Op]++
+		}
+		if diff := cmp.Diff(map[string]int{"HeadBucket": 1, "GetBucketVersioning": 1, "GetBucketTagging": 1}, got); diff != "" {
+			t.Errorf("calls of the plan of %s (-want +got):\n%s", what, diff)
+		}
+	}
+
 	// Made before the bucket was protected: one update.
+	rec.Reset()
 	before, err := e.Plan(t.Context(), byTag, acct)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +66,7 @@ rules:
 	if len(before.Plan.Actions) != 1 || before.Plan.Actions[0].Op != plan.Update || len(before.Protected) != 0 {
 		t.Fatalf("plan of an unprotected bucket = %+v, protected %+v; want one update", kmActions(before.Plan.Actions), before.Protected)
 	}
+	reads("an unprotected bucket")
 
 	awstest.TagBucket(t, seed, bucket, map[string]string{"broom:keep": "yes"})
 	rec.Reset()
@@ -64,6 +80,7 @@ rules:
 	if diff := cmp.Diff(map[string]string{bucket: "artifacts-bucket: protected: tag broom:keep=yes"}, kmProtected(now.Protected)); diff != "" {
 		t.Errorf("left alone (-want +got):\n%s", diff)
 	}
+	reads("a bucket protected by tag")
 
 	// Applying the plan made before: skipped, the bucket untouched.
 	applied := e.Apply(t.Context(), byTag, before.Plan)

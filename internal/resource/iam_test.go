@@ -69,7 +69,7 @@ func (r *iamRun) ensure(d Desired) []plan.Action {
 	if !ok {
 		r.t.Fatalf("%T is not an Ensurer", r.k)
 	}
-	as, err := en.Ensure(r.t.Context(), d)
+	as, _, err := en.Ensure(r.t.Context(), d)
 	if err != nil {
 		r.t.Fatalf("Ensure: %v", err)
 	}

@@ -608,7 +608,7 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 	}
 	ensure := func(t *testing.T, en Ensurer) []plan.Action {
 		t.Helper()
-		as, err := en.Ensure(t.Context(), desired)
+		as, _, err := en.Ensure(t.Context(), desired)
 		if err != nil {
 			t.Fatalf("Ensure: %v", err)
 		}
@@ -745,10 +745,14 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 		awstest.TagBucket(t, seed, bucket, map[string]string{"Team": "data"})
 		cfg, _ := m.Recorded(t, region)
 		k, en := ensurer(t, cfg)
-		updates, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}, Tags: kmConfigTags})
+		updates, now, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}, Tags: kmConfigTags})
 		wantUpdates := []kmEnsureAction{{Op: plan.Update, ID: bucket, Name: "versioning", Change: map[string]string{"versioning": "true"}}}
 		if diff := cmp.Diff(wantUpdates, kmEnsureBriefs(updates)); err != nil || diff != "" {
 			t.Fatalf("Ensure on an existing bucket (err %v; -want +got):\n%s", err, diff)
+		}
+		// What protect judges the planned update on: the bucket's own tags.
+		if diff := cmp.Diff(plan.Resource{ID: bucket, Name: bucket, Tags: map[string]string{"Team": "data"}}, now); diff != "" {
+			t.Errorf("the bucket as Ensure read it (-want +got):\n%s", diff)
 		}
 		if err := k.Do(t.Context(), updates[0]); err != nil {
 			t.Fatalf("Do update: %v", err)
@@ -763,7 +767,7 @@ func kmTestS3BucketEnsure(t *testing.T, m *awstest.Moto) {
 		const region = "eu-west-1"
 		cfg, _ := m.Recorded(t, region)
 		k, en := ensurer(t, cfg)
-		created, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}})
+		created, _, err := en.Ensure(t.Context(), Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}})
 		if err != nil || len(created) != 1 {
 			t.Fatalf("Ensure = %+v, %v; want one create", created, err)
 		}
@@ -814,7 +818,7 @@ func kmTestS3BucketForeign(t *testing.T, m *awstest.Moto) {
 	cfg, rec := m.Recorded(t, region)
 	k := kmKind(t, "s3-bucket", cfg)
 	desired := Desired{Name: bucket, Settings: map[string]string{"versioning": "true"}, Tags: kmConfigTags}
-	as, err := k.(Ensurer).Ensure(t.Context(), desired)
+	as, _, err := k.(Ensurer).Ensure(t.Context(), desired)
 	if !errors.Is(err, ErrForeign) || len(as) != 0 {
 		t.Errorf("Ensure on another account's bucket = %+v, %v; want no actions and ErrForeign", as, err)
 	}

@@ -123,8 +123,11 @@ func (n Narrow) ec2Filters() []types.Filter {
 type Ensurer interface {
 	// Ensure compares the named resource with what is desired and returns
 	// the create and update actions that would converge it (none when it
-	// already is), with Op, ID, Change and Reason set.
-	Ensure(ctx context.Context, d Desired) ([]plan.Action, error)
+	// already is), with Op, ID, Change and Reason set, and the resource as
+	// it read it, for protect: its ID, and, when it exists and actions are
+	// planned, its tags. (The engine judges protect on that, so the plan
+	// reads the resource once.)
+	Ensure(ctx context.Context, d Desired) (actions []plan.Action, now plan.Resource, err error)
 }
 
 // Converger is a kind that works out itself what an update rule's set

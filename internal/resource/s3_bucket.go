@@ -97,10 +97,11 @@ func (k *s3Buckets) exists(ctx context.Context, name string) (bool, error) {
 // update per setting that differs. The config's tags go only on a bucket
 // broom creates: an existing one may not be broom's, and they would
 // mislabel it (SPEC §1); an update stamps broom:change alone.
-func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, error) {
+func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, plan.Resource, error) {
+	now := plan.Resource{ID: d.Name, Name: d.Name}
 	ok, err := k.exists(ctx, d.Name)
 	if err != nil {
-		return nil, err
+		return nil, now, err
 	}
 	if !ok {
 		change := map[string]string{}
@@ -111,20 +112,26 @@ func (k *s3Buckets) Ensure(ctx context.Context, d Desired) ([]plan.Action, error
 			change[tagPrefix+t] = v
 		}
 		return []plan.Action{{Op: plan.Create, ID: d.Name, Name: d.Name, Change: change,
-			Reason: "bucket does not exist", Details: map[string]string{"settings": describeChange(change)}}}, nil
+			Reason: "bucket does not exist", Details: map[string]string{"settings": describeChange(change)}}}, now, nil
 	}
 	var out []plan.Action
 	for _, s := range sortedKeys(d.Settings) {
 		have, err := k.setting(ctx, d.Name, s)
 		if err != nil {
-			return nil, err
+			return nil, now, err
 		}
 		if have != d.Settings[s] {
 			out = append(out, plan.Action{Op: plan.Update, ID: d.Name, Name: s, Change: map[string]string{s: d.Settings[s]},
 				Reason: fmt.Sprintf("%s is %s, want %s", s, have, d.Settings[s])})
 		}
 	}
-	return out, nil
+	if len(out) > 0 {
+		// Read after the settings, as a re-read for protect would be.
+		if now.Tags, err = k.bucketTags(ctx, d.Name); err != nil {
+			return nil, now, err
+		}
+	}
+	return out, now, nil
 }
 
 // Do creates the bucket and converges it, or converges one setting.
