@@ -180,7 +180,7 @@ func actionRows(p plan.Plan) []string {
 	cells := make([]string, 0, len(actionColumns)+1)
 	for i, a := range p.Actions {
 		id := "`" + code(a.ID) + "`"
-		if a.Name != "" {
+		if a.Name != "" && a.Name != a.ID { // a log group's or RDS snapshot's name is its id
 			id += " " + Escape(a.Name)
 		}
 		region := Escape(a.Region)

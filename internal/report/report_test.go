@@ -85,6 +85,20 @@ func action(id string) plan.Action {
 		Details: map[string]string{"size": "8 GiB", "created": "2025-10-21"}, MonthlyCostUSD: 0.4}
 }
 
+// A name is shown beside the id, once: not again when it is the id (a log
+// group's, an RDS snapshot's).
+func TestNameBesideTheID(t *testing.T) {
+	t.Parallel()
+	named, own := action("vol-1"), action("nightly-db")
+	named.Name, own.Name = "ci-cache", "nightly-db"
+	out := Markdown(Report{Plan: plan.New("t", fixed, []plan.Action{named, own})})
+	for _, want := range []string{"| `vol-1` ci-cache |", "| `nightly-db` |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	applied := plan.New("prod", fixed, []plan.Action{action("snap-a"), action("snap-b"), action("snap-c")})

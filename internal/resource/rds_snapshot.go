@@ -166,8 +166,10 @@ func (k *rdsSnapshots) tag(ctx context.Context, id string, change map[string]str
 }
 
 func rdsSnapshotResource(s rdstypes.DBSnapshot, shared []string, region string) plan.Resource {
+	id := aws.ToString(s.DBSnapshotIdentifier)
 	r := plan.Resource{
-		ID:      aws.ToString(s.DBSnapshotIdentifier),
+		ID:      id,
+		Name:    id, // its own name, for the name filter (which also reads the Name tag)
 		Created: aws.ToTime(s.SnapshotCreateTime),
 		Tags:    make(map[string]string, len(s.TagList)),
 		Details: map[string]string{
@@ -179,7 +181,6 @@ func rdsSnapshotResource(s rdstypes.DBSnapshot, shared []string, region string) 
 	for _, t := range s.TagList {
 		r.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	r.Name = r.Tags["Name"]
 	if !r.Created.IsZero() {
 		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
 	}

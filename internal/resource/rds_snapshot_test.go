@@ -66,7 +66,7 @@ func TestRDSSnapshotMoto(t *testing.T) {
 		awstest.TimeNear(t, "old snapshot's Created", old.Created, time.Now().Add(-400*24*time.Hour), 10*time.Minute)
 		awstest.TimeNear(t, "young snapshot's Created", byID["young"].Created, time.Now(), 10*time.Minute)
 		want := plan.Resource{
-			ID: "old", Name: "before-upgrade", Created: old.Created,
+			ID: "old", Name: "old", Created: old.Created,
 			Tags: map[string]string{"Name": "before-upgrade", "Team": "data"},
 			Details: map[string]string{"size": "20 GiB", "instance": "orders", "engine": "postgres",
 				"created": old.Created.UTC().Format("2006-01-02")},
@@ -163,7 +163,7 @@ func TestRDSSnapshotMoto(t *testing.T) {
 		}
 	})
 
-	t.Run("filters: older-than reads the creation time, tags and missing-tags the tags", func(t *testing.T) {
+	t.Run("filters: older-than reads the creation time, tags and missing-tags the tags, name the identifier or Name tag", func(t *testing.T) {
 		direct, _ := seed(t)
 		awstest.CreateDBSnapshot(t, direct, "orders", "owned", map[string]string{"Owner": "data-team"})
 		got, err := kmKind(t, "rds-snapshot", direct).List(t.Context())
@@ -177,6 +177,10 @@ func TestRDSSnapshotMoto(t *testing.T) {
 			"older-than":   {"action: delete\n    where: {older-than: 30d}", []string{"old"}},
 			"tags":         {"action: delete\n    where: {tags: {Team: data}}", []string{"old"}},
 			"missing-tags": {"action: tag\n    where: {missing-tags: [Owner]}\n    set: {Owner: platform-team}", []string{"old", "young"}},
+			// young has no Name tag: only its identifier can match.
+			"name on the identifier": {"action: delete\n    where: {name: \"you*\"}", []string{"young"}},
+			"name on the Name tag":   {"action: delete\n    where: {name: \"before-*\"}", []string{"old"}},
+			"name on either":         {"action: delete\n    where: {name: \"o*\"}", []string{"old", "owned"}},
 		}
 		for name, tc := range tests {
 			rule := rdsRule(t, tc.rule)
