@@ -26,7 +26,7 @@ rules:
 // An old group that never expires and one kept 7 days get a retention of
 // 30 days and are stamped with the pull request; one already at 30 has
 // nothing to do; a protected one, an /aws/lambda one no rule names and a
-// young one stay as they are. The plan shows no saving.
+// young one stay as they are. The plan shows no saving: "—", unknown.
 func TestKindLifecycleLogGroupUpdate(t *testing.T) {
 	w := newWorld(t)
 	logs := cloudwatchlogs.NewFromConfig(w.aws)
@@ -49,8 +49,11 @@ func TestKindLifecycleLogGroupUpdate(t *testing.T) {
 	if !strings.Contains(plan.summary, "AWS-owned prefix /aws/") {
 		t.Errorf("the plan does not say why /aws/lambda/fn is left alone:\n%s", plan.summary)
 	}
-	if strings.Contains(plan.summary, "saves") || strings.Contains(plan.summary, "$") {
+	if strings.Contains(plan.summary, "saves ≈") || strings.Contains(plan.summary, "$") {
 		t.Errorf("the plan shows a saving for retention updates:\n%s", plan.summary)
+	}
+	if n := strings.Count(plan.summary, "saves: —"); n != 2 {
+		t.Errorf("the plan says saves: — %d times, want once for each update (unknown):\n%s", n, plan.summary)
 	}
 
 	out, err := logs.DescribeLogGroups(t.Context(), &cloudwatchlogs.DescribeLogGroupsInput{})

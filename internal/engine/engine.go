@@ -390,6 +390,7 @@ func decide(t target, k resource.Kind, protect config.Protect, now time.Time, fo
 				if c.MonthlyCostUSD != 0 {
 					a.MonthlyCostUSD = c.MonthlyCostUSD
 				}
+				a.SavingUnknown = c.SavingUnknown
 			}
 			if v.Outcome == policy.Act {
 				act = append(act, a)

@@ -85,8 +85,12 @@ type Action struct {
 	// MonthlyCostUSD is what the action saves (a delete; an instance's
 	// stop), where known.
 	MonthlyCostUSD float64 `json:"monthly_cost_usd,omitempty"`
-	Status         Status  `json:"status,omitempty"`
-	Error          string  `json:"error,omitempty"`
+	// SavingUnknown says the action may save, but by how much is not
+	// known (a log group's new retention: the bytes it expires); reports
+	// show "—". Like the saving, it is not part of the fingerprint.
+	SavingUnknown bool   `json:"saving_unknown,omitempty"`
+	Status        Status `json:"status,omitempty"`
+	Error         string `json:"error,omitempty"`
 }
 
 // Key identifies the action's target and op; no two actions of a plan share it.

@@ -112,6 +112,7 @@ type ruleCount struct {
 	op         plan.Op
 	n          int
 	usd        float64
+	unknown    bool // an action's saving is not known
 }
 
 // countTable counts the plan's actions per rule, kind and op, with what
@@ -135,9 +136,10 @@ func countTable(p plan.Plan) string {
 			counts = append(counts, c)
 		}
 		c.n++
-		if a.Op == plan.Delete { // as in plan.Count: only deleting saves
+		if a.Op == plan.Delete || a.Op == plan.Update { // as in plan.Count
 			c.usd += a.MonthlyCostUSD
 		}
+		c.unknown = c.unknown || a.SavingUnknown
 	}
 	slices.SortFunc(counts, func(x, y *ruleCount) int {
 		return cmp.Or(strings.Compare(x.rule, y.rule), strings.Compare(x.kind, y.kind), cmp.Compare(x.op, y.op))
@@ -152,7 +154,7 @@ func countTable(p plan.Plan) string {
 		switch {
 		case c.usd > 0:
 			saves = fmt.Sprintf("$%.2f", c.usd)
-		case c.op == plan.Delete: // a delete with no price saves nothing: hygiene
+		case c.op == plan.Delete, c.unknown: // a delete with no price saves nothing (hygiene), or what is unknown
 			saves = "—"
 		}
 		b.WriteString(tableRow(Escape(c.rule), Escape(c.kind), c.op.String(), fmt.Sprint(c.n), saves))

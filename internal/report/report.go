@@ -141,8 +141,9 @@ func shortFP(fp string) string {
 }
 
 // details writes an action's kind-specific facts as "key: value, …" in key
-// order, then the reason. It runs for every row of a report, so it builds
-// the string in one allocation.
+// order, with "saves: —" when its saving is unknown, then the reason. It
+// runs for every row of a report, so it builds the string in one
+// allocation.
 func details(a plan.Action) string {
 	type fact struct{ key, value string }
 	var buf [8]fact // kinds report a few facts: no allocation for them
@@ -151,6 +152,9 @@ func details(a plan.Action) string {
 	for k, v := range a.Details {
 		facts = append(facts, fact{k, v})
 		n += len(k) + len(v) + len(": , ")
+	}
+	if a.SavingUnknown { // in the row: the text report has no count table
+		facts = append(facts, fact{"saves", "—"})
 	}
 	slices.SortFunc(facts, func(x, y fact) int { return strings.Compare(x.key, y.key) })
 	var b strings.Builder

@@ -37,7 +37,10 @@ type logGroups struct {
 	narrow Narrow
 }
 
-var _ Kind = (*logGroups)(nil)
+var (
+	_ Kind      = (*logGroups)(nil)
+	_ Converger = (*logGroups)(nil)
+)
 
 func newLogGroups(env Env) Kind {
 	return &logGroups{api: cloudwatchlogs.NewFromConfig(env.AWS), region: env.AWS.Region, ref: env.Change, narrow: env.Narrow}
@@ -146,6 +149,16 @@ func logGroupResource(g logtypes.LogGroup, region string) plan.Resource {
 		r.Details["price"] = note
 	}
 	return r
+}
+
+// Converge is an update's change of retention, when the group's differs.
+// What it saves is the stored bytes older than the new retention, which
+// DescribeLogGroups does not tell: unknown, not none.
+func (k *logGroups) Converge(r plan.Resource, set map[string]string) Converged {
+	if r.Settings[retentionKey] == set[retentionKey] {
+		return Converged{}
+	}
+	return Converged{Change: map[string]string{retentionKey: set[retentionKey]}, SavingUnknown: true}
 }
 
 // Do deletes the log group and everything it stores, or sets its

@@ -91,8 +91,8 @@ func TestLogGroupRetentionMoto(t *testing.T) {
 		if a.Op != plan.Update {
 			t.Errorf("plan: %s %v, want update", a.ID, a.Op)
 		}
-		if a.MonthlyCostUSD != 0 {
-			t.Errorf("plan: %s saves $%.2f, want unknown (0)", a.ID, a.MonthlyCostUSD)
+		if a.MonthlyCostUSD != 0 || !a.SavingUnknown {
+			t.Errorf("plan: %s saves $%.2f, unknown %v; want unknown (0, true)", a.ID, a.MonthlyCostUSD, a.SavingUnknown)
 		}
 		changes[a.ID] = a.Change
 	}
@@ -113,8 +113,8 @@ func TestLogGroupRetentionMoto(t *testing.T) {
 	if s := report.Summary(res.Plan); strings.Contains(s, "saves") {
 		t.Errorf("summary %q: want no saving", s)
 	}
-	if md := report.Markdown(report.Report{Plan: res.Plan}); strings.Contains(md, "$") {
-		t.Errorf("report shows a saving:\n%s", md)
+	if md := report.Markdown(report.Report{Plan: res.Plan}); strings.Contains(md, "$") || strings.Count(md, "saves: —") != 2 {
+		t.Errorf("report shows a saving, or not the two updates' saves: —:\n%s", md)
 	}
 
 	applied := e.Apply(t.Context(), cfg, res.Plan)

@@ -150,6 +150,9 @@ type Converged struct {
 	Why string
 	// MonthlyCostUSD is what the change saves, where known.
 	MonthlyCostUSD float64
+	// SavingUnknown says the change may save, but by how much the kind
+	// cannot know (the action's saving then shows "—").
+	SavingUnknown bool
 }
 
 // Desired is what an ensure rule asks for.
