@@ -64,6 +64,7 @@ atleast1() { echo $(($1 > 0 ? $1 : 1)); }
 k_snap=$((50 / q)) k_vol=$((20 / q)) k_ami=$(atleast1 $((5 / q))) k_eip=$(atleast1 $((10 / q)))
 k_nat=$(atleast1 $((5 / q))) k_sg=$((20 / q)) k_db=$(atleast1 $((3 / q))) k_dbsnap=$(atleast1 $((10 / q)))
 k_eni=$((20 / q)) k_inst=$(atleast1 $((10 / q))) k_lb=$(atleast1 $((5 / q)))
+k_repo=$(atleast1 $((3 / q))) k_img=$(atleast1 $((6 / q))) k_lg=$(atleast1 $((20 / q)))
 scale="${SCALE:-$((20000 / q))}"
 if ! [[ $scale =~ ^[1-9][0-9]*$ ]]; then
 	echo "bench: SCALE=$scale: want a whole number of actions, 1 or more" >&2
@@ -224,6 +225,8 @@ config() {
 			network-interface) printf '  - {name: loose-interfaces, resource: network-interface, action: delete, where: {unattached: true}}\n' ;;
 			ec2-instance) printf '  - {name: stopped-instances, resource: ec2-instance, action: delete, where: {state: stopped, older-than: 30d}}\n' ;;
 			load-balancer) printf '  - {name: idle-balancers, resource: load-balancer, action: delete, where: {unused: true, older-than: 30d}}\n' ;;
+			ecr-image) printf '  - {name: untagged-images, resource: ecr-image, action: delete, where: {untagged: true, older-than: 30d}}\n' ;;
+			log-group) printf '  - {name: empty-log-groups, resource: log-group, action: delete, where: {empty: true, older-than: 30d}}\n' ;;
 			*)
 				echo "bench: no rule for $r" >&2
 				return 1
@@ -413,7 +416,7 @@ step_render() {
 # The kinds step covers every registered kind (internal/resource/registry.go),
 # each with a rule line in config, a seed in kind_seed and a floor in
 # kind_floor: adding a kind is one case in each.
-kinds_all="ebs-snapshot ebs-volume ami elastic-ip s3-bucket nat-gateway security-group rds-snapshot network-interface ec2-instance load-balancer"
+kinds_all="ebs-snapshot ebs-volume ami elastic-ip s3-bucket nat-gateway security-group rds-snapshot network-interface ec2-instance load-balancer ecr-image log-group"
 kinds_bucket=bench-logs
 
 # kind_seed KIND REGION: bench/cmd/seed's flags for KIND's estate in REGION.
@@ -430,6 +433,8 @@ kind_seed() {
 	network-interface) echo "-interfaces $k_eni" ;;
 	ec2-instance) echo "-instances $k_inst" ;;
 	load-balancer) echo "-load-balancers $k_lb" ;;
+	ecr-image) echo "-repositories $k_repo -images $k_img" ;;
+	log-group) echo "-log-groups $k_lg" ;;
 	*)
 		echo "bench: no seed for $1" >&2
 		return 1
@@ -467,6 +472,12 @@ kind_floor() {
 		done
 		echo "$((1 + (k_lb + 19) / 20 + k_lb + (fwd > 0) + fwd + attr))|DescribeLoadBalancers + DescribeTags (20 a call) + DescribeListeners per balancer ($k_lb) + DescribeTargetGroups (the region's, which name their balancers) + DescribeTargetHealth per forwarding balancer ($fwd) + DescribeLoadBalancerAttributes per unused one ($attr)"
 		;;
+	# Images are listed per repository; a repository's tags are its images'
+	# (for protect and the tags filter), one call each.
+	ecr-image) echo "$((1 + 2 * k_repo))|DescribeRepositories + per repository ($k_repo) ListTagsForResource + DescribeImages" ;;
+	# seed stores an event in every other group, the second, the fourth …:
+	# the rest are empty, the only ones whose tags the rule needs.
+	log-group) echo "$(((k_lg + 49) / 50 + (k_lg + 1) / 2))|DescribeLogGroups (50 a call) + ListTagsForResource per empty group ($(((k_lg + 1) / 2)); no batch call)" ;;
 	*)
 		echo "bench: no floor for $1" >&2
 		return 1

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -21,6 +26,7 @@ import (
 type estate struct {
 	natGateways, securityGroups, interfaces, instances int
 	dbInstances, dbSnapshots, loadBalancers            int
+	repositories, images, logGroups                    int // images per repository
 	bucket                                             string
 }
 
@@ -34,7 +40,7 @@ type network struct {
 }
 
 func (e estate) any() bool {
-	return e.natGateways+e.securityGroups+e.interfaces+e.instances+e.dbInstances+e.loadBalancers > 0 || e.bucket != ""
+	return e.natGateways+e.securityGroups+e.interfaces+e.instances+e.dbInstances+e.loadBalancers+e.repositories+e.logGroups > 0 || e.bucket != ""
 }
 
 // kinds makes the estate; each step says what it made to stdout.
@@ -54,6 +60,8 @@ func (s *seeder) kinds(ctx context.Context, e estate) error {
 		{"instances", s.instances},
 		{"DB instances and snapshots", s.dbSnapshots},
 		{"load balancers", s.loadBalancers},
+		{"ECR repositories and images", s.ecrImages},
+		{"log groups", s.logGroups},
 		{"bucket", s.bucket},
 	}
 	for _, st := range steps {
@@ -295,6 +303,82 @@ func (s *seeder) loadBalancers(ctx context.Context, n *network, e estate) (strin
 		}
 	}
 	return fmt.Sprintf("%d load balancers %v", e.loadBalancers, kinds), nil
+}
+
+// ecrImages makes e.repositories repositories with e.images images each,
+// pushed one after the other; every other one (the first, the third …) has
+// an image tag, the others none. Each image has a layer of its own: moto's
+// digest hashes the layers' digests only.
+func (s *seeder) ecrImages(ctx context.Context, _ *network, e estate) (string, error) {
+	if e.repositories == 0 {
+		return "", nil
+	}
+	api := ecr.NewFromConfig(s.cfg)
+	stamp := time.Now().UnixNano()
+	untagged := 0
+	for r := range e.repositories {
+		repo := fmt.Sprintf("bench-%d-%d", stamp, r)
+		if _, err := api.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repo)}); err != nil {
+			return "", fmt.Errorf("create repository: %w", err)
+		}
+		for i := range e.images {
+			layer := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", repo, i)))
+			digest := "sha256:" + hex.EncodeToString(layer[:])
+			in := &ecr.PutImageInput{RepositoryName: aws.String(repo), ImageManifest: aws.String(fmt.Sprintf(
+				`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",`+
+					`"config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1048576,"digest":"%s"},`+
+					`"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":1048576,"digest":"%s"}]}`, digest, digest))}
+			if i%2 == 0 {
+				in.ImageTag = aws.String(fmt.Sprintf("v%d", i))
+			} else {
+				untagged++
+			}
+			if _, err := api.PutImage(ctx, in); err != nil {
+				return "", fmt.Errorf("put image: %w", err)
+			}
+		}
+	}
+	return fmt.Sprintf("%d ECR repositories, %d images (%d untagged)", e.repositories, e.repositories*e.images, untagged), nil
+}
+
+// logGroups makes e.logGroups log groups; every other one (the second, the
+// fourth …) gets one event, so that it stores bytes, the others none.
+func (s *seeder) logGroups(ctx context.Context, _ *network, e estate) (string, error) {
+	if e.logGroups == 0 {
+		return "", nil
+	}
+	api := cloudwatchlogs.NewFromConfig(s.cfg)
+	prefix := fmt.Sprintf("/bench/%d/", time.Now().UnixNano())
+	stored := 0
+	for i := range e.logGroups {
+		name := aws.String(fmt.Sprintf("%s%d", prefix, i))
+		if _, err := api.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: name}); err != nil {
+			return "", fmt.Errorf("create log group: %w", err)
+		}
+		if i%2 == 0 {
+			continue
+		}
+		// moto takes only events of its last 14 days, by its clock (which
+		// bench/run.sh may have moved): the group's creation time is one.
+		g, err := api.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: name})
+		if err != nil || len(g.LogGroups) == 0 {
+			return "", fmt.Errorf("describe log group %s: %v", *name, err)
+		}
+		stream := aws.String("bench")
+		if _, err := api.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: name, LogStreamName: stream}); err != nil {
+			return "", fmt.Errorf("create log stream: %w", err)
+		}
+		out, err := api.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: name, LogStreamName: stream,
+			LogEvents: []logtypes.InputLogEvent{{Message: aws.String("bench event"), Timestamp: g.LogGroups[0].CreationTime}}})
+		if err != nil {
+			return "", fmt.Errorf("put log events: %w", err)
+		}
+		if out.RejectedLogEventsInfo != nil {
+			return "", fmt.Errorf("put log events in %s: rejected %+v", *name, *out.RejectedLogEventsInfo)
+		}
+		stored++
+	}
+	return fmt.Sprintf("%d log groups (%d storing bytes)", e.logGroups, stored), nil
 }
 
 // bucket makes the bucket an ensure rule names, as it is before broom

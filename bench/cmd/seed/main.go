@@ -3,15 +3,15 @@
 // them, registered images (moto gives each its own root snapshot) and
 // Elastic IP addresses; and for the kinds step an estate of every other
 // kind (kinds.go): NAT gateways, security groups, network interfaces,
-// instances, DB instances with manual snapshots, load balancers and a
-// bucket. Their creation time is moto's clock, which
+// instances, DB instances with manual snapshots, load balancers, ECR
+// images, log groups and a bucket. Their creation time is moto's clock, which
 // bench/run.sh moves with libfaketime. It prints what it made and how long
 // that took. (The SDK may retry a call whose answer was lost, so moto may
 // hold one snapshot more than asked for; see BENCHMARKS.md.)
 //
 //	seed -endpoint http://127.0.0.1:PORT -region us-east-1 -volumes 300 -snapshots 1000 -amis 20 -addresses 20
 //	seed -endpoint … -nat-gateways 5 -security-groups 20 -interfaces 20 -instances 10 \
-//		-db-instances 3 -db-snapshots 10 -load-balancers 5 -bucket bench-logs
+//		-db-instances 3 -db-snapshots 10 -load-balancers 5 -repositories 3 -images 6 -log-groups 20 -bucket bench-logs
 package main
 
 import (
@@ -44,6 +44,9 @@ func main() {
 	flag.IntVar(&e.dbInstances, "db-instances", 0, "DB instances to create")
 	flag.IntVar(&e.dbSnapshots, "db-snapshots", 0, "manual DB snapshots to create, of the DB instances in turn")
 	flag.IntVar(&e.loadBalancers, "load-balancers", 0, "application load balancers to create (with listeners and target groups)")
+	flag.IntVar(&e.repositories, "repositories", 0, "ECR repositories to create")
+	flag.IntVar(&e.images, "images", 0, "images to push into each ECR repository (every other one untagged)")
+	flag.IntVar(&e.logGroups, "log-groups", 0, "log groups to create (every other one storing an event)")
 	flag.StringVar(&e.bucket, "bucket", "", "bucket to create")
 	// moto answers one call at a time: 8 in flight made 1,000 snapshots in
 	// 19.5 s, 1 in 21 s.
@@ -55,6 +58,10 @@ func main() {
 	}
 	if e.dbSnapshots > 0 && e.dbInstances == 0 {
 		fmt.Fprintln(os.Stderr, "seed: -db-snapshots needs -db-instances")
+		os.Exit(2)
+	}
+	if e.images > 0 && e.repositories == 0 {
+		fmt.Fprintln(os.Stderr, "seed: -images needs -repositories")
 		os.Exit(2)
 	}
 	start := time.Now()
