@@ -54,11 +54,15 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 	ready := make(chan batch)
 	go e.readAhead(ctx, out.Actions, batches(out.Actions, kinds, rules), ready)
 	for b := range ready {
+		if b.del != nil {
+			e.dispatchDeletes(ctx, &wg, sem, kinds[kindKey(out.Actions[b.start])], rules, cfg.Protect, out.Actions, b, prog)
+			continue
+		}
 		for i := b.start; i < b.end; i++ {
 			a := &out.Actions[i]
 			select {
 			case <-ctx.Done():
-				a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
+				a.Status, a.Error = plan.Skipped, notStarted
 				continue
 			case sem <- struct{}{}:
 			}
@@ -67,7 +71,7 @@ func (e *Engine) Apply(ctx context.Context, cfg config.Config, p plan.Plan) plan
 			}
 			if ctx.Err() != nil { // cancelled while waiting or re-reading: prefer not starting
 				<-sem
-				a.Status, a.Error = plan.Skipped, "run cancelled before this action started"
+				a.Status, a.Error = plan.Skipped, notStarted
 				continue
 			}
 			e.start(ctx, &wg, sem, kinds[kindKey(*a)], rules[a.Rule], cfg.Protect, a, b.lookup(a.ID), prog)
@@ -108,32 +112,52 @@ func (e *Engine) start(ctx context.Context, wg *sync.WaitGroup, sem chan struct{
 	wg.Add(1)
 	go func() {
 		defer func() { <-sem; wg.Done() }()
-		// In-flight actions are not cut off by cancellation at once: an
-		// interrupted delete would leave its outcome unknown. They get
-		// cancelGrace to finish.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
-		defer cancel()
-		stop := context.AfterFunc(ctx, func() {
-			select {
-			case <-e.after(cancelGrace):
-				cancel()
-			case <-actx.Done():
+		cut, bug := e.guarded(ctx, func(actx context.Context) {
+			if e.approved(actx, k, rule, protect, a, pre) {
+				finish(a, k.Do(actx, *a))
 			}
 		})
-		defer stop()
-		var bug error
-		func() {
-			defer recovered(&bug)
-			e.applyOne(actx, k, rule, protect, a, pre)
-		}()
-		if bug != nil { // the kind's bug fails its own action, not the run
-			a.Status, a.Error = plan.Failed, bug.Error()
-		}
-		if a.Status == plan.Failed && ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled) {
-			a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
-		}
-		prog.logged(e.logger.With("kind", a.Kind, "region", a.Region, "account", a.Account, "id", a.ID, "op", a.Op.String()), a)
+		settle(a, cut, bug)
+		prog.logged(actionLogger(e.logger, a), a)
 	}()
+}
+
+// guarded runs do with a context of its own, bounded by actionTimeout. An
+// action in flight is not cut off by cancellation at once: an interrupted
+// delete would leave its outcome unknown. It gets cancelGrace to finish;
+// cut says it did not. A panic in do (a bug in the kind) is returned as
+// bug, to fail what do was doing rather than the run.
+func (e *Engine) guarded(ctx context.Context, do func(actx context.Context)) (cut bool, bug error) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.actionTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case <-e.after(cancelGrace):
+			cancel()
+		case <-actx.Done():
+		}
+	})
+	defer stop()
+	func() {
+		defer recovered(&bug)
+		do(actx)
+	}()
+	return ctx.Err() != nil && errors.Is(actx.Err(), context.Canceled), bug
+}
+
+// settle records what guarded said about a's work: a bug fails the
+// action, and a failure after the cut-off leaves its outcome unknown.
+func settle(a *plan.Action, cut bool, bug error) {
+	if bug != nil {
+		a.Status, a.Error = plan.Failed, bug.Error()
+	}
+	if a.Status == plan.Failed && cut {
+		a.Error = fmt.Sprintf("outcome unknown: cut off %v after the run was cancelled; the next run re-checks it: %s", cancelGrace, a.Error)
+	}
+}
+
+func actionLogger(log *slog.Logger, a *plan.Action) *slog.Logger {
+	return log.With("kind", a.Kind, "region", a.Region, "account", a.Account, "id", a.ID, "op", a.Op.String())
 }
 
 func kindKey(a plan.Action) string { return a.Account + "/" + a.Region + "/" + a.Kind }
@@ -170,13 +194,14 @@ func (e *Engine) kinds(ctx context.Context, cfg config.Config, actions []plan.Ac
 	return out, nil
 }
 
-// applyOne re-reads the resource, checks that the rule still acts on it and
-// nothing protects it now, then acts.
-// pre, when set, is a batched re-read made moments before.
-func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread) {
+// approved re-reads the resource and checks that the rule still acts on it
+// and nothing protects it now: true when a is to be carried out, else a's
+// status says why not. pre, when set, is a batched re-read made moments
+// before.
+func (e *Engine) approved(ctx context.Context, k resource.Kind, rule config.Rule, protect config.Protect, a *plan.Action, pre *reread) bool {
 	if rule.Name == "" {
 		a.Status, a.Error = plan.Skipped, fmt.Sprintf("no longer planned: rule %q is not in the config", a.Rule)
-		return
+		return false
 	}
 	if !checksFirst(rule) {
 		// Ensure actions name their desired state; the kind re-reads and
@@ -188,9 +213,9 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 		case reason != "":
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+reason
 		default:
-			finish(a, k.Do(ctx, *a))
+			return true
 		}
-		return
+		return false
 	}
 	var r plan.Resource
 	var found bool
@@ -235,8 +260,9 @@ func (e *Engine) applyOne(ctx context.Context, k resource.Kind, rule config.Rule
 			a.Status, a.Error = plan.Skipped, "no longer planned: "+why
 			break
 		}
-		finish(a, k.Do(ctx, *a))
+		return true
 	}
+	return false
 }
 
 // converge is converge for the kind named kind.

@@ -46,6 +46,7 @@ type world struct {
 	maxIn    int
 	gets     int        // Get calls
 	batches  [][]string // ids of each GetMany call
+	deleted  [][]string // ids of each DeleteMany call
 	// afterDo, if set, runs after each successful Do with the lock held:
 	// the world changing while an apply runs.
 	afterDo func(w *world, id string)
@@ -515,7 +516,7 @@ func TestApply(t *testing.T) {
 		},
 	}
 	// Every case holds whether the kind re-reads one by one or in batches.
-	engines := map[string]func(*world, ...Option) *Engine{"one by one": newEngine, "batched": newBatchEngine}
+	engines := map[string]func(*world, ...Option) *Engine{"one by one": newEngine, "batched": newBatchEngine, "deleted in batches": newDeleterEngine}
 	for name, tc := range tests {
 		for how, build := range engines {
 			t.Run(name+"/"+how, func(t *testing.T) {

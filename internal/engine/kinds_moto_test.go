@@ -127,6 +127,7 @@ func TestMotoKinds(t *testing.T) {
 	t.Run("ensure in two accounts, the bucket missing", func(t *testing.T) { kmTestEnsureMissingBucket(t, m) })
 	t.Run("protect: an AMI's snapshots", func(t *testing.T) { kmTestAMIProtect(t, m) })
 	t.Run("protect: ensure on a protected bucket", func(t *testing.T) { kmTestEnsureProtected(t, m) })
+	t.Run("ecr-image deletes in batches", func(t *testing.T) { kmTestECRBatches(t, m) })
 }
 
 // kmTestSpecExample plans the SPEC §3 example against a moto seeded with

@@ -20,6 +20,10 @@ type batch struct {
 	found      map[string]plan.Resource
 	at         time.Time // when the read was sent
 	err        error     // the read failed: each action re-reads on its own
+	// del, when set, deletes the batch's actions, all deletes of one
+	// BatchKey (group), with one call once each is re-judged.
+	del   resource.BatchDeleter
+	group string
 }
 
 // reread is what a batch found for one action's resource.
@@ -40,29 +44,51 @@ func (b *batch) lookup(id string) *reread {
 
 // batches splits actions into runs of one (account, region, kind) of at
 // most resource.RereadBatch distinct ids; actions that do not re-read in
-// batches are runs of their own.
+// batches are runs of their own. For a kind that deletes in batches, a run
+// of deletes is also of one BatchKey and at most resource.DeleteBatch ids,
+// so that the ids read together are deleted together: ⌈n/100⌉ calls for n
+// images of a repository, whatever the repositories around them.
 func batches(actions []plan.Action, kinds map[string]resource.Kind, rules map[string]config.Rule) []batch {
 	var out []batch
 	var ids map[string]bool
 	for i, a := range actions {
-		k, ok := kinds[kindKey(a)].(resource.Rereader)
-		if !ok || !checksFirst(rules[a.Rule]) {
+		k, _ := kinds[kindKey(a)].(resource.Rereader)
+		del, group := deleteGroup(kinds[kindKey(a)], a)
+		if (k == nil && del == nil) || !checksFirst(rules[a.Rule]) {
 			out = append(out, batch{start: i, end: i + 1})
 			continue
+		}
+		limit := resource.RereadBatch
+		if del != nil {
+			limit = min(limit, resource.DeleteBatch)
 		}
 		if n := len(out); n > 0 {
 			last := &out[n-1]
 			prev := actions[last.end-1]
-			if last.k != nil && last.end == i && sameKind(prev, a) && (ids[a.ID] || len(ids) < resource.RereadBatch) {
+			if (last.k != nil || last.del != nil) && last.end == i && sameKind(prev, a) && last.group == group &&
+				(ids[a.ID] || len(ids) < limit) {
 				last.end++
 				ids[a.ID] = true
 				continue
 			}
 		}
-		out = append(out, batch{start: i, end: i + 1, k: k})
+		out = append(out, batch{start: i, end: i + 1, k: k, del: del, group: group})
 		ids = map[string]bool{a.ID: true}
 	}
 	return out
+}
+
+// deleteGroup is the kind's batch deleter and a's BatchKey when a is a
+// delete that goes in a batch, else nil.
+func deleteGroup(k resource.Kind, a plan.Action) (resource.BatchDeleter, string) {
+	d, ok := k.(resource.BatchDeleter)
+	if !ok || a.Op != plan.Delete {
+		return nil, ""
+	}
+	if group := d.BatchKey(a); group != "" {
+		return d, group
+	}
+	return nil, ""
 }
 
 func sameKind(a, b plan.Action) bool {

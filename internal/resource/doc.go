@@ -6,7 +6,8 @@
 // smallest to copy) with:
 //
 //   - a type that implements Kind (and Rereader when it can re-read many
-//     resources at once, Ensurer when its rules name what they converge):
+//     resources at once, BatchDeleter when its API deletes many with one
+//     call, Ensurer when its rules name what they converge):
 //     use the SDK's paginators, a narrow client interface, and treat "not
 //     found" on an action as ErrGone;
 //   - its Spec, var kindNameSpec = Spec{…}: the name, the actions with the

@@ -46,8 +46,9 @@ type ecrImages struct {
 }
 
 var (
-	_ Kind     = (*ecrImages)(nil)
-	_ Rereader = (*ecrImages)(nil)
+	_ Kind         = (*ecrImages)(nil)
+	_ Rereader     = (*ecrImages)(nil)
+	_ BatchDeleter = (*ecrImages)(nil)
 )
 
 func newECRImages(env Env) Kind {
@@ -212,34 +213,79 @@ func ecrImageResource(repo string, d ecrtypes.ImageDetail, tags map[string]strin
 	return r
 }
 
-// Do deletes the image. BatchDeleteImage reports a missing image in its
-// failures, not as an error.
+// Do deletes the image.
 func (k *ecrImages) Do(ctx context.Context, a plan.Action) error {
-	if a.Op != plan.Delete {
-		return fmt.Errorf("ecr-image cannot %s", a.Op)
+	return k.DeleteMany(ctx, []plan.Action{a})[a.ID]
+}
+
+// BatchKey is the image's repository: one BatchDeleteImage deletes
+// images of one repository.
+func (k *ecrImages) BatchKey(a plan.Action) string {
+	repo, _, ok := splitImageID(a.ID)
+	if !ok || a.Op != plan.Delete {
+		return ""
 	}
-	repo, digest, ok := splitImageID(a.ID)
-	if !ok {
-		return fmt.Errorf("delete image %s: not REPOSITORY@DIGEST", a.ID)
+	return repo
+}
+
+// DeleteMany deletes images of one repository by digest with one
+// BatchDeleteImage, which answers each image that it did not delete in its
+// failures (a missing one as ImageNotFound), not as an error.
+func (k *ecrImages) DeleteMany(ctx context.Context, actions []plan.Action) map[string]error {
+	out := map[string]error{}
+	sent := map[string]bool{} // by id
+	var repo string
+	var ids []ecrtypes.ImageIdentifier
+	for _, a := range actions {
+		r, digest, ok := splitImageID(a.ID)
+		switch {
+		case a.Op != plan.Delete:
+			out[a.ID] = fmt.Errorf("ecr-image cannot %s", a.Op)
+		case !ok:
+			out[a.ID] = fmt.Errorf("delete image %s: not REPOSITORY@DIGEST", a.ID)
+		case repo != "" && r != repo:
+			out[a.ID] = fmt.Errorf("delete image %s: not in %s, the repository of its batch", a.ID, repo)
+		case !sent[a.ID]: // an id listed twice is asked for once
+			repo, sent[a.ID] = r, true
+			ids = append(ids, ecrtypes.ImageIdentifier{ImageDigest: aws.String(digest)})
+			// Deleted unless among the failures. (The answer's imageIds
+			// are no proof: moto lists one per image tag, none for an
+			// untagged image.)
+			out[a.ID] = nil
+		}
 	}
-	out, err := k.api.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{
-		RepositoryName: aws.String(repo),
-		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
-	})
-	if isCode(err, "RepositoryNotFoundException") {
-		return fmt.Errorf("delete image %s: %w", a.ID, ErrGone)
+	if len(ids) == 0 {
+		return out
 	}
+	res, err := k.api.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: aws.String(repo), ImageIds: ids})
 	if err != nil {
-		return fmt.Errorf("delete image %s: %w", a.ID, err)
+		if isCode(err, "RepositoryNotFoundException") {
+			err = ErrGone
+		}
+		for _, id := range ids {
+			full := repo + "@" + aws.ToString(id.ImageDigest)
+			out[full] = fmt.Errorf("delete image %s: %w", full, err)
+		}
+		return out
 	}
-	if len(out.Failures) == 0 { // one image asked for: at most one failure
-		return nil
+	for _, f := range res.Failures {
+		full := repo + "@"
+		if f.ImageId != nil {
+			full += aws.ToString(f.ImageId.ImageDigest)
+		}
+		if !sent[full] && len(ids) == 1 { // one asked for: the failure is its
+			full = repo + "@" + aws.ToString(ids[0].ImageDigest)
+		}
+		if !sent[full] {
+			continue
+		}
+		if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound {
+			out[full] = fmt.Errorf("delete image %s: %w", full, ErrGone)
+		} else {
+			out[full] = fmt.Errorf("delete image %s: %s: %s", full, f.FailureCode, aws.ToString(f.FailureReason))
+		}
 	}
-	f := out.Failures[0]
-	if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound {
-		return fmt.Errorf("delete image %s: %w", a.ID, ErrGone)
-	}
-	return fmt.Errorf("delete image %s: %s: %s", a.ID, f.FailureCode, aws.ToString(f.FailureReason))
+	return out
 }
 
 // ecrImageSpec is the kind's registry entry.

@@ -253,6 +253,55 @@ func TestECRImageMoto(t *testing.T) {
 			t.Errorf("prod-app's images = %v, want its one image untouched", got)
 		}
 	})
+
+	t.Run("DeleteMany deletes a repository's images with one call and answers each: deleted, gone, or its failure", func(t *testing.T) {
+		s := seed(t)
+		cfg, rec := m.Recorded(t, region)
+		k := kmKind(t, "ecr-image", cfg).(BatchDeleter)
+		del := func(ids ...string) []plan.Action {
+			var out []plan.Action
+			for _, id := range ids {
+				out = append(out, plan.Action{Op: plan.Delete, Kind: "ecr-image", ID: id})
+			}
+			return out
+		}
+		if got := k.BatchKey(del(s.ci400)[0]); got != "ci-app" {
+			t.Errorf("BatchKey(%s) = %q, want ci-app", s.ci400, got)
+		}
+		if got := k.BatchKey(plan.Action{Op: plan.Delete, ID: "not-an-image-id"}); got != "" {
+			t.Errorf("BatchKey of a malformed id = %q, want \"\": it goes alone", got)
+		}
+		// moto answers a malformed digest in the failures, as it would
+		// ImageReferencedByManifestList: a failure of that image alone.
+		bad := "ci-app@sha256:xyz"
+		got := k.DeleteMany(t.Context(), del(s.ci400, s.ci300, missing, bad, s.ci400, s.prod0))
+		if n := rec.Count("BatchDeleteImage"); n != 1 {
+			t.Errorf("BatchDeleteImage calls = %d, want 1", n)
+		}
+		if len(got) != 5 || got[s.ci400] != nil || got[s.ci300] != nil {
+			t.Errorf("DeleteMany = %v, want 5 answers, %s and %s deleted", got, s.ci400, s.ci300)
+		}
+		if err := got[missing]; !errors.Is(err, ErrGone) {
+			t.Errorf("DeleteMany of an image gone = %v, want ErrGone", err)
+		}
+		if err := got[bad]; err == nil || errors.Is(err, ErrGone) || err.Error() != "delete image "+bad+": InvalidImageDigest: "+
+			"Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'" {
+			t.Errorf("DeleteMany of a bad digest = %v, want its failure code and reason", err)
+		}
+		if err := got[s.prod0]; err == nil || err.Error() != "delete image "+s.prod0+": not in ci-app, the repository of its batch" {
+			t.Errorf("DeleteMany of another repository's image = %v, want it refused", err)
+		}
+		if diff := cmp.Diff([]string{s.ci0, s.ci200}, awstest.ECRImages(t, s.direct, "ci-app")); diff != "" {
+			t.Errorf("ci-app's images after DeleteMany (-want +got):\n%s", diff)
+		}
+		if got := awstest.ECRImages(t, s.direct, "prod-app"); len(got) != 1 {
+			t.Errorf("prod-app's images = %v, want its one image untouched", got)
+		}
+		got = k.DeleteMany(t.Context(), del("gone-repo@"+strings.TrimPrefix(missing, "ci-app@")))
+		if err := got["gone-repo@"+strings.TrimPrefix(missing, "ci-app@")]; !errors.Is(err, ErrGone) {
+			t.Errorf("DeleteMany in a missing repository = %v, want ErrGone", err)
+		}
+	})
 }
 
 // TestECRImageOrder pins the order keep-last counts in: newest push first,

@@ -42,6 +42,28 @@ type Rereader interface {
 // before the last of the batch is acted on, small.
 const RereadBatch = 100
 
+// BatchDeleter is a kind whose API deletes many resources with one call
+// (ECR's BatchDeleteImage). The engine re-reads and re-judges each delete
+// as for any kind, then hands those still approved, of one BatchKey, to
+// one DeleteMany, and records each action's outcome from its answer. It
+// returns outcomes by id, not one error, because such APIs succeed for
+// some ids and fail for others in one answer; a whole call's failure is
+// every id's.
+type BatchDeleter interface {
+	// BatchKey names what one DeleteMany call can take together (ECR:
+	// the image's repository, as BatchDeleteImage takes one); "" when
+	// the action goes alone through Do.
+	BatchKey(a plan.Action) string
+	// DeleteMany carries out actions, deletes of one BatchKey and at most
+	// DeleteBatch ids, and returns each id's outcome as Do would: nil, an
+	// error wrapping ErrGone, or why it failed.
+	DeleteMany(ctx context.Context, actions []plan.Action) map[string]error
+}
+
+// DeleteBatch is the most ids one DeleteMany takes: BatchDeleteImage's
+// limit.
+const DeleteBatch = 100
+
 // getOne is Get for a kind that re-reads in batches.
 func getOne(ctx context.Context, k Rereader, id string) (plan.Resource, bool, error) {
 	got, err := k.GetMany(ctx, []string{id})
