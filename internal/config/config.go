@@ -52,6 +52,11 @@ type AWS struct {
 	MaxAttempts int           // per call, the first included
 	MaxBackoff  time.Duration // longest wait between two attempts
 	CallTimeout time.Duration // each HTTP attempt
+	// MaxListings bounds the (account, region, kind) listings a plan runs
+	// at once, over every account and region: each holds its listing's
+	// resources while it runs, and its calls wait in its account and
+	// region's buckets.
+	MaxListings int
 	// RateLimits overrides the token buckets, by API action name
 	// (DeleteSnapshot) or by class: RateMutating, RateNonMutating.
 	RateLimits map[string]RateLimit

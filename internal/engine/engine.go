@@ -33,8 +33,9 @@ type Engine struct {
 	lookup func(kind string) (resource.Spec, error)
 	// change is the broom:change tag's value for this run.
 	change string
-	// listers bounds concurrent (region, kind) listings; workers bounds
-	// concurrent actions during apply.
+	// listers bounds concurrent (account, region, kind) listings unless
+	// the config's aws.max-listings does; workers bounds concurrent
+	// actions during apply.
 	listers, workers int
 	// listTimeout bounds one (region, kind) listing, all pages; actionTimeout
 	// bounds one action, re-read included.
@@ -122,7 +123,7 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	var mu sync.Mutex
 	var actions, protected []plan.Action
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.listers)
+	g.SetLimit(e.listings(cfg))
 	for _, t := range targets {
 		g.Go(func() (err error) {
 			defer recovered(&err)
@@ -169,6 +170,15 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected, Regions: lookedAt(targets)}, nil
 }
 
+// listings is how many listings run at once: the config's
+// aws.max-listings, else the engine's listers.
+func (e *Engine) listings(cfg config.Config) int {
+	if cfg.AWS.MaxListings > 0 {
+		return cfg.AWS.MaxListings
+	}
+	return e.listers
+}
+
 // regions returns the regions each account's rules are listed in: the
 // config's, or with regions: all those EC2 says are enabled for the
 // account, asked once per account in its first region (where Connect
@@ -187,7 +197,7 @@ func (e *Engine) regions(ctx context.Context, cfg config.Config, accounts []stri
 	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.listers)
+	g.SetLimit(e.listings(cfg))
 	for _, account := range accounts {
 		g.Go(func() (err error) {
 			defer recovered(&err)
