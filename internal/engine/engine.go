@@ -143,11 +143,7 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 				for _, r := range t.rules {
 					env.Actions = append(env.Actions, r.Action)
 				}
-				var found []plan.Resource
-				k := t.spec.New(env)
-				if found, err = k.List(lctx); err == nil {
-					act, prot = decide(t, k, cfg.Protect, now, found)
-				}
+				act, prot, err = e.list(lctx, t, env, cfg.Protect, now)
 			}
 			if err != nil {
 				return fmt.Errorf("list %s in %s: %w", t.spec.Name, t.region, err)
@@ -168,6 +164,27 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	plan.Sort(protected)
 	e.logger.Info("planned", "actions", len(actions), "left_alone", len(protected), "took", time.Since(began).Round(time.Millisecond))
 	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected, Regions: lookedAt(targets)}, nil
+}
+
+// list lists one target's kind and decides what it found. A kind that
+// lists page by page (resource.Pager) is decided a page at a time, so that
+// what no rule matches is dropped as it streams in.
+func (e *Engine) list(ctx context.Context, t target, env resource.Env, protect config.Protect, now time.Time) (act, prot []plan.Action, err error) {
+	k := t.spec.New(env)
+	if p, ok := k.(resource.Pager); ok {
+		err = p.ListPages(ctx, func(page []plan.Resource) error {
+			a, pr := decide(t, k, protect, now, page)
+			act, prot = append(act, a...), append(prot, pr...)
+			return nil
+		})
+		return act, prot, err
+	}
+	found, err := k.List(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	act, prot = decide(t, k, protect, now, found)
+	return act, prot, nil
 }
 
 // listings is how many listings run at once: the config's
