@@ -73,7 +73,7 @@ type Loader func(ctx context.Context, account, region string) (aws.Config, error
 // New returns an engine that builds AWS configurations with load.
 func New(logger *slog.Logger, load Loader, opts ...Option) *Engine {
 	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup, change: "local",
-		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute,
+		listers: config.DefaultMaxListings, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute,
 		fresh: 10 * time.Second, after: time.After}
 	for _, o := range opts {
 		o(e)
