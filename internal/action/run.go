@@ -124,6 +124,7 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 		if role := roles[account]; role != "" {
 			c = cloud.AssumeRole(c, role, "broom")
 		}
+		c = cloud.ForAccount(c, account) // its own rate-limit buckets
 		cache[account+"/"+region] = c
 		return c, nil
 	}
