@@ -250,7 +250,7 @@ func (l *Limiter) Wait(ctx context.Context, region, service, op string) (func(er
 // LimitStat is what one bucket saw during the run.
 type LimitStat struct {
 	Account, Region, Service, Op string
-	Burst               int
+	Burst                        int
 	// Rate is the refill rate now; MinRate the lowest it was cut to (0 if
 	// never cut).
 	Rate, MinRate float64
