@@ -43,11 +43,13 @@ var self = []string{"self"}
 // its AMIs as in use.
 func (k *ebsSnapshots) List(ctx context.Context) ([]plan.Resource, error) {
 	var out []plan.Resource
-	err := k.ListPages(ctx, func(page []plan.Resource) error {
+	if err := k.ListPages(ctx, func(page []plan.Resource) error {
 		out = append(out, page...)
 		return nil
-	})
-	return out, err
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ListPages is List a page of DescribeSnapshots at a time (1,000
