@@ -7,7 +7,7 @@ demo: ## start moto under faketime, seed snapshots, run broom plan then apply
 test: ## every test: unit, moto integration, end-to-end
 	bash scripts/test.sh
 
-bench: ## benchmarks (BENCHMARKS.md): plan, apply, memory, start-up; not part of test
+bench: ## benchmarks (BENCHMARKS.md): plan, apply, memory, start-up, many accounts; not part of test
 	bash bench/run.sh
 
 mutation: ## mutation testing of the checks that decide what may change (TESTING.md); not part of test

@@ -17,12 +17,17 @@
 #   kinds   broom plan over 2 regions of a small estate of every kind, one
 #           rule each, behind the counting proxy: wall time, peak RSS, and
 #           the API calls per kind and region beside each kind's floor
+#   org     broom plan of 20 accounts (assumed roles) × 4 regions against
+#           1 account × 1 region, each account and region with a few old
+#           snapshots and volumes and more new snapshots: wall time, ratio,
+#           API calls, peak RSS
 #
 # Environment: RUNS (measured runs of each, default 5; start takes at least
 # 10), STEPS (default all, in the order above), SCALE (actions of the scale
 # step, default 20000), APPLY (the apply step's configs, default
 # "apply-tuned apply-default"), QUICK=1 (a tenth of every count: a smoke
-# test of this script, not a benchmark), OUT (default bench/results/DATE).
+# test of this script, not a benchmark), OUT (default bench/results/DATE),
+# ORG_MOTOS (the org step's moto servers: 4, one per region, or 1).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,7 +35,7 @@ source scripts/lib.sh
 ensure_tools
 
 runs="${RUNS:-5}"
-steps="${STEPS:-size plan start apply scale render kinds}"
+steps="${STEPS:-size plan start apply scale render kinds org}"
 apply_configs="${APPLY:-apply-tuned apply-default}"
 # Every setting is checked before anything is built or run.
 if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
@@ -39,9 +44,9 @@ if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
 fi
 for s in $steps; do
 	case $s in
-	size | plan | start | apply | scale | render | kinds) ;;
+	size | plan | start | apply | scale | render | kinds | org) ;;
 	*)
-		echo "bench: unknown step $s (STEPS takes some of: size plan start apply scale render kinds)" >&2
+		echo "bench: unknown step $s (STEPS takes some of: size plan start apply scale render kinds org)" >&2
 		exit 2
 		;;
 	esac
@@ -55,6 +60,13 @@ for c in $apply_configs; do
 		;;
 	esac
 done
+case ${ORG_MOTOS:-4} in
+1 | 4) ;;
+*)
+	echo "bench: ORG_MOTOS=$ORG_MOTOS: want 4 (a moto per region) or 1" >&2
+	exit 2
+	;;
+esac
 q=1
 [[ -n "${QUICK:-}" ]] && q=10
 n_old=$((1000 / q)) n_vol=$((300 / q)) n_ami=$((20 / q)) n_eip=$((20 / q)) n_del=$((1000 / q))
@@ -65,6 +77,9 @@ k_snap=$((50 / q)) k_vol=$((20 / q)) k_ami=$(atleast1 $((5 / q))) k_eip=$(atleas
 k_nat=$(atleast1 $((5 / q))) k_sg=$((20 / q)) k_db=$(atleast1 $((3 / q))) k_dbsnap=$(atleast1 $((10 / q)))
 k_eni=$((20 / q)) k_inst=$(atleast1 $((10 / q))) k_lb=$(atleast1 $((5 / q)))
 k_repo=$(atleast1 $((3 / q))) k_img=$(atleast1 $((6 / q))) k_lg=$(atleast1 $((20 / q)))
+# The org step's estate, per account and region: old volumes and
+# snapshots the rules delete, and new snapshots no rule matches.
+o_vol=$(atleast1 $((4 / q))) o_old=$(atleast1 $((8 / q))) o_new=$(atleast1 $((12 / q)))
 scale="${SCALE:-$((20000 / q))}"
 if ! [[ $scale =~ ^[1-9][0-9]*$ ]]; then
 	echo "bench: SCALE=$scale: want a whole number of actions, 1 or more" >&2
@@ -76,7 +91,7 @@ out="$(cd "$out" && pwd)"
 work="$(mktemp -d)"
 bin="$work/bin"
 summary="$out/summary.md"
-moto="" moto_west="" moto_pids=() proxy_pid="" fake_pid=""
+moto="" moto_west="" moto_eu="" moto_ap="" moto_pids=() proxy_pid="" fake_pid=""
 
 cleanup() {
 	stop_proxy
@@ -554,6 +569,75 @@ step_kinds() {
 	note ""
 }
 
+# org_accounts N: N account ids, one a line.
+org_accounts() { seq -f '2000000%05g' 1 "$1"; }
+# org_roles N: the role ARNs of org_accounts N, comma-separated.
+org_roles() { org_accounts "$1" | sed 's/.*/arn:aws:iam::&:role\/broom/' | paste -sd,; }
+# org_yaml N: the accounts: list of org_accounts N.
+org_yaml() {
+	echo "accounts:"
+	org_accounts "$1" | sed 's/.*/  - {id: "&", role: "arn:aws:iam::&:role\/broom"}/'
+}
+
+step_org() {
+	local regions="us-east-1 us-west-2 eu-west-1 ap-southeast-2" r url p pids=() flags=() c i
+	local -A at
+	reset_moto "$moto"
+	if [[ "${ORG_MOTOS:-4}" == 4 ]]; then
+		[[ -n "$moto_west" ]] || start_moto moto_west
+		[[ -n "$moto_eu" ]] || start_moto moto_eu
+		[[ -n "$moto_ap" ]] || start_moto moto_ap
+		for url in "$moto_west" "$moto_eu" "$moto_ap"; do reset_moto "$url"; done
+		at=([us-east-1]=$moto [us-west-2]=$moto_west [eu-west-1]=$moto_eu [ap-southeast-2]=$moto_ap)
+	else
+		at=([us-east-1]=$moto [us-west-2]=$moto [eu-west-1]=$moto [ap-southeast-2]=$moto)
+	fi
+	say "org: seeding 20 accounts × 4 regions: $o_vol volumes and $o_old snapshots at -400d, then $o_new snapshots at +0, in each"
+	clock -400d
+	for r in $regions; do
+		seed "${at[$r]}" "$r" -roles "$(org_roles 20)" -volumes "$o_vol" -snapshots "$o_old" -workers 4 &
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	clock +0
+	pids=()
+	for r in $regions; do
+		seed "${at[$r]}" "$r" -roles "$(org_roles 20)" -snapshots "$o_new" -workers 4 &
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	config org-1 us-east-1 "snapshots volumes" "$(org_yaml 1)
+"
+	config org-80 "${regions// /, }" "snapshots volumes" "$(org_yaml 20)
+"
+	config org-80-wide "${regions// /, }" "snapshots volumes" "$(org_yaml 20)
+aws: {max-listings: 32}
+"
+	for r in us-west-2 eu-west-1 ap-southeast-2; do flags+=(-region "$r=${at[$r]}"); done
+	start_proxy "$moto" "${flags[@]}"
+	say "org: a warm-up run of each, then $runs rounds of 1 × 1, 20 × 4, 20 × 4 with max-listings 32"
+	for c in org-1 org-80 org-80-wide; do broom "warm-$c" plan --config "$work/$c.yml" --out "$out/warm-$c.json"; done
+	for i in $(seq "$runs"); do
+		for c in org-1 org-80 org-80-wide; do broom "$c-$i" plan --config "$work/$c.yml"; done
+	done
+	stop_proxy
+	note "## 20 accounts × 4 regions (median of $runs runs; range in brackets; moto servers: ${ORG_MOTOS:-4})"
+	note ""
+	note "Seeded in each of 20 accounts (assumed roles arn:aws:iam::2000000000NN:role/broom) × 4 regions ($regions): $o_vol unattached volumes and $o_old snapshots at -400d, then $o_new snapshots at +0. Rules: snapshots older than 30d, unattached volumes. 1 × 1 is the first account in us-east-1, through its role too."
+	note ""
+	note "| Config | Actions planned | Wall | API busy | Wall − API busy | Peak RSS | API calls | Most in flight | Calls by action (one run) |"
+	note "|:--|:--|--:|--:|--:|--:|--:|--:|:--|"
+	for c in org-1 org-80 org-80-wide; do
+		note "| $c | $(kinds "$out/warm-$c.json") | $(med "$c" wall) s [$(range "$c" wall)] | $(med "$c" busy) s | $(med "$c" own) s [$(range "$c" own)] | $(med "$c" rss) MiB [$(range "$c" rss)] | $(med "$c" calls) [$(range "$c" calls)] | $(med "$c" inflight) | $(awk '$1 == "op" {printf "%s %d, ", $2, $3}' "$out/$c-1.txt" | sed 's/, $//') |"
+	done
+	note ""
+	for c in org-80 org-80-wide; do
+		note "Ratio $c / org-1: wall $(paste <(each "$c" wall) <(each org-1 wall) | awk '{print $1 / $2}' | median) (median of the $runs rounds' ratios; ratio of medians $(awk -v a="$(med "$c" wall)" -v b="$(med org-1 wall)" 'BEGIN {printf "%.2f", a / b}')), API calls $(awk -v a="$(med "$c" calls)" -v b="$(med org-1 calls)" 'BEGIN {printf "%.1f", a / b}'), peak RSS $(awk -v a="$(med "$c" rss)" -v b="$(med org-1 rss)" 'BEGIN {printf "%.2f", a / b}')."
+	done
+	note "Exit codes: $( (each org-1 exit; each org-80 exit; each org-80-wide exit) | tr '\n' ' ')"
+	note ""
+}
+
 {
 	echo "# broom benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo
@@ -564,7 +648,7 @@ step_kinds() {
 
 build
 for s in $steps; do
-	if [[ $s =~ ^(plan|start|apply|kinds)$ && -z "$moto" ]]; then start_moto moto; fi
+	if [[ $s =~ ^(plan|start|apply|kinds|org)$ && -z "$moto" ]]; then start_moto moto; fi
 	"step_$s"
 	note "Load average after $s: $(cut -d' ' -f1-3 /proc/loadavg)."
 	note ""

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/broom-dev/broom/internal/cloud"
 	"github.com/broom-dev/broom/internal/config"
@@ -123,6 +124,7 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 		if role := roles[account]; role != "" {
 			c = cloud.AssumeRole(c, role, "broom")
 		}
+		c = cloud.ForAccount(c, account) // its own rate-limit buckets
 		cache[account+"/"+region] = c
 		return c, nil
 	}
@@ -165,47 +167,81 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 		roles[a.ID] = a.Role
 	}
 	accounts, configs := []string{current}, []aws.Config{first}
+	// The accounts are checked, then their aliases read, up to
+	// aws.max-listings at a time: one after another, an organization of
+	// hundreds of accounts waited minutes before its first listing.
+	bound := cfg.AWS.MaxListings
+	if bound == 0 {
+		bound = config.DefaultMaxListings
+	}
 	if len(listed) > 0 {
-		accounts, configs = accounts[:0], configs[:0]
 		for _, a := range listed {
 			if err := allowed(a.ID, which); err != nil {
 				return Cloud{}, err // before assuming any role
 			}
 		}
-		for _, a := range listed {
-			c, err := load(ctx, a.ID, cfg.Regions[0])
+		accounts, configs = make([]string, len(listed)), make([]aws.Config, len(listed))
+		errs := make([]error, len(listed))
+		var g errgroup.Group
+		g.SetLimit(bound)
+		for i, a := range listed {
+			accounts[i] = a.ID
+			g.Go(func() error {
+				configs[i], errs[i] = checked(ctx, load, a, cfg.Regions[0])
+				return nil
+			})
+		}
+		_ = g.Wait() // the goroutines return nil: errs holds each account's
+		for _, err := range errs {
 			if err != nil {
-				return Cloud{}, err
+				return Cloud{}, err // the first account's in the config's order, as when checked in turn
 			}
-			got, err := cloud.AccountID(ctx, c)
-			if err != nil {
-				return Cloud{}, fmt.Errorf("assume %s: %w", a.Role, err)
-			}
-			if got != a.ID { // never act in an account the config does not name
-				return Cloud{}, fmt.Errorf("assume %s: credentials are for account %s, not %s", a.Role, got, a.ID)
-			}
-			accounts, configs = append(accounts, a.ID), append(configs, c)
 		}
 	}
 	aliases := map[string]string{}
+	var amu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(bound)
 	for i, id := range accounts {
-		// The alias only names the account in reports: without it (no
-		// alias, or a role not granted iam:ListAccountAliases) the id does.
-		alias, err := cloud.AccountAlias(ctx, configs[i])
-		if err != nil {
-			logger.Debug("no account alias", "account", id, "error", err)
-			continue
-		}
-		if alias != "" {
-			aliases[id] = alias
-		}
+		g.Go(func() error {
+			// The alias only names the account in reports: without it (no
+			// alias, or a role not granted iam:ListAccountAliases) the id
+			// does.
+			alias, err := cloud.AccountAlias(ctx, configs[i])
+			amu.Lock()
+			defer amu.Unlock()
+			if err != nil {
+				logger.Debug("no account alias", "account", id, "error", err)
+			} else if alias != "" {
+				aliases[id] = alias
+			}
+			return nil
+		})
 	}
+	_ = g.Wait() // the goroutines return nil
 	regions := strings.Join(cfg.Regions, ",")
 	if cfg.AllRegions {
 		regions = config.AllRegions // the engine asks each account which
 	}
 	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", regions)
 	return Cloud{Engine: engine.New(logger, load, engineOpts...), Accounts: accounts, Aliases: aliases}, nil
+}
+
+// checked is the configuration of account a, whose role is assumed, after
+// STS has said that the credentials are a's.
+func checked(ctx context.Context, load engine.Loader, a config.Account, region string) (aws.Config, error) {
+	c, err := load(ctx, a.ID, region)
+	if err != nil {
+		return c, err
+	}
+	got, err := cloud.AccountID(ctx, c)
+	if err != nil {
+		return c, fmt.Errorf("assume %s: %w", a.Role, err)
+	}
+	if got != a.ID { // never act in an account the config does not name
+		return c, fmt.Errorf("assume %s: credentials are for account %s, not %s", a.Role, got, a.ID)
+	}
+	return c, nil
 }
 
 // Plan computes the plan; nothing is changed.

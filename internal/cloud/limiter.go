@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,10 +64,10 @@ const (
 	recoverFraction = 1.0 / 10
 )
 
-// Limiter paces API calls with one token bucket per region and API action.
-// One Limiter is shared by every client of a run (NewOptions makes it), so
-// that the workers of an apply together keep to the allowance AWS grants
-// the account, whatever their number: a call waits for its bucket's token
+// Limiter paces API calls with one token bucket per account, region and API
+// action, as EC2 counts them. One Limiter is shared by every client of a
+// run (NewOptions makes it), so that the workers of an apply together keep
+// to the allowance AWS grants each account, whatever their number: a call waits for its bucket's token
 // before each attempt, retries included. It is safe for concurrent use.
 type Limiter struct {
 	overrides map[string]config.RateLimit
@@ -77,7 +78,9 @@ type Limiter struct {
 	buckets map[bucketKey]*bucket
 }
 
-type bucketKey struct{ region, service, op string }
+// bucketKey names a bucket; account is "" for the calls of clients that
+// ForAccount has not named an account for (the credentials' own).
+type bucketKey struct{ account, region, service, op string }
 
 // bucket is a token bucket whose refill rate adapts to throttling. tokens
 // goes below zero when calls queue: each waits for its own token.
@@ -131,7 +134,7 @@ func (l *Limiter) bucket(k bucketKey, now time.Time) *bucket {
 	if b == nil {
 		lim := RateLimitFor(k.op, l.overrides)
 		b = &bucket{limit: lim, rate: lim.PerSecond, tokens: float64(lim.Burst), last: now}
-		b.stat = LimitStat{Region: k.region, Service: k.service, Op: k.op, Burst: lim.Burst}
+		b.stat = LimitStat{Account: k.account, Region: k.region, Service: k.service, Op: k.op, Burst: lim.Burst}
 		l.buckets[k] = b
 	}
 	return b
@@ -223,13 +226,15 @@ var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
 
 func isThrottle(err error) bool { return throttles.IsErrorThrottle(err) == aws.TrueTernary }
 
-// Wait waits for a token of the bucket of (region, service, op) and returns
-// the function to call with the call's outcome. A call still waiting when
-// the rate is cut queues again at the new rate. Wait returns ctx's error if
-// ctx ends first.
+// Wait waits for a token of the bucket of (region, service, op) in the
+// account ForAccount named for ctx's call, if any, and returns the function
+// to call with the call's outcome. A call still waiting when the rate is
+// cut queues again at the new rate. Wait returns ctx's error if ctx ends
+// first.
 func (l *Limiter) Wait(ctx context.Context, region, service, op string) (func(error), error) {
+	account, _ := middleware.GetStackValue(ctx, accountKey{}).(string)
 	for {
-		r, wait := l.reserve(bucketKey{region, service, op})
+		r, wait := l.reserve(bucketKey{account, region, service, op})
 		if wait > 0 {
 			if err := l.sleep(ctx, wait); err != nil {
 				l.cancel(r)
@@ -244,8 +249,8 @@ func (l *Limiter) Wait(ctx context.Context, region, service, op string) (func(er
 
 // LimitStat is what one bucket saw during the run.
 type LimitStat struct {
-	Region, Service, Op string
-	Burst               int
+	Account, Region, Service, Op string
+	Burst                        int
 	// Rate is the refill rate now; MinRate the lowest it was cut to (0 if
 	// never cut).
 	Rate, MinRate float64
@@ -255,7 +260,8 @@ type LimitStat struct {
 	Waited        time.Duration // total wait for tokens, over all calls
 }
 
-// Stats returns every bucket's counts, by region, service and action.
+// Stats returns every bucket's counts, by account, region, service and
+// action.
 func (l *Limiter) Stats() []LimitStat {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -267,6 +273,9 @@ func (l *Limiter) Stats() []LimitStat {
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
 		if a.Region != b.Region {
 			return a.Region < b.Region
 		}
@@ -314,4 +323,24 @@ func (l *Limiter) addTo(region string) func(*middleware.Stack) error {
 		}
 		return s.Finalize.Add(m, middleware.After) // a stack without the retryer
 	}
+}
+
+// accountKey is the stack value ForAccount sets: the account whose buckets
+// pace the call.
+type accountKey struct{}
+
+// ForAccount returns cfg whose calls the run's limiter paces in the
+// buckets of account: EC2 counts request rates per account and region, so
+// each account of a run has an allowance of its own. The clients cfg
+// already built (an assumed role's STS client) keep cfg's buckets: the
+// account that assumes the role makes those calls.
+func ForAccount(cfg aws.Config, account string) aws.Config {
+	out := cfg.Copy()
+	out.APIOptions = append(slices.Clone(cfg.APIOptions), func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("broom.Account",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				return next.HandleInitialize(middleware.WithStackValue(ctx, accountKey{}, account), in)
+			}), middleware.Before)
+	})
+	return out
 }

@@ -31,7 +31,7 @@ var (
 	inUse     = &smithy.GenericAPIError{Code: "InvalidSnapshot.InUse", Message: "in use"}
 )
 
-var deleteSnapshot = bucketKey{"us-east-1", "EC2", "DeleteSnapshot"}
+var deleteSnapshot = bucketKey{region: "us-east-1", service: "EC2", op: "DeleteSnapshot"}
 
 func TestRateLimitForPrefersTheActionThenItsClass(t *testing.T) {
 	t.Parallel()
@@ -101,9 +101,10 @@ func TestLimiterKeepsOneBucketPerRegionAndAction(t *testing.T) {
 	t.Parallel()
 	l, _ := newFakeLimiter(map[string]config.RateLimit{config.RateMutating: {Burst: 1, PerSecond: 1}})
 	keys := []bucketKey{
-		{"us-east-1", "EC2", "ReleaseAddress"},
-		{"eu-west-1", "EC2", "ReleaseAddress"},
-		{"us-east-1", "EC2", "DeleteTags"},
+		{region: "us-east-1", service: "EC2", op: "ReleaseAddress"},
+		{region: "eu-west-1", service: "EC2", op: "ReleaseAddress"},
+		{region: "us-east-1", service: "EC2", op: "DeleteTags"},
+		{account: "222222222222", region: "us-east-1", service: "EC2", op: "DeleteTags"},
 	}
 	for _, k := range keys {
 		if _, w := l.reserve(k); w != 0 {

@@ -37,12 +37,14 @@ func TestSchemaAgreesWithLoaderOnTheAWSBlock(t *testing.T) {
 		doc   string
 		valid bool
 	}{
-		"every key": {doc: "aws:\n  retry-mode: adaptive\n  max-attempts: 3\n  max-backoff: 1s\n  call-timeout: 10s\n" +
+		"every key": {doc: "aws:\n  retry-mode: adaptive\n  max-attempts: 3\n  max-backoff: 1s\n  call-timeout: 10s\n  max-listings: 16\n" +
 			"  rate-limits:\n    DeleteSnapshot: {burst: 50, per-second: 50}\n    mutating: {burst: 10, per-second: 0.5}\n    non-mutating: {burst: 100, per-second: 20}\n", valid: true},
 		"empty block":                    {doc: "aws: {}\n", valid: true},
 		"unknown key":                    {doc: "aws: {retries: 3}\n"},
 		"unknown retry mode":             {doc: "aws: {retry-mode: legacy}\n"},
 		"zero attempts":                  {doc: "aws: {max-attempts: 0}\n"},
+		"zero listings":                  {doc: "aws: {max-listings: 0}\n"},
+		"fractional listings":            {doc: "aws: {max-listings: 1.5}\n"},
 		"backoff in milliseconds":        {doc: "aws: {max-backoff: 500ms}\n"},
 		"call timeout without unit":      {doc: "aws: {call-timeout: 30}\n"},
 		"zero call timeout":              {doc: "aws: {call-timeout: 0s}\n"},

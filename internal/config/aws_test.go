@@ -20,12 +20,13 @@ func TestParseReadsTheAWSBlock(t *testing.T) {
   max-attempts: 8
   max-backoff: 2s
   call-timeout: 1m
+  max-listings: 32
   rate-limits:
     DeleteSnapshot: {burst: 50, per-second: 50}
     mutating: {burst: 10, per-second: 0.5}
     non-mutating: {burst: 100, per-second: 40}
 `,
-			want: AWS{RetryMode: "adaptive", MaxAttempts: 8, MaxBackoff: 2 * time.Second, CallTimeout: time.Minute,
+			want: AWS{RetryMode: "adaptive", MaxAttempts: 8, MaxBackoff: 2 * time.Second, CallTimeout: time.Minute, MaxListings: 32,
 				RateLimits: map[string]RateLimit{
 					"DeleteSnapshot": {Burst: 50, PerSecond: 50},
 					RateMutating:     {Burst: 10, PerSecond: 0.5},
@@ -34,6 +35,7 @@ func TestParseReadsTheAWSBlock(t *testing.T) {
 		},
 		"one attempt turns retries off": {yaml: "aws: {max-attempts: 1}\n", want: AWS{MaxAttempts: 1}},
 		"standard mode":                 {yaml: "aws: {retry-mode: standard}\n", want: AWS{RetryMode: "standard"}},
+		"one listing at a time":         {yaml: "aws: {max-listings: 1}\n", want: AWS{MaxListings: 1}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -57,7 +59,7 @@ func TestParseRejectsBadAWSSettingsAtTheirLine(t *testing.T) {
 	}{
 		"unknown key": {
 			yaml: "aws:\n  retries: 3\n",
-			want: []string{`broom.yml:2: aws: unknown key "retries" (valid: retry-mode, max-attempts, max-backoff, call-timeout, rate-limits)`},
+			want: []string{`broom.yml:2: aws: unknown key "retries" (valid: retry-mode, max-attempts, max-backoff, call-timeout, max-listings, rate-limits)`},
 		},
 		"not a mapping": {
 			yaml: "aws: standard\n",
@@ -74,6 +76,18 @@ func TestParseRejectsBadAWSSettingsAtTheirLine(t *testing.T) {
 		"zero attempts": {
 			yaml: "aws:\n  max-attempts: 0\n",
 			want: []string{`broom.yml:2: aws.max-attempts: want a whole number of at least 1, got "0"`},
+		},
+		"zero listings": {
+			yaml: "aws:\n  max-listings: 0\n",
+			want: []string{`broom.yml:2: aws.max-listings: want a whole number of at least 1, got "0"`},
+		},
+		"listings as a word": {
+			yaml: "version: 1\naws:\n  max-listings: many\n",
+			want: []string{`broom.yml:3: aws.max-listings: want a whole number of at least 1, got "many"`},
+		},
+		"fractional listings": {
+			yaml: "aws: {max-listings: 2.5}\n",
+			want: []string{`broom.yml:1: aws.max-listings: want a whole number of at least 1, got "2.5"`},
 		},
 		"backoff in milliseconds": {
 			yaml: "aws:\n  max-backoff: 500ms\n",

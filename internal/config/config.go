@@ -52,10 +52,18 @@ type AWS struct {
 	MaxAttempts int           // per call, the first included
 	MaxBackoff  time.Duration // longest wait between two attempts
 	CallTimeout time.Duration // each HTTP attempt
+	// MaxListings bounds the (account, region, kind) listings a plan runs
+	// at once, over every account and region (and the accounts checked at
+	// once): each holds what it has read until it is judged, and its calls
+	// wait for their rate limits. 0: DefaultMaxListings.
+	MaxListings int
 	// RateLimits overrides the token buckets, by API action name
 	// (DeleteSnapshot) or by class: RateMutating, RateNonMutating.
 	RateLimits map[string]RateLimit
 }
+
+// DefaultMaxListings is aws.max-listings when the config does not set it.
+const DefaultMaxListings = 8
 
 // The classes of API actions a rate limit can be set for besides single
 // actions: EC2's own categories.

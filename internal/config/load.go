@@ -446,14 +446,14 @@ func (l *loader) regions(n *yaml.Node, f *File) {
 }
 
 var (
-	awsKeys       = []string{"retry-mode", "max-attempts", "max-backoff", "call-timeout", "rate-limits"}
+	awsKeys       = []string{"retry-mode", "max-attempts", "max-backoff", "call-timeout", "max-listings", "rate-limits"}
 	rateLimitKeys = []string{"burst", "per-second"}
 	// actionPattern is an AWS API action name, as the SDK names operations.
 	actionPattern = regexp.MustCompile(`^[A-Z][A-Za-z0-9]+$`)
 )
 
-// aws reads the aws block: retry mode and budget, per-call timeout and rate
-// limits.
+// aws reads the aws block: retry mode and budget, per-call timeout, the
+// listings at once and rate limits.
 func (l *loader) aws(n *yaml.Node, a *AWS) {
 	duration := func(v *yaml.Node, what, example string) time.Duration {
 		d, err := ParseDuration(l.str(v, what))
@@ -476,6 +476,8 @@ func (l *loader) aws(n *yaml.Node, a *AWS) {
 			a.MaxBackoff = duration(v, what, "20s")
 		case "call-timeout":
 			a.CallTimeout = duration(v, what, "30s")
+		case "max-listings":
+			a.MaxListings = l.positive(v, what)
 		case "rate-limits":
 			a.RateLimits = l.rateLimits(v, what)
 		}

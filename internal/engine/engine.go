@@ -33,8 +33,9 @@ type Engine struct {
 	lookup func(kind string) (resource.Spec, error)
 	// change is the broom:change tag's value for this run.
 	change string
-	// listers bounds concurrent (region, kind) listings; workers bounds
-	// concurrent actions during apply.
+	// listers bounds concurrent (account, region, kind) listings unless
+	// the config's aws.max-listings does; workers bounds concurrent
+	// actions during apply.
 	listers, workers int
 	// listTimeout bounds one (region, kind) listing, all pages; actionTimeout
 	// bounds one action, re-read included.
@@ -72,7 +73,7 @@ type Loader func(ctx context.Context, account, region string) (aws.Config, error
 // New returns an engine that builds AWS configurations with load.
 func New(logger *slog.Logger, load Loader, opts ...Option) *Engine {
 	e := &Engine{logger: logger, now: time.Now, load: load, lookup: resource.Lookup, change: "local",
-		listers: 8, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute,
+		listers: config.DefaultMaxListings, workers: 8, listTimeout: 5 * time.Minute, actionTimeout: 5 * time.Minute,
 		fresh: 10 * time.Second, after: time.After}
 	for _, o := range opts {
 		o(e)
@@ -122,7 +123,7 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	var mu sync.Mutex
 	var actions, protected []plan.Action
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.listers)
+	g.SetLimit(e.listings(cfg))
 	for _, t := range targets {
 		g.Go(func() (err error) {
 			defer recovered(&err)
@@ -142,11 +143,7 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 				for _, r := range t.rules {
 					env.Actions = append(env.Actions, r.Action)
 				}
-				var found []plan.Resource
-				k := t.spec.New(env)
-				if found, err = k.List(lctx); err == nil {
-					act, prot = decide(t, k, cfg.Protect, now, found)
-				}
+				act, prot, err = e.list(lctx, t, env, cfg.Protect, now)
 			}
 			if err != nil {
 				return fmt.Errorf("list %s in %s: %w", t.spec.Name, t.region, err)
@@ -169,6 +166,36 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	return Result{Plan: plan.New(cfg.ID, now, actions), Protected: protected, Regions: lookedAt(targets)}, nil
 }
 
+// list lists one target's kind and decides what it found. A kind that
+// lists page by page (resource.Pager) is decided a page at a time, so that
+// what no rule matches is dropped as it streams in.
+func (e *Engine) list(ctx context.Context, t target, env resource.Env, protect config.Protect, now time.Time) (act, prot []plan.Action, err error) {
+	k := t.spec.New(env)
+	if p, ok := k.(resource.Pager); ok {
+		err = p.ListPages(ctx, func(page []plan.Resource) error {
+			a, pr := decide(t, k, protect, now, page)
+			act, prot = append(act, a...), append(prot, pr...)
+			return nil
+		})
+		return act, prot, err
+	}
+	found, err := k.List(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	act, prot = decide(t, k, protect, now, found)
+	return act, prot, nil
+}
+
+// listings is how many listings run at once: the config's
+// aws.max-listings, else the engine's listers.
+func (e *Engine) listings(cfg config.Config) int {
+	if cfg.AWS.MaxListings > 0 {
+		return cfg.AWS.MaxListings
+	}
+	return e.listers
+}
+
 // regions returns the regions each account's rules are listed in: the
 // config's, or with regions: all those EC2 says are enabled for the
 // account, asked once per account in its first region (where Connect
@@ -187,7 +214,7 @@ func (e *Engine) regions(ctx context.Context, cfg config.Config, accounts []stri
 	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.listers)
+	g.SetLimit(e.listings(cfg))
 	for _, account := range accounts {
 		g.Go(func() (err error) {
 			defer recovered(&err)

@@ -30,6 +30,7 @@ type ebsSnapshots struct {
 var (
 	_ Kind     = (*ebsSnapshots)(nil)
 	_ Rereader = (*ebsSnapshots)(nil)
+	_ Pager    = (*ebsSnapshots)(nil)
 )
 
 func newEBSSnapshots(env Env) Kind {
@@ -41,22 +42,38 @@ var self = []string{"self"}
 // List lists the account's own snapshots and marks those that back one of
 // its AMIs as in use.
 func (k *ebsSnapshots) List(ctx context.Context) ([]plan.Resource, error) {
-	backing, err := k.amiSnapshots(ctx)
-	if err != nil {
+	var out []plan.Resource
+	if err := k.ListPages(ctx, func(page []plan.Resource) error {
+		out = append(out, page...)
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	var out []plan.Resource
+	return out, nil
+}
+
+// ListPages is List a page of DescribeSnapshots at a time (1,000
+// snapshots): an account of backups may hold tens of thousands.
+func (k *ebsSnapshots) ListPages(ctx context.Context, each func([]plan.Resource) error) error {
+	backing, err := k.amiSnapshots(ctx)
+	if err != nil {
+		return err
+	}
 	p := ec2.NewDescribeSnapshotsPaginator(k.api, &ec2.DescribeSnapshotsInput{OwnerIds: self, MaxResults: aws.Int32(1000), Filters: k.narrow.ec2Filters()})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("describe snapshots: %w", err)
+			return fmt.Errorf("describe snapshots: %w", err)
 		}
+		out := make([]plan.Resource, 0, len(page.Snapshots))
 		for _, s := range page.Snapshots {
 			out = append(out, snapshotResource(s, backing, k.region))
 		}
+		if err := each(out); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // amiSnapshots maps snapshot ids to the AMI each backs, for the account's

@@ -37,6 +37,16 @@ type Rereader interface {
 	GetMany(ctx context.Context, ids []string) (map[string]plan.Resource, error)
 }
 
+// Pager is a kind whose regions may hold tens of thousands of resources,
+// listed page by page: the engine decides each page as it arrives and
+// keeps only what the rules act on or leave alone, so a listing holds one
+// page rather than the region's inventory (BENCHMARKS.md).
+type Pager interface {
+	// ListPages calls page with what List returns, a page at a time, in
+	// order; an error from page ends the listing with it.
+	ListPages(ctx context.Context, page func([]plan.Resource) error) error
+}
+
 // RereadBatch is the most ids one GetMany takes. EC2 accepts up to 200
 // values in a filter; 100 keeps each answer, and the time its facts age
 // before the last of the batch is acted on, small.

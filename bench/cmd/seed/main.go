@@ -7,9 +7,12 @@
 // images, log groups and a bucket. Their creation time is moto's clock, which
 // bench/run.sh moves with libfaketime. It prints what it made and how long
 // that took. (The SDK may retry a call whose answer was lost, so moto may
-// hold one snapshot more than asked for; see BENCHMARKS.md.)
+// hold one snapshot more than asked for; see BENCHMARKS.md.) With -roles,
+// it makes them in each role's account in turn: moto lands an assumed role
+// in the account its ARN names.
 //
 //	seed -endpoint http://127.0.0.1:PORT -region us-east-1 -volumes 300 -snapshots 1000 -amis 20 -addresses 20
+//	seed -endpoint … -roles arn:aws:iam::200000000001:role/broom,arn:aws:iam::200000000002:role/broom -volumes 4
 //	seed -endpoint … -nat-gateways 5 -security-groups 20 -interfaces 20 -instances 10 \
 //		-db-instances 3 -db-snapshots 10 -load-balancers 5 -repositories 3 -images 6 -log-groups 20 -bucket bench-logs
 package main
@@ -19,13 +22,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -50,6 +56,7 @@ func main() {
 	flag.StringVar(&e.bucket, "bucket", "", "bucket to create")
 	// moto answers one call at a time: 8 in flight made 1,000 snapshots in
 	// 19.5 s, 1 in 21 s.
+	roles := flag.String("roles", "", "comma-separated role ARNs: seed each one's account in turn (default: the credentials' own)")
 	workers := flag.Int("workers", 1, "calls in flight while making volumes, snapshots, images and addresses (the other kinds are made one call at a time)")
 	flag.Parse()
 	if *endpoint == "" {
@@ -64,20 +71,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "seed: -images needs -repositories")
 		os.Exit(2)
 	}
-	start := time.Now()
-	s, err := newSeeder(*endpoint, *region, *workers)
-	if err == nil {
-		err = s.seed(*volumes, *snapshots, *amis, *addresses)
+	for _, role := range strings.Split(*roles, ",") {
+		start := time.Now()
+		s, err := newSeeder(*endpoint, *region, role, *workers)
+		if err == nil {
+			err = s.seed(*volumes, *snapshots, *amis, *addresses)
+		}
+		if err == nil {
+			err = s.kinds(context.Background(), e)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "seed %s %s: %v\n", *region, role, err)
+			os.Exit(1)
+		}
+		who := ""
+		if role != "" {
+			who = " as " + role
+		}
+		fmt.Printf("seeded %s%s: %d volumes, %d snapshots, %d images, %d addresses in %.1fs\n",
+			*region, who, *volumes, *snapshots, *amis, *addresses, time.Since(start).Seconds())
 	}
-	if err == nil {
-		err = s.kinds(context.Background(), e)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "seed %s: %v\n", *region, err)
-		os.Exit(1)
-	}
-	fmt.Printf("seeded %s: %d volumes, %d snapshots, %d images, %d addresses in %.1fs\n",
-		*region, *volumes, *snapshots, *amis, *addresses, time.Since(start).Seconds())
 }
 
 type seeder struct {
@@ -87,7 +100,7 @@ type seeder struct {
 	workers int
 }
 
-func newSeeder(endpoint, region string, workers int) (*seeder, error) {
+func newSeeder(endpoint, region, role string, workers int) (*seeder, error) {
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion(region),
 		config.WithBaseEndpoint(endpoint),
@@ -97,6 +110,9 @@ func newSeeder(endpoint, region string, workers int) (*seeder, error) {
 	)
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	if role != "" {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role))
 	}
 	return &seeder{cfg: cfg, api: ec2.NewFromConfig(cfg), region: region, workers: workers}, nil
 }
