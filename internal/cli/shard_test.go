@@ -303,3 +303,30 @@ func TestShardedPlanMergeApply(t *testing.T) {
 		t.Errorf("the drifted slice holds %d actions, want its %d fresh ones", s.Actions, len(wantLeft))
 	}
 }
+
+// Bad sharding flags are one line and exit 2, before any AWS call.
+func TestShardMisuse(t *testing.T) {
+	t.Parallel()
+	cfg := writeFile(t, "broom.yml", goodConfig)
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"plan", "--config", cfg, "--shard", "5/4"}, nil, `flag --shard="5/4": want K/N with 1 ≤ K ≤ N, e.g. 2/4`},
+		{[]string{"apply", "--config", cfg, "--shard", "two"}, nil, `flag --shard="two": want K/N with 1 ≤ K ≤ N, e.g. 2/4`},
+		{[]string{"plan", "--config", cfg}, map[string]string{"BROOM_SHARD": "0/1"}, `BROOM_SHARD="0/1": want K/N with 1 ≤ K ≤ N, e.g. 2/4`},
+		{[]string{"merge", "--format", "html", "a.json"}, nil, `broom: flag --format="html": want one of text, markdown, json`},
+		{[]string{"merge", "a.json"}, map[string]string{"BROOM_FORMAT": "yaml"}, `broom: BROOM_FORMAT="yaml": want one of text, markdown, json`},
+		{[]string{"merge", "--shard", "1/2", "a.json"}, nil, "broom: unknown flag --shard (see broom merge --help)"},
+		{[]string{"validate", "--config", cfg, "extra"}, nil, `broom: unexpected argument "extra" (broom validate takes only flags; see broom validate --help)`},
+	} {
+		r := runCLI(t, tc.env, tc.args...)
+		if r.code != 2 || r.stderr != tc.want+"\n" {
+			t.Errorf("broom %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+	}
+	if r := runCLI(t, nil, "merge", "--help"); r.code != 0 || !strings.HasPrefix(r.stdout, "usage: broom merge [flags] FILE…\n") {
+		t.Errorf("merge --help: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
