@@ -82,7 +82,12 @@ func (s *runner) runShard(ctx context.Context, cmd string, p parsed, cfg config.
 		return failed(failCode(applying), err)
 	}
 	file.Plan, file.LeftAlone, file.Regions = res.Plan, nonNil(res.Protected), nonNil(res.Regions)
-	o := action.Outcome{Plan: res.Plan}
+	// Not PlanOutcome: its max-actions note is about the whole plan,
+	// which only the merge knows.
+	o := action.Outcome{Plan: res.Plan, Result: action.Planned}
+	if len(res.Plan.Actions) == 0 {
+		o.Result = action.NothingToDo
+	}
 	if applying {
 		o = cl.Apply(ctx, cfg, res, file.Approved)
 		file.Plan, file.Drift = o.Plan, o.Result == action.Drift
