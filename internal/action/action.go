@@ -120,6 +120,8 @@ func (r *run) run(ctx context.Context) Outcome {
 	}
 	var o Outcome
 	switch {
+	case route.Do == gate.Approve && onPR && r.cfg.Mode == "gate":
+		return r.gatePR(ctx)
 	case route.Do == gate.Approve && onPR:
 		return r.approvePR(ctx)
 	case route.Do == gate.Approve:

@@ -2,7 +2,9 @@ package action
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -70,7 +72,11 @@ func (r *run) finish(o Outcome) {
 	summary := report.Markdown(rep)
 	var buf bytes.Buffer
 	planFile := ""
-	if err := report.JSON(&buf, rep.Plan); err == nil {
+	var file any = rep.Plan
+	if o.File != nil {
+		file = o.File
+	}
+	if err := writeJSON(&buf, file); err == nil {
 		planFile = r.writeFile("broom-plan-"+rep.Plan.ID+".json", buf.Bytes())
 	}
 	reportFile := r.writeFile("broom-report-"+rep.Plan.ID+".md", []byte(full))
@@ -82,20 +88,29 @@ func (r *run) finish(o Outcome) {
 	}
 	c := rep.Plan.Count()
 	for k, v := range map[string]string{
-		"mode":        o.Mode,
-		"result":      string(o.Result),
-		"fingerprint": rep.Plan.Fingerprint,
-		"planned":     strconv.Itoa(len(rep.Plan.Actions)),
-		"applied":     strconv.Itoa(c.Done + c.AlreadyDone),
-		"failed":      strconv.Itoa(c.Failed),
-		"skipped":     strconv.Itoa(c.Skipped),
-		"plan-file":   planFile,
-		"report-file": reportFile,
-		"comment-url": o.CommentURL,
-		"exit-code":   strconv.Itoa(o.Code),
+		"mode":          o.Mode,
+		"result":        string(o.Result),
+		"fingerprint":   rep.Plan.Fingerprint,
+		"planned":       strconv.Itoa(len(rep.Plan.Actions)),
+		"applied":       strconv.Itoa(c.Done + c.AlreadyDone),
+		"failed":        strconv.Itoa(c.Failed),
+		"skipped":       strconv.Itoa(c.Skipped),
+		"plan-file":     planFile,
+		"report-file":   reportFile,
+		"comment-url":   o.CommentURL,
+		"exit-code":     strconv.Itoa(o.Code),
+		"approved-file": o.ApprovedFile,
 	} {
 		r.gha.SetOutput(k, v)
 	}
+}
+
+// writeJSON writes v as the plan files are written: indented, one line
+// per field.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // filesDir is where the plan and report files go, relative to the
