@@ -5,31 +5,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/broom-dev/broom/internal/shard"
 )
-
-// Shards is what a sharded plan's comment says of its shards: the config
-// digest and key digest the shards were planned with, and each shard's
-// slice of the plan (SPEC §6, the hidden shards line).
-type Shards struct {
-	Count  int
-	Config string
-	All    string
-	Slices []Slice
-}
-
-// Slice is one shard's part of a plan.
-type Slice struct {
-	Index       int
-	Fingerprint string
-	Actions     int
-}
 
 // maxShards is the most shards a run may have (--shard K/N, N ≤ 1000).
 const maxShards = 1000
 
 // ShardsLine renders the hidden line that follows the marker of a sharded
-// plan's comment.
-func ShardsLine(s Shards) string {
+// plan's comment (SPEC §6): the config and key digests the shards were
+// planned with, and each shard's slice of the plan.
+func ShardsLine(s shard.Shards) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!-- broom:shards count=%d config=%s all=%s", s.Count, s.Config, s.All)
 	for _, sl := range s.Slices {
@@ -51,7 +37,7 @@ var (
 // is well formed: count between 1 and 1000 and one slice per shard, in
 // index order. Two such lines, or a malformed one, say nothing: an
 // approval must never pick one of two stories.
-func ParseShards(body string) (Shards, bool) {
+func ParseShards(body string) (shard.Shards, bool) {
 	var found string
 	n := 0
 	for _, line := range strings.Split(body, "\n") {
@@ -62,28 +48,28 @@ func ParseShards(body string) (Shards, bool) {
 		}
 	}
 	if n != 1 {
-		return Shards{}, false
+		return shard.Shards{}, false
 	}
 	m := shardsPattern.FindStringSubmatch(found)
 	if m == nil {
-		return Shards{}, false
+		return shard.Shards{}, false
 	}
 	count, _ := strconv.Atoi(m[1])
 	if count > maxShards {
-		return Shards{}, false
+		return shard.Shards{}, false
 	}
-	s := Shards{Count: count, Config: m[2], All: m[3]}
+	s := shard.Shards{Count: count, Config: m[2], All: m[3]}
 	for i, f := range strings.Fields(m[4]) {
 		sm := slicePattern.FindStringSubmatch(f)
 		index, _ := strconv.Atoi(sm[1])
 		actions, _ := strconv.Atoi(sm[3])
 		if index != i+1 {
-			return Shards{}, false
+			return shard.Shards{}, false
 		}
-		s.Slices = append(s.Slices, Slice{Index: index, Fingerprint: sm[2], Actions: actions})
+		s.Slices = append(s.Slices, shard.Slice{Index: index, Fingerprint: sm[2], Actions: actions})
 	}
 	if len(s.Slices) != count {
-		return Shards{}, false
+		return shard.Shards{}, false
 	}
 	return s, true
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/broom-dev/broom/internal/pr"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 var (
@@ -15,8 +16,8 @@ var (
 	fpC = strings.Repeat("c", 64)
 )
 
-func testShards() pr.Shards {
-	return pr.Shards{Count: 3, Config: fpA, All: fpB, Slices: []pr.Slice{
+func testShards() shard.Shards {
+	return shard.Shards{Count: 3, Config: fpA, All: fpB, Slices: []shard.Slice{
 		{Index: 1, Fingerprint: fpC, Actions: 3}, {Index: 2, Fingerprint: fpA, Actions: 0}, {Index: 3, Fingerprint: fpB, Actions: 1234567}}}
 }
 
