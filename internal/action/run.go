@@ -17,8 +17,8 @@ import (
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/plan"
-	"github.com/broom-dev/broom/internal/pr"
 	"github.com/broom-dev/broom/internal/report"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // Result is the run's `result` output.
@@ -63,7 +63,7 @@ type Outcome struct {
 	Err        error
 	// Shards, when set, is written as the shards line after the marker of
 	// the comment or tracking issue: the plan shown is a merge of shards.
-	Shards *pr.Shards
+	Shards *shard.Shards
 	// File, when set, is what the plan-file holds instead of Plan: a
 	// shard's file, or a merged plan with its shards.
 	File any

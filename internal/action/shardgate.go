@@ -11,19 +11,20 @@ import (
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/pr"
 	"github.com/broom-dev/broom/internal/report"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // approvedRecord is the file the gate job publishes for the apply shards
 // (.broom/approved-<id>.json): the plan an approver saw, by fingerprint
 // and slices, and who approved it when.
 type approvedRecord struct {
-	Version     int       `json:"version"`
-	ID          string    `json:"id"`
-	Fingerprint string    `json:"fingerprint"`
-	Head        string    `json:"head"`
-	ApprovedBy  string    `json:"approved_by"`
-	ApprovedAt  time.Time `json:"approved_at"`
-	Shards      pr.Shards `json:"shards"`
+	Version     int          `json:"version"`
+	ID          string       `json:"id"`
+	Fingerprint string       `json:"fingerprint"`
+	Head        string       `json:"head"`
+	ApprovedBy  string       `json:"approved_by"`
+	ApprovedAt  time.Time    `json:"approved_at"`
+	Shards      shard.Shards `json:"shards"`
 }
 
 // gatePR is the gate job of a sharded approval (mode gate): the facts and
@@ -106,20 +107,22 @@ func (r *run) withdraw(ctx context.Context, o *Outcome, number int, head string)
 }
 
 // checkShown checks that the shards line agrees with the plan shown: its
-// slices hold as many actions as the comment's hidden list of actions.
-func checkShown(body string, s pr.Shards) error {
+// slices hold no more actions than the comment's hidden list of actions
+// (after an apply the list holds the done ones too, the slices only what
+// remains).
+func checkShown(body string, s shard.Shards) error {
 	n, ok := report.ActionCount(body)
 	if !ok {
 		return errors.New("the plan shown has no broom:keys line: it was not written by this version of broom; plan again")
 	}
-	if total := shardsTotal(s); total != n {
+	if total := shardsTotal(s); total > n {
 		return fmt.Errorf("the plan shown has %d actions but its shards line counts %d: plan again", n, total)
 	}
 	return nil
 }
 
 // shardsTotal is how many actions the slices hold together.
-func shardsTotal(s pr.Shards) int {
+func shardsTotal(s shard.Shards) int {
 	n := 0
 	for _, sl := range s.Slices {
 		n += sl.Actions
