@@ -329,3 +329,25 @@ func merge(files []NamedFile) (Merged, error) {
 	m.Regions = slices.Compact(m.Regions)
 	return m, failed
 }
+
+// NewFile is the plan-phase file of a shard that planned p (with left
+// alone and the regions it looked in) over cov, in a run of accounts.
+func NewFile(p plan.Plan, leftAlone []plan.Action, cov Coverage, accounts []Account, regions []string) File {
+	f := File{Plan: p, Shard: cov, Phase: PhasePlan, LeftAlone: leftAlone, Accounts: accounts, Regions: regions}
+	if f.Actions == nil {
+		f.Actions = []plan.Action{}
+	}
+	if f.LeftAlone == nil {
+		f.LeftAlone = []plan.Action{}
+	}
+	if f.Shard.Targets == nil {
+		f.Shard.Targets = []string{}
+	}
+	if f.Accounts == nil {
+		f.Accounts = []Account{}
+	}
+	if f.Regions == nil {
+		f.Regions = []string{}
+	}
+	return f
+}
