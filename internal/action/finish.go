@@ -12,6 +12,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/pr"
 	"github.com/broom-dev/broom/internal/report"
@@ -58,6 +59,17 @@ func (r *run) finish(o Outcome) {
 		// Ids and reasons are resource data: cleaned, they cannot end the
 		// annotation or start another workflow command.
 		r.gha.Warningf("%s", report.Clean(fmt.Sprintf("%s %s in %s matched rule %s but was left alone: %s", a.Kind, a.ID, a.Region, a.Rule, a.Reason)))
+	}
+	if o.File == nil && o.Err != nil && r.sharded() {
+		// A shard job always leaves a shard file: the merge job then names
+		// the shard and why, instead of finding it missing.
+		phase := "plan"
+		if r.cfg.Approved != "" {
+			phase = "apply"
+		}
+		f := r.shardFile(r.cfg.Shard, engine.Result{}, phase)
+		f.Error = o.Err.Error()
+		o.File = f
 	}
 	rep := r.report(o, pr.Marker{})
 	if o.Err == nil {
