@@ -507,3 +507,142 @@ func writeFile(t *testing.T, w *shardWorld, name, data string) {
 		t.Fatal(err)
 	}
 }
+
+// rewrite decodes the JSON file name in the workspace into v, lets change
+// alter it, and writes it to to.
+func rewrite[T any](t *testing.T, w *shardWorld, name, to string, change func(*T)) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(w.dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	decode(t, data, &v)
+	change(&v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, w, to, string(out))
+}
+
+// What the results job refuses: results it cannot tie to the plan shown.
+// Nothing is written to the comment and the label stays.
+func TestResultsRefusals(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		change func(t *testing.T, w *shardWorld)
+		want   string
+	}{
+		"plan files instead of results": {func(t *testing.T, w *shardWorld) {
+			os.RemoveAll(filepath.Join(w.dir, "results"))
+			copyFile(t, w, "shards/1/broom-plan-nightly.json", "results/1/broom-plan-nightly.json")
+		}, `merge on the approve label takes the apply jobs' files: results/1/broom-plan-nightly.json is not one (phase "plan")`},
+		"a result of another number of shards": {func(t *testing.T, w *shardWorld) {
+			rewrite(t, w, "results/1/broom-plan-nightly.json", "results/1/broom-plan-nightly.json", func(f *shard.File) { f.Shard.Count = 5 })
+		}, "results/1/broom-plan-nightly.json is shard 1/5, but the plan shown has 4 shards"},
+		"a result given twice": {func(t *testing.T, w *shardWorld) {
+			copyFile(t, w, "results/1/broom-plan-nightly.json", "results/9/again.json")
+		}, "shard 1/4 is given twice: results/1/broom-plan-nightly.json, results/9/again.json"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w, cloud, approval := approvedFlow(t)
+			w.applyShards(cloud, approval, 4)
+			before := w.sticky().Body
+			tc.change(t, w)
+			j := w.run(approval, map[string]string{"merge": "results/*/*.json"}, nil)
+			if j.code != ExitMisuse || !j.says(tc.want) {
+				t.Errorf("exit %d; want %d and %q:\n%s", j.code, ExitMisuse, tc.want, j.stdout)
+			}
+			if w.sticky().Body != before || !hasLabel(w.gh) {
+				t.Errorf("a refused results job changed the comment or the label")
+			}
+		})
+	}
+}
+
+// A results job on a pull request whose comment is not a sharded plan.
+func TestResultsNeedASharedPlan(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		comment string // "" = none
+		want    string
+	}{
+		"no plan comment":           {"", "#9 has no plan from broom: these results are for no plan shown"},
+		"a plan not made in shards": {shownBody(shownFP, nil, 3), "the plan shown in #9 was not made in shards: these results are for another approval"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newShardWorld(t, shardConfig)
+			if tc.comment != "" {
+				w.gh.AddComment(shardPR, prtest.DefaultLogin, tc.comment)
+			}
+			j := w.run(w.labeled("alice"), map[string]string{"merge": "results/*/*.json"}, nil)
+			if j.code != ExitMisuse || !j.says(tc.want) {
+				t.Errorf("exit %d; want %d and %q:\n%s", j.code, ExitMisuse, tc.want, j.stdout)
+			}
+		})
+	}
+}
+
+// Plan files are what a merge on a plan event takes, not apply results.
+func TestMergeOfResultsOnAPlanEvent(t *testing.T) {
+	t.Parallel()
+	w, cloud, approval := approvedFlow(t)
+	w.applyShards(cloud, approval, 4)
+	j := w.run(w.payload("synchronize"), map[string]string{"merge": "results/*/*.json"}, nil)
+	want := "merge on this event takes the plan jobs' files: results/1/broom-plan-nightly.json is of the apply phase"
+	if j.code != ExitMisuse || !j.says(want) {
+		t.Errorf("exit %d; want %d and %q:\n%s", j.code, ExitMisuse, want, j.stdout)
+	}
+}
+
+// An approved file whose shards are not the ones the comment shows does
+// not apply, even with the same fingerprint; nor does one that is not a
+// whole approval.
+func TestApplyShardComparesTheShards(t *testing.T) {
+	t.Parallel()
+	w, cloud, approval := approvedFlow(t)
+	rewrite(t, w, "approved/1/approved-nightly.json", "approved/2/other.json", func(r *approvedRecord) {
+		r.Shards.Slices[0], r.Shards.Slices[1] = r.Shards.Slices[1], r.Shards.Slices[0]
+		r.Shards.Slices[0].Index, r.Shards.Slices[1].Index = 1, 2
+	})
+	rewrite(t, w, "approved/1/approved-nightly.json", "approved/3/partial.json", func(r *approvedRecord) {
+		r.Shards.Slices = r.Shards.Slices[:3]
+	})
+	before := len(cloud.snaps)
+	j := w.run(approval, map[string]string{"shard": "1/4", "approved": "approved/2/other.json"}, cloud.connect)
+	if j.code != ExitRefused || !j.says("the approved plan is no longer the one shown: #9 shows other shards than the approved ones") {
+		t.Errorf("other shards: exit %d; want %d:\n%s", j.code, ExitRefused, j.stdout)
+	}
+	j = w.run(approval, map[string]string{"shard": "1/4", "approved": "approved/3/partial.json"}, nil)
+	if j.code != ExitMisuse || !j.says("approved approved/3/partial.json is not a whole approved plan: 3 slices of 4") {
+		t.Errorf("partial approval: exit %d; want %d:\n%s", j.code, ExitMisuse, j.stdout)
+	}
+	if len(cloud.snaps) != before {
+		t.Errorf("something was applied")
+	}
+}
+
+// Sharded approval is for pull requests; a shard applies only on the label.
+func TestShardedSettingsOnOtherEvents(t *testing.T) {
+	t.Parallel()
+	w := newShardWorld(t, shardConfig)
+	is := prtest.Payload(t, "issues", "labeled")
+	prtest.Set(is, "label.name", approveLabel)
+	prtest.Set(is, "issue.body", shownBody(shownFP, nil, 1))
+	j := w.runEvent("issues", is, map[string]string{"shard": "1/4", "approved": "a.json"}, nil)
+	if j.code != ExitMisuse || !j.says("sharded approval is PR-only") {
+		t.Errorf("issues: exit %d; want %d, PR-only:\n%s", j.code, ExitMisuse, j.stdout)
+	}
+	j = w.runEvent("schedule", map[string]any{"schedule": "0 3 * * *"}, map[string]string{"shard": "1/4", "mode": "apply"}, nil)
+	if j.code != ExitMisuse || !j.says("shard with mode apply: a shard applies only an approved plan") {
+		t.Errorf("schedule: exit %d; want %d:\n%s", j.code, ExitMisuse, j.stdout)
+	}
+	if n := len(w.gh.Requests()); n != 0 {
+		t.Errorf("%d GitHub requests; want none", n)
+	}
+}

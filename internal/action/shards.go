@@ -72,7 +72,7 @@ func (r *run) merge(files []shard.NamedFile, phase string) (shard.Merged, error)
 	for _, f := range files {
 		if f.File.Phase != phase && (f.File.Phase == "plan" || f.File.Phase == "apply") {
 			what := map[string]string{"plan": "the plan jobs' files", "apply": "the apply jobs' files"}[phase]
-			return shard.Merged{}, &MisuseError{fmt.Errorf("merge on this event takes %s: %s is a %s file", what, f.Name, f.File.Phase)}
+			return shard.Merged{}, &MisuseError{fmt.Errorf("merge on this event takes %s: %s is of the %s phase", what, f.Name, f.File.Phase)}
 		}
 	}
 	m, err := shard.Merge(files)
