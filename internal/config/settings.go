@@ -168,6 +168,9 @@ func Load(top Layer, getenv func(string) string, cat Catalog) (Config, error) {
 		}
 	}
 	shards(r, &c.Settings, &bad)
+	if _, src := r.get("expect-fingerprint"); src != "" && c.Shard.Count > 0 {
+		bad = append(bad, fmt.Sprintf("%s is the whole plan's: a shard compares its slice with the approved plan (approved)", src))
+	}
 	var over File
 	if v, src := r.get("regions"); v != "" {
 		over.Regions = List(v)

@@ -88,6 +88,10 @@ func TestLoadRejectsShardMisuseBeforeReadingFile(t *testing.T) {
 			env:  map[string]string{"BROOM_APPROVED": "approved.json"},
 			want: "BROOM_APPROVED is only for a shard's apply: give shard too",
 		},
+		"shard with expect-fingerprint": {
+			top:  flags(map[string]string{"shard": "1/2", "expect-fingerprint": fingerprint}),
+			want: "flag --expect-fingerprint is the whole plan's: a shard compares its slice with the approved plan (approved)",
+		},
 		"merge with mode apply": {
 			top:  inputs(map[string]string{"mode": "apply", "merge": "results/*/*.json"}),
 			want: "input merge cannot apply: the shards apply their slices (shard with approved), a merge only merges their results",
