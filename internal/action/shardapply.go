@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
@@ -16,38 +15,32 @@ import (
 )
 
 // readApproved reads and checks the approved plan an apply shard is
-// given: the gate job's approved-file, or a merged plan file.
+// given: the gate job's approved-file, or a merged plan file (what the
+// command line's apply --approved reads too).
 func (r *run) readApproved() (approvedRecord, error) {
 	spec, name := r.cfg.Shard, r.cfg.Approved
 	path := name
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(nonEmpty(r.Getenv("GITHUB_WORKSPACE"), "."), path)
 	}
-	var rec approvedRecord
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return rec, &MisuseError{fmt.Errorf("approved: %v", err)}
+		return approvedRecord{}, &MisuseError{fmt.Errorf("approved: %v", err)}
 	}
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return rec, &MisuseError{fmt.Errorf("approved %s does not parse: %v", name, err)}
+	a, err := shard.ParseApproval(name, data)
+	if err == nil {
+		err = a.Check(name, spec, config.Digest(r.cfg))
 	}
-	s := rec.Shards
-	switch {
-	case s.Count == 0:
-		return rec, &MisuseError{fmt.Errorf("approved %s has no shards: give the gate job's approved-file (or broom merge --out)", name)}
-	case s.Count != spec.Count:
-		return rec, &MisuseError{fmt.Errorf("approved %s is for %d shards, not %d (shard %s)", name, s.Count, spec.Count, spec)}
-	case len(s.Slices) != s.Count || !validFingerprint(rec.Fingerprint):
-		return rec, &MisuseError{fmt.Errorf("approved %s is not a whole approved plan: %d slices of %d, fingerprint %q", name, len(s.Slices), s.Count, rec.Fingerprint)}
+	if err != nil {
+		return approvedRecord{}, &MisuseError{fmt.Errorf("approved: %w", err)}
 	}
-	if now := config.Digest(r.cfg); s.Config != now {
-		return rec, &MisuseError{fmt.Errorf("config changed since the plan was approved: digest %.12s, now %.12s; plan again", s.Config, now)}
+	rec := approvedRecord{ID: a.ID, Fingerprint: a.Fingerprint, Shards: *a.Shards}
+	var by struct {
+		ApprovedBy string `json:"approved_by"`
 	}
+	_ = json.Unmarshal(data, &by) // it parsed above; a merged plan file names no approver
+	rec.ApprovedBy = by.ApprovedBy
 	return rec, nil
-}
-
-func validFingerprint(fp string) bool {
-	return len(fp) == 64 && strings.Trim(fp, "0123456789abcdef") == ""
 }
 
 // applyShard is an apply job of a matrix: it applies its slice of the

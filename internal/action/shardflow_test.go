@@ -89,7 +89,7 @@ func TestShardedLifecycle(t *testing.T) {
 	if lines := strings.SplitN(body, "\n", 3); len(lines) < 2 || !strings.HasPrefix(lines[1], "<!-- broom:shards ") {
 		t.Errorf("the shards line is not right after the marker:\n%s", body)
 	}
-	var merged mergedFile
+	var merged shard.PlanFile
 	decode(t, w.file(merge, "plan-file"), &merged)
 	if merged.Fingerprint != m.Fingerprint || !sameShards(merged.Shards, s) {
 		t.Errorf("merged plan-file: fingerprint %s, shards %+v; want the comment's", merged.Fingerprint, merged.Shards)
@@ -382,11 +382,11 @@ func TestApplyShardRefusesABadApprovedFile(t *testing.T) {
 		want   string
 	}{
 		"a file that does not parse": {map[string]string{"shard": "1/4", "approved": write("bad.json", []byte("{"))},
-			"approved bad.json does not parse"},
+			"approved: bad.json is not an approved broom plan"},
 		"a file without shards": {map[string]string{"shard": "1/4", "approved": write("plain.json", noShardsJSON)},
-			"approved plain.json has no shards"},
+			"approved: plain.json has no shards: the plan was not made in shards"},
 		"another count of shards": {map[string]string{"shard": "1/3", "approved": "approved/1/approved-nightly.json"},
-			"approved approved/1/approved-nightly.json is for 4 shards, not 3 (shard 1/3)"},
+			"approved: approved/1/approved-nightly.json was approved in 4 shards, not 3 (shard 1/3)"},
 		"another config": {map[string]string{"shard": "1/4", "approved": "approved/1/approved-nightly.json", "max-actions": "7"},
 			"config changed since the plan was approved"},
 		"no file": {map[string]string{"shard": "1/4", "approved": "nowhere.json"}, "approved: open "},
@@ -619,7 +619,7 @@ func TestApplyShardComparesTheShards(t *testing.T) {
 		t.Errorf("other shards: exit %d; want %d:\n%s", j.code, ExitRefused, j.stdout)
 	}
 	j = w.run(approval, map[string]string{"shard": "1/4", "approved": "approved/3/partial.json"}, nil)
-	if j.code != ExitMisuse || !j.says("approved approved/3/partial.json is not a whole approved plan: 3 slices of 4") {
+	if j.code != ExitMisuse || !j.says("approved: approved/3/partial.json has 3 slices for 4 shards") {
 		t.Errorf("partial approval: exit %d; want %d:\n%s", j.code, ExitMisuse, j.stdout)
 	}
 	if len(cloud.snaps) != before {

@@ -86,7 +86,7 @@ func (r *run) results(ctx context.Context) Outcome {
 
 	o.Plan = plan.New(r.cfg.ID, time.Now(), all)
 	o.Shards = &next
-	o.File = mergedFile{Plan: o.Plan, Shards: next, LeftAlone: []plan.Action{}}
+	o.File = shard.PlanFile{Plan: o.Plan, Shards: next, LeftAlone: []plan.Action{}}
 	cnt := o.Plan.Count()
 	switch {
 	case missing > 0:

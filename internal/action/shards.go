@@ -16,14 +16,6 @@ import (
 	"github.com/broom-dev/broom/internal/shard"
 )
 
-// mergedFile is the plan-file of a merge job: a plan file, plus the
-// shards it was merged from and what they left alone.
-type mergedFile struct {
-	plan.Plan
-	Shards    shard.Shards  `json:"shards"`
-	LeftAlone []plan.Action `json:"left_alone"`
-}
-
 // noFilesError is a merge glob that matches no file.
 type noFilesError struct{ glob string }
 
@@ -112,7 +104,7 @@ func (r *run) mergedPlan(context.Context) (Outcome, error) {
 	}
 	o := PlanOutcome(engine.Result{Plan: m.Plan, Protected: m.LeftAlone}, r.cfg)
 	o.Shards = &m.Shards
-	o.File = mergedFile{Plan: m.Plan, Shards: m.Shards, LeftAlone: nonNil(m.LeftAlone)}
+	o.File = m.File()
 	return o, nil
 }
 
