@@ -26,15 +26,9 @@ func (r *run) shardFile(spec shard.Spec, res engine.Result, phase string) shard.
 	if p.ID == "" {
 		p = plan.New(r.cfg.ID, time.Now(), nil)
 	}
-	return shard.File{Plan: p, Shard: cov, Phase: phase, LeftAlone: nonNil(res.Protected),
-		Accounts: accounts, Regions: nonNilStrings(res.Regions)}
-}
-
-func nonNilStrings(list []string) []string {
-	if list == nil {
-		return []string{}
-	}
-	return list
+	f := shard.NewFile(p, res.Protected, cov, accounts, res.Regions)
+	f.Phase = phase
+	return f
 }
 
 // planShard is a plan job of a matrix: only its shard's targets, written

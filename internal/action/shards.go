@@ -11,7 +11,6 @@ import (
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/gate"
-	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/report"
 	"github.com/broom-dev/broom/internal/shard"
 )
@@ -115,13 +114,6 @@ func (r *run) freshPlan(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return PlanOutcome(res, r.cfg), nil
-}
-
-func nonNil(list []plan.Action) []plan.Action {
-	if list == nil {
-		return []plan.Action{}
-	}
-	return list
 }
 
 // checkSharding refuses sharded settings where this event makes them mean
