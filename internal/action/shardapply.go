@@ -76,7 +76,7 @@ func (r *run) applyShard(ctx context.Context) Outcome {
 	}
 	file = r.shardFile(spec, res, "apply")
 	file.Approved = slice.Fingerprint
-	head := fmt.Sprintf("Shard %s of the plan approved by %s (fingerprint %.12s).", spec, nonEmpty(rec.ApprovedBy, "the approver"), rec.Fingerprint)
+	head := fmt.Sprintf("This is shard %s of the plan approved by %s (fingerprint %.12s).", spec, nonEmpty(rec.ApprovedBy, "the approver"), rec.Fingerprint)
 	if why := sliceDrift(res, r.coverage, rec.Shards, slice); why != "" {
 		o := PlanOutcome(res, r.cfg)
 		o.Result, o.Code = Drift, ExitDrift

@@ -61,7 +61,7 @@ func TestShardedLifecycle(t *testing.T) {
 		if j.code != ExitOK || f.Phase != "plan" || f.Shard.Index != k+1 || f.Shard.Count != 4 || f.Shard.Total != 8 {
 			t.Errorf("plan shard %d/4: exit %d, file phase %q shard %+v", k+1, j.code, f.Phase, f.Shard)
 		}
-		if !j.says(fmt.Sprintf("Shard %d/4: %d of the run's 8 targets", k+1, len(f.Shard.Targets))) {
+		if !j.says(fmt.Sprintf("This is shard %d/4: %d of the run's 8 targets", k+1, len(f.Shard.Targets))) {
 			t.Errorf("plan shard %d/4: the summary does not name its slice:\n%s", k+1, j.stdout)
 		}
 		if j.out["planned"] != fmt.Sprint(len(f.Actions)) || j.out["fingerprint"] != plan.Fingerprint(f.Actions) {
@@ -242,7 +242,7 @@ func TestShardDriftLeavesItsSliceAlone(t *testing.T) {
 			t.Errorf("slice %d after apply: %+v; want empty (all done)", i+1, sl)
 		}
 	}
-	if !strings.Contains(body, "Shard 2/4 drifted") || !strings.Contains(body, account+"/"+region) {
+	if !strings.Contains(body, "Drift in shard 2/4") || !strings.Contains(body, account+"/"+region) {
 		t.Errorf("the comment has no note naming shard 2/4 and its target:\n%s", body)
 	}
 	if hasLabel(w.gh) {
@@ -280,7 +280,7 @@ func TestShardAWSFailureIsPartial(t *testing.T) {
 	if res.code != ExitPartial || res.out["result"] != "partial" {
 		t.Errorf("results job: exit %d, outputs %v; want %d and partial", res.code, res.out, ExitPartial)
 	}
-	if body := w.sticky().Body; !strings.Contains(body, "Shard 3/4 failed:") || !strings.Contains(body, "RequestLimitExceeded") {
+	if body := w.sticky().Body; !strings.Contains(body, "The apply of shard 3/4 failed:") || !strings.Contains(body, "RequestLimitExceeded") {
 		t.Errorf("the comment does not name the failed shard:\n%s", body)
 	}
 }
@@ -299,7 +299,7 @@ func TestShardResultMissing(t *testing.T) {
 		t.Errorf("results job: exit %d, want %d", res.code, ExitMisuse)
 	}
 	body := w.sticky().Body
-	if !strings.Contains(body, "Shard 4/4 sent no result") || !strings.Contains(body, "Applied: ") {
+	if !strings.Contains(body, "No result came from shard 4/4") || !strings.Contains(body, "Applied: ") {
 		t.Errorf("the comment does not show the results and name the missing shard:\n%s", body)
 	}
 	if hasLabel(w.gh) {
@@ -318,7 +318,7 @@ func TestShardResultsNoneCame(t *testing.T) {
 	}
 	body := w.sticky().Body
 	m, _ := pr.ParseMarker(body)
-	if strings.Count(body, "sent no result") != 4 || m.Fingerprint != plan.Fingerprint(nil) {
+	if strings.Count(body, "No result came from shard") != 4 || m.Fingerprint != plan.Fingerprint(nil) {
 		t.Errorf("want 4 missing shards named and nothing approvable:\n%s", body)
 	}
 	if hasLabel(w.gh) {

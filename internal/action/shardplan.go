@@ -45,7 +45,7 @@ func (r *run) planShard(ctx context.Context) Outcome {
 		return o
 	}
 	o := PlanOutcome(res, r.cfg)
-	o.Notes = append([]string{fmt.Sprintf("Shard %s: %d of the run's %d targets; the merge job shows the whole plan.",
+	o.Notes = append([]string{fmt.Sprintf("This is shard %s: %d of the run's %d targets; the merge job shows the whole plan.",
 		spec, len(file.Shard.Targets), file.Shard.Total)}, o.Notes...)
 	o.File = file
 	return o

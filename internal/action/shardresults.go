@@ -55,18 +55,18 @@ func (r *run) results(ctx context.Context) Outcome {
 		switch {
 		case !ok:
 			missing++
-			o.Notes = append(o.Notes, fmt.Sprintf("Shard %s sent no result (its job failed or was cancelled before writing it): what it applied is not known here, and its rows are not shown. Plan again (push, or re-run the plan jobs) to approve its targets.", spec))
+			o.Notes = append(o.Notes, fmt.Sprintf("No result came from shard %s (its job failed or was cancelled before writing it): what it applied is not known here, and its rows are not shown. Plan again (push, or re-run the plan jobs) to approve its targets.", spec))
 		case f.File.Error != "":
 			failedShards++
 			all = append(all, f.File.Actions...)
 			// Its rows, if any, are not its whole slice: nothing of it is
 			// approvable from here.
-			o.Notes = append(o.Notes, fmt.Sprintf("Shard %s failed: %s. Targets: %s. Plan again to approve what it did not apply.", spec, f.File.Error, targets(f.File.Shard.Targets)))
+			o.Notes = append(o.Notes, fmt.Sprintf("The apply of shard %s failed: %s. Targets: %s. Plan again to approve what it did not apply.", spec, f.File.Error, targets(f.File.Shard.Targets)))
 		case f.File.Drift:
 			drifted++
 			all = append(all, f.File.Actions...)
 			left = f.File.Actions
-			o.Notes = append(o.Notes, fmt.Sprintf("Shard %s drifted: its plan changed since it was approved (fingerprint %.12s → %.12s), so nothing of it was applied; its new actions are below, without a result. Targets: %s.",
+			o.Notes = append(o.Notes, fmt.Sprintf("Drift in shard %s: its plan changed since it was approved (fingerprint %.12s → %.12s), so nothing of it was applied; its new actions are below, without a result. Targets: %s.",
 				spec, f.File.Approved, f.File.Fingerprint, targets(f.File.Shard.Targets)))
 		default:
 			all = append(all, f.File.Actions...)
