@@ -44,6 +44,14 @@ func (s *runner) runShard(ctx context.Context, cmd string, p parsed, cfg config.
 			return s.fail(action.ExitMisuse, err)
 		}
 		file.Approved = approval.Slice(spec).Fingerprint
+		// As a single apply refuses a plan over the limit, every shard
+		// refuses the whole approved plan, not just its own slice.
+		if n := approval.Actions(); n > cfg.MaxActions {
+			err := fmt.Errorf("the approved plan has %d actions, more than max-actions (%d): nothing was applied", n, cfg.MaxActions)
+			file.Error = err.Error()
+			s.say(action.ExitOverLimit, err)
+			return s.writeShard(cfg.Out, file, action.ExitOverLimit)
+		}
 	}
 	// failed ends the run with err, the shard file saying why.
 	failed := func(code int, err error) int {
@@ -74,7 +82,12 @@ func (s *runner) runShard(ctx context.Context, cmd string, p parsed, cfg config.
 		return failed(failCode(applying), err)
 	}
 	file.Plan, file.LeftAlone, file.Regions = res.Plan, nonNil(res.Protected), nonNil(res.Regions)
-	o := action.Outcome{Plan: res.Plan}
+	// Not PlanOutcome: its max-actions note is about the whole plan,
+	// which only the merge knows.
+	o := action.Outcome{Plan: res.Plan, Result: action.Planned}
+	if len(res.Plan.Actions) == 0 {
+		o.Result = action.NothingToDo
+	}
 	if applying {
 		o = cl.Apply(ctx, cfg, res, file.Approved)
 		file.Plan, file.Drift = o.Plan, o.Result == action.Drift

@@ -23,6 +23,7 @@ import (
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/plan"
+	"github.com/broom-dev/broom/internal/resource"
 	"github.com/broom-dev/broom/internal/shard"
 )
 
@@ -238,6 +239,27 @@ func TestShardedPlanMergeApply(t *testing.T) {
 			r := c.run(t, append([]string{"apply", "--config", cfg, "--yes"}, tc.args...)...)
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("%s: exit %d, stderr %q; want 2 and one line saying %q", tc.name, r.code, r.stderr, tc.want)
+			}
+		}
+		// A plan over max-actions (planning does not refuse one) is refused
+		// by every shard, whatever its own slice holds.
+		low, err := config.Load(config.Layer{Name: "flag --", Values: map[string]string{"config": cfg, "max-actions": "6"}}, func(string) string { return "" }, resource.Catalog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		overFile := file
+		overFile.Shards.Config = config.Digest(low)
+		if err := writeJSON(in("over-approved.json"), overFile); err != nil {
+			t.Fatal(err)
+		}
+		for k := 1; k <= 4; k++ {
+			r := c.run(t, "apply", "--config", cfg, "--max-actions", "6", "--shard", fmt.Sprintf("%d/4", k), "--approved", in("over-approved.json"), "--out", in("over.json"))
+			line := fmt.Sprintf("broom: the approved plan has %d actions, more than max-actions (6): nothing was applied\n", len(want.Actions))
+			if r.code != 6 || r.stderr != line {
+				t.Errorf("shard %d/4 of a plan over max-actions: exit %d, stderr %q; want 6 and %q", k, r.code, r.stderr, line)
+			}
+			if f := readJSON[shard.File](t, in("over.json")); f.Error == "" || f.Phase != shard.PhaseApply {
+				t.Errorf("shard %d/4 of a plan over max-actions wrote error %q, phase %q", k, f.Error, f.Phase)
 			}
 		}
 		if left := len(awstest.Snapshots(t, c.cfgs["111111111111/eu-west-1"])); left != 2 {

@@ -71,6 +71,15 @@ func (a Approval) Check(name string, spec Spec, config string) error {
 	return nil
 }
 
+// Actions is how many actions the approved plan has, in all its slices.
+func (a Approval) Actions() int {
+	n := 0
+	for _, s := range a.Shards.Slices {
+		n += s.Actions
+	}
+	return n
+}
+
 // Slice is the approved slice of spec's shard.
 func (a Approval) Slice(spec Spec) Slice {
 	s, _ := a.Shards.Slice(spec.Index)

@@ -192,6 +192,8 @@ func Merge(files []NamedFile) (Merged, error) {
 		if err := sameRun(sorted[0], f); err != nil {
 			return Merged{}, err
 		}
+	}
+	for _, f := range sorted {
 		if whole >= 0 {
 			if err := sameTargets(sorted[whole], f); err != nil {
 				return Merged{}, err

@@ -265,6 +265,11 @@ func TestMergeRefuses(t *testing.T) {
 			f[1].File.Shard.Targets[0] = "999999999999/eu-west-1"
 			return f
 		}, "the shards' targets are not the run's: digest"},
+		{"the first shard failed and saw other targets", func(f []NamedFile) []NamedFile {
+			f[0].File.Error = "list ebs-snapshot in eu-west-1: AccessDenied"
+			f[0].File.Shard.All, f[0].File.Shard.Total = Digest([]string{"x"}), 1
+			return f
+		}, "shard 1/4 (shard-1.json) saw other targets: 1 with digest " + Digest([]string{"x"})},
 		{"a shard failed", func(f []NamedFile) []NamedFile {
 			f[2].File.Error = "list ebs-snapshot in eu-west-1: AccessDenied"
 			f[2].File.Actions = nil
