@@ -60,6 +60,8 @@ func Run(ctx context.Context, args []string, env IO) int {
 	switch cmd {
 	case "plan", "apply":
 		return runPlanApply(ctx, cmd, rest, env)
+	case "merge":
+		return runMerge(rest, env)
 	case "validate":
 		return runValidate(rest, env)
 	case "iam-policy":
@@ -239,6 +241,9 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	if cfg.Shard.Count > 0 {
+		return s.runShard(ctx, cmd, p, cfg)
+	}
 
 	connect := env.Connect
 	if connect == nil {

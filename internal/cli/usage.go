@@ -29,6 +29,7 @@ type flagDef struct {
 // command is a command's help and flags.
 type command struct {
 	name     string
+	args     string // the arguments it takes after its flags, e.g. FILE…; "" for none
 	summary  string // one line, as in the top-level usage
 	about    string // a paragraph under the usage line
 	flags    []flagDef
@@ -49,10 +50,14 @@ var (
 	fLogFormat = flagDef{name: "log-format", arg: "FORMAT", key: "log-format", usage: "log format on stderr: text or json"}
 	fTimeout   = flagDef{name: "timeout", arg: "DURATION", key: "timeout", usage: "deadline for the whole run, e.g. 30m"}
 	fVerbose   = flagDef{name: "verbose", short: "v", key: "verbose", usage: "log debug messages too"}
+	fShard     = flagDef{name: "shard", arg: "K/N", key: "shard",
+		usage: "only shard K of N of the run's targets (an account's region; a resource an ensure rule names); with --out, write the shard file broom merge reads"}
+	fApproved = flagDef{name: "approved", arg: "FILE", key: "approved",
+		usage: "with --shard: the approved plan (broom merge --out) whose slice this shard applies; exit 4 and nothing applied if the fresh slice differs; asks nothing"}
 )
 
 // planFlags are the flags plan and apply share.
-var planFlags = []flagDef{fConfig, fRegion, fRules, fMaxActions, fFormat, fOut, fLogFormat, fTimeout, fVerbose}
+var planFlags = []flagDef{fConfig, fRegion, fRules, fMaxActions, fFormat, fOut, fLogFormat, fTimeout, fVerbose, fShard}
 
 // commands are the commands with their own help, in the order of the
 // top-level usage.
@@ -69,6 +74,7 @@ var commands = []command{
 			"broom plan --region eu-west-1 --rules old-ci-snapshots",
 			"broom plan --out plan.json   # then: broom apply --expect-fingerprint <its fingerprint>",
 			"BROOM_LOG_FORMAT=json broom plan --format json > plan.json",
+			"broom plan --shard 2/4 --out shard-2.json   # then: broom merge shard-*.json",
 		},
 	},
 	{
@@ -82,12 +88,31 @@ var commands = []command{
 				usage: "apply only if the fresh plan has this fingerprint (from broom plan --out); exit 4 otherwise; asks nothing"},
 			flagDef{name: "yes", usage: "apply without asking to type the account id (a flag only: nothing in the environment can confirm)"},
 			flagDef{name: "dry-run", usage: "plan only: the same as broom plan"},
+			fApproved,
 		),
 		aws: true,
 		examples: []string{
 			"broom apply                       # on a terminal: shows the plan, asks for the account id",
 			"broom apply --yes --rules idle-eips",
 			"broom apply --expect-fingerprint 3f9c…e01a   # only the plan you reviewed",
+			"broom apply --shard 2/4 --approved merged.json --out applied-2.json",
+		},
+	},
+	{
+		name:    "merge",
+		args:    "FILE…",
+		summary: "merge the shard files of broom plan --shard into one plan",
+		about: "Checks that the files are the shards of one run (one config, every shard once, every target " +
+			"covered once) and prints the one plan, as broom plan prints it; with --out, writes it with its " +
+			"shards, for broom apply --shard --approved. Given the files of apply shards, it prints every " +
+			"action's result: exit 4 if a shard's slice drifted, 3 if an action or a shard failed. " +
+			"A missing or duplicate shard is exit 2; a shard whose plan failed, exit 1. It calls no AWS API.",
+		flags: []flagDef{fFormat,
+			flagDef{name: "out", arg: "FILE", key: "out", usage: "also write the merged JSON plan, with its shards, to FILE"},
+			fLogFormat, fVerbose},
+		examples: []string{
+			"broom merge shard-*.json",
+			"broom merge --out merged.json shard-1.json shard-2.json shard-3.json shard-4.json",
 		},
 	},
 	{
@@ -149,6 +174,9 @@ func (c command) help() string {
 	fmt.Fprintf(&b, "usage: broom %s", c.name)
 	if len(c.flags) > 0 {
 		b.WriteString(" [flags]")
+	}
+	if c.args != "" {
+		b.WriteString(" " + c.args)
 	}
 	b.WriteString("\n\n")
 	if c.about != "" {
@@ -236,6 +264,9 @@ type parsed struct {
 	// switches holds the flags that are not settings (--yes, --dry-run,
 	// --plan-only) that the user gave.
 	switches map[string]bool
+	// args are the arguments after the flags, for a command that takes
+	// them (merge's files).
+	args []string
 }
 
 // parse parses args against c's flags. -h or --help anywhere among the
@@ -260,16 +291,24 @@ func (c command) parse(args []string) (parsed, error) {
 			fs.Bool(f.short, false, f.usage)
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return parsed{}, err
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return parsed{}, err
+			}
+			return parsed{}, c.flagError(err)
 		}
-		return parsed{}, c.flagError(err)
+		if fs.NArg() == 0 {
+			break
+		}
+		if c.args == "" {
+			return parsed{}, fmt.Errorf("unexpected argument %q (broom %s takes only flags; see broom %[2]s --help)", fs.Arg(0), c.name)
+		}
+		// Flags may follow the arguments: broom merge *.json --out m.json.
+		rest, args = append(rest, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return parsed{}, fmt.Errorf("unexpected argument %q (broom %s takes only flags; see broom %[2]s --help)", fs.Arg(0), c.name)
-	}
-	p := parsed{layer: config.Layer{Name: "flag --", Values: map[string]string{}}, switches: map[string]bool{}}
+	p := parsed{layer: config.Layer{Name: "flag --", Values: map[string]string{}}, switches: map[string]bool{}, args: rest}
 	fs.Visit(func(fl *flag.Flag) {
 		i := slices.IndexFunc(c.flags, func(f flagDef) bool { return f.name == fl.Name || f.short == fl.Name })
 		f := c.flags[i]

@@ -19,8 +19,10 @@ func TestHelpIsOnStdoutWithTheVariables(t *testing.T) {
 		"--config FILE": "BROOM_CONFIG", "--region REGION": "BROOM_REGIONS", "--rules NAMES": "BROOM_RULES",
 		"--max-actions N": "BROOM_MAX_ACTIONS", "--format FORMAT": "BROOM_FORMAT", "--out FILE": "BROOM_OUT",
 		"--log-format FORMAT": "BROOM_LOG_FORMAT", "--timeout DURATION": "BROOM_TIMEOUT", "-v, --verbose": "BROOM_VERBOSE",
+		"--shard K/N": "BROOM_SHARD",
 	}
-	withApply := map[string]string{"--expect-fingerprint HEX": "BROOM_EXPECT_FINGERPRINT", "--yes": "", "--dry-run": ""}
+	withApply := map[string]string{"--expect-fingerprint HEX": "BROOM_EXPECT_FINGERPRINT", "--yes": "", "--dry-run": "",
+		"--approved FILE": "BROOM_APPROVED"}
 	for k, v := range common {
 		withApply[k] = v
 	}
@@ -29,7 +31,9 @@ func TestHelpIsOnStdoutWithTheVariables(t *testing.T) {
 		absent   []string // flags the command does not take
 		examples bool
 	}{
-		"plan":       {flags: common, absent: []string{"--yes", "--dry-run", "--expect-fingerprint"}, examples: true},
+		"plan": {flags: common, absent: []string{"--yes", "--dry-run", "--expect-fingerprint", "--approved"}, examples: true},
+		"merge": {flags: map[string]string{"--format FORMAT": "BROOM_FORMAT", "--out FILE": "BROOM_OUT", "--log-format FORMAT": "BROOM_LOG_FORMAT"},
+			absent: []string{"--config", "--region", "--shard", "--approved"}, examples: true},
 		"apply":      {flags: withApply, examples: true},
 		"validate":   {flags: map[string]string{"--config FILE": "BROOM_CONFIG", "--log-format FORMAT": "BROOM_LOG_FORMAT", "-v, --verbose": "BROOM_VERBOSE"}, absent: []string{"--region", "--rules", "--format", "--out", "--max-actions", "--timeout"}, examples: true},
 		"iam-policy": {flags: map[string]string{"--config FILE": "BROOM_CONFIG", "--rules NAMES": "BROOM_RULES", "--plan-only": ""}, absent: []string{"--region", "--format"}, examples: true},

@@ -3,10 +3,13 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // Settings are a run's knobs. Each is named by its kebab-case key, which is
@@ -27,6 +30,14 @@ type Settings struct {
 	ExpectFingerprint  string
 	AllowSelfApproval  bool
 	GitHubToken        Secret
+	// Shard is the one shard of the run's targets this process plans (or
+	// applies, with Approved); the zero Spec: all of them.
+	Shard shard.Spec
+	// Approved is the file holding the approved plan's fingerprint and
+	// shards, which a shard's apply compares its slice with.
+	Approved string
+	// Merge is a glob of shard files to merge instead of planning.
+	Merge string
 }
 
 // Secret is a token that never reaches a log line.
@@ -75,7 +86,7 @@ var Keys = []string{
 	"config", "mode", "github-token", "approve-label", "approver-permission",
 	"regions", "rules", "max-actions", "comment", "tracking-issue",
 	"expect-fingerprint", "allow-self-approval", "log-format",
-	"format", "out", "verbose", "timeout",
+	"format", "out", "verbose", "timeout", "shard", "approved", "merge",
 }
 
 // EnvName is the environment variable that can set a setting.
@@ -138,7 +149,7 @@ func Load(top Layer, getenv func(string) string, cat Catalog) (Config, error) {
 	}
 
 	c.ConfigPath = str("config")
-	c.Mode = oneOf("mode", "auto", "plan", "apply")
+	c.Mode = oneOf("mode", "auto", "plan", "apply", "gate")
 	c.RuleNames = List(str("rules"))
 	c.Format = oneOf("format", "text", "markdown", "json")
 	c.Out = str("out")
@@ -155,6 +166,10 @@ func Load(top Layer, getenv func(string) string, cat Catalog) (Config, error) {
 		if !fingerprintPattern.MatchString(c.ExpectFingerprint) {
 			fail(src, v, "want 64 hex digits")
 		}
+	}
+	shards(r, &c.Settings, &bad)
+	if _, src := r.get("expect-fingerprint"); src != "" && c.Shard.Count > 0 {
+		bad = append(bad, fmt.Sprintf("%s is the whole plan's: a shard compares its slice with the approved plan (approved)", src))
 	}
 	var over File
 	if v, src := r.get("regions"); v != "" {
@@ -214,6 +229,37 @@ func Load(top Layer, getenv func(string) string, cat Catalog) (Config, error) {
 }
 
 var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// shards reads the settings of a sharded run (shard, approved, merge) and
+// refuses their combinations that make no sense, adding a line to bad for
+// each problem.
+func shards(r resolver, s *Settings, bad *[]string) {
+	var shardSrc, approvedSrc, mergeSrc string
+	if v, src := r.get("shard"); v != "" {
+		spec, err := shard.Parse(v)
+		if err != nil {
+			*bad = append(*bad, fmt.Sprintf("%s=%q: %v", src, v, err))
+		}
+		s.Shard, shardSrc = spec, src
+	}
+	if v, src := r.get("approved"); v != "" {
+		s.Approved, approvedSrc = strings.TrimSpace(v), src
+	}
+	if v, src := r.get("merge"); v != "" {
+		s.Merge, mergeSrc = strings.TrimSpace(v), src
+		if _, err := filepath.Match(s.Merge, ""); err != nil {
+			*bad = append(*bad, fmt.Sprintf("%s=%q: not a valid glob", src, v))
+		}
+	}
+	switch {
+	case shardSrc != "" && mergeSrc != "":
+		*bad = append(*bad, fmt.Sprintf("%s and %s cannot be given together: a shard plans its part, a merge only merges the parts", shardSrc, mergeSrc))
+	case approvedSrc != "" && shardSrc == "":
+		*bad = append(*bad, fmt.Sprintf("%s is only for a shard's apply: give shard too", approvedSrc))
+	case mergeSrc != "" && s.Mode == "apply":
+		*bad = append(*bad, fmt.Sprintf("%s cannot apply: the shards apply their slices (shard with approved), a merge only merges their results", mergeSrc))
+	}
+}
 
 // override applies the higher layers' values over the file's, then
 // defaults, and checks the rule selection against the file.

@@ -314,15 +314,15 @@ func TestLoadRejectsBadSettingsBeforeReadingFile(t *testing.T) {
 	}{
 		"bad mode flag": {
 			top:  flags(map[string]string{"mode": "yolo"}),
-			want: `flag --mode="yolo": want one of auto, plan, apply`,
+			want: `flag --mode="yolo": want one of auto, plan, apply, gate`,
 		},
 		"bad mode input": {
 			top:  inputs(map[string]string{"mode": "yolo"}),
-			want: `input mode="yolo": want one of auto, plan, apply`,
+			want: `input mode="yolo": want one of auto, plan, apply, gate`,
 		},
 		"bad mode env": {
 			env:  map[string]string{"BROOM_MODE": "Plan"},
-			want: `BROOM_MODE="Plan": want one of auto, plan, apply`,
+			want: `BROOM_MODE="Plan": want one of auto, plan, apply, gate`,
 		},
 		"bad format": {
 			top:  flags(map[string]string{"format": "html"}),
@@ -355,12 +355,12 @@ func TestLoadRejectsBadSettingsBeforeReadingFile(t *testing.T) {
 		"flag wins over a bad env value": {
 			top:  flags(map[string]string{"mode": "yolo"}),
 			env:  map[string]string{"BROOM_MODE": "nope"},
-			want: `flag --mode="yolo": want one of auto, plan, apply`,
+			want: `flag --mode="yolo": want one of auto, plan, apply, gate`,
 		},
 		"every bad setting in one error": {
 			top:  flags(map[string]string{"mode": "x", "verbose": "y"}),
 			env:  map[string]string{"BROOM_FORMAT": "z"},
-			want: `flag --mode="x": want one of auto, plan, apply; BROOM_FORMAT="z": want one of text, markdown, json; flag --verbose="y": want true or false`,
+			want: `flag --mode="x": want one of auto, plan, apply, gate; BROOM_FORMAT="z": want one of text, markdown, json; flag --verbose="y": want true or false`,
 		},
 	}
 	for name, tt := range tests {

@@ -23,6 +23,7 @@ import (
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/policy"
 	"github.com/broom-dev/broom/internal/resource"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // Engine plans and applies. The zero value is not usable: use New.
@@ -115,6 +116,58 @@ func (e *Engine) Plan(ctx context.Context, cfg config.Config, accounts ...string
 	if err != nil {
 		return Result{}, err
 	}
+	return e.plan(ctx, cfg, accounts, targets)
+}
+
+// PlanShard plans one shard of the run's targets: it works out every
+// target of every account, as Plan does, and plans those whose group falls
+// in spec (shard.Of). The coverage says which it planned, out of which.
+// The shards of one run, merged, are the plan Plan makes: every ensure of
+// one resource name is in one shard, so oneCreator sees all its creates.
+func (e *Engine) PlanShard(ctx context.Context, cfg config.Config, spec shard.Spec, accounts ...string) (Result, shard.Coverage, error) {
+	cov := shard.Coverage{Index: spec.Index, Count: spec.Count, Config: config.Digest(cfg), Targets: []string{}}
+	regions, err := e.regions(ctx, cfg, accounts)
+	if err != nil {
+		return Result{}, cov, err
+	}
+	targets, err := e.targets(cfg, accounts, regions)
+	if err != nil {
+		return Result{}, cov, err
+	}
+	var all []string
+	var mine []target
+	for _, t := range targets {
+		key, group := t.key()
+		all = append(all, key)
+		if shard.Of(group, spec.Count) == spec.Index {
+			mine = append(mine, t)
+			cov.Targets = append(cov.Targets, key)
+		}
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	slices.Sort(cov.Targets)
+	cov.Targets = slices.Compact(cov.Targets)
+	cov.All, cov.Total = shard.Digest(all), len(all)
+	e.logger.Info("shard", "shard", spec.String(), "targets", len(cov.Targets), "of", cov.Total)
+	res, err := e.plan(ctx, cfg, accounts, mine)
+	return res, cov, err
+}
+
+// key is the target's shard key and the group it is assigned to a shard
+// by: a listing's account and region (every kind of them in one shard); an
+// ensure's account, region and resource name, grouped by the name alone.
+func (t target) key() (key, group string) {
+	key = t.account + "/" + t.region
+	if r := t.rules[0]; r.Action == "ensure" {
+		group = "ensure:" + t.spec.Name + "/" + r.Bucket
+		return key + "/" + group, group
+	}
+	return key, key
+}
+
+// plan lists targets and returns their plan.
+func (e *Engine) plan(ctx context.Context, cfg config.Config, accounts []string, targets []target) (Result, error) {
 	now := e.now()
 	began := time.Now()
 	e.logger.Info("planning", "listings", len(targets), "rules", len(cfg.Selected()))
