@@ -20,6 +20,7 @@ import (
 	"github.com/broom-dev/broom/internal/pr"
 	"github.com/broom-dev/broom/internal/report"
 	"github.com/broom-dev/broom/internal/resource"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // Env is what a run in GitHub Actions reads and writes; tests inject it.
@@ -50,6 +51,10 @@ type run struct {
 	regions int
 	// labelTried: ensureApproveLabel ran (at most once per run).
 	labelTried bool
+	// approved is an apply shard's approved plan, read and checked first.
+	approved *approvedRecord
+	// coverage is what a shard's plan covered of the run's targets.
+	coverage shard.Coverage
 }
 
 // Run runs broom as a GitHub Action and returns the exit code. Every path,
@@ -113,23 +118,47 @@ func (r *run) run(ctx context.Context) Outcome {
 	defer cancel()
 
 	onPR := r.pay.PullRequest != nil && r.event == "pull_request"
-	if (onPR && r.cfg.Comment) || route.Do == gate.Approve || r.cfg.TrackingIssue && !onPR {
+	if err := r.checkSharding(route, onPR); err != nil {
+		return failed("plan", ExitMisuse, err)
+	}
+	if route.Do == gate.Approve && r.sharded() {
+		rec, err := r.readApproved()
+		if err != nil {
+			return failed("plan", ExitMisuse, err)
+		}
+		r.approved = &rec
+	}
+	// A plan shard talks to AWS only: its merge job comments.
+	planShard := r.sharded() && route.Do != gate.Approve
+	if !planShard && ((onPR && r.cfg.Comment) || route.Do == gate.Approve || r.cfg.TrackingIssue && !onPR) {
 		if err := r.connectGitHub(ctx); err != nil {
 			return failed("plan", codeOf(err), err)
 		}
 	}
+	make := r.freshPlan
+	if r.cfg.Merge != "" {
+		make = r.mergedPlan
+	}
 	var o Outcome
 	switch {
+	case route.Do == gate.Approve && r.cfg.Mode == "gate":
+		return r.gatePR(ctx)
+	case route.Do == gate.Approve && r.sharded():
+		return r.applyShard(ctx)
+	case route.Do == gate.Approve && r.cfg.Merge != "":
+		return r.results(ctx)
 	case route.Do == gate.Approve && onPR:
 		return r.approvePR(ctx)
 	case route.Do == gate.Approve:
 		return r.approveIssue(ctx)
+	case r.sharded():
+		return r.planShard(ctx)
 	case onPR:
-		return r.planPR(ctx, route)
+		return r.planPR(ctx, route, make)
 	case route.Do == gate.Apply:
 		o = r.applyDirect(ctx)
 	default:
-		o = r.planOnly(ctx)
+		o = r.planOnly(ctx, make)
 	}
 	ctx, cancel = finishing(ctx)
 	defer cancel()
@@ -192,17 +221,22 @@ func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
 		return c, engine.Result{}, err
 	}
 	r.accounts = c.Identities()
-	res, err := c.Plan(ctx, r.cfg)
+	var res engine.Result
+	if r.sharded() {
+		res, r.coverage, err = c.Engine.PlanShard(ctx, r.cfg, r.cfg.Shard, c.Accounts...)
+	} else {
+		res, err = c.Plan(ctx, r.cfg)
+	}
 	r.regions = len(res.Regions)
 	return c, res, err
 }
 
-func (r *run) planOnly(ctx context.Context) Outcome {
-	_, res, err := r.plan(ctx)
+func (r *run) planOnly(ctx context.Context, make func(context.Context) (Outcome, error)) Outcome {
+	o, err := make(ctx)
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}
-	return PlanOutcome(res, r.cfg)
+	return o
 }
 
 // applyDirect is a scheduled or dispatched run in apply mode: the plan is
@@ -224,7 +258,9 @@ func (r *run) applyDirect(ctx context.Context) Outcome {
 	return c.Apply(ctx, r.cfg, res, r.cfg.ExpectFingerprint)
 }
 
-func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
+// planPR plans for a pull request, by make: here (freshPlan) or from the
+// plan jobs' shards (mergedPlan).
+func (r *run) planPR(ctx context.Context, route gate.Route, make func(context.Context) (Outcome, error)) Outcome {
 	number := r.pay.PullRequest.Number
 	var notes []string
 	switch {
@@ -239,11 +275,10 @@ func (r *run) planPR(ctx context.Context, route gate.Route) Outcome {
 		}
 		notes = append(notes, fmt.Sprintf("The %s label was removed: new commits were pushed after it was added. Review this plan and approve again.", r.cfg.ApproveLabel))
 	}
-	_, res, err := r.plan(ctx)
+	o, err := make(ctx)
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}
-	o := PlanOutcome(res, r.cfg)
 	o.Notes = append(notes, o.Notes...)
 	if r.cfg.Comment {
 		if len(o.Plan.Actions) > 0 {

@@ -2,7 +2,9 @@ package action
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/pr"
 	"github.com/broom-dev/broom/internal/report"
@@ -57,6 +60,17 @@ func (r *run) finish(o Outcome) {
 		// annotation or start another workflow command.
 		r.gha.Warningf("%s", report.Clean(fmt.Sprintf("%s %s in %s matched rule %s but was left alone: %s", a.Kind, a.ID, a.Region, a.Rule, a.Reason)))
 	}
+	if o.File == nil && o.Err != nil && r.sharded() {
+		// A shard job always leaves a shard file: the merge job then names
+		// the shard and why, instead of finding it missing.
+		phase := "plan"
+		if r.cfg.Approved != "" {
+			phase = "apply"
+		}
+		f := r.shardFile(r.cfg.Shard, engine.Result{}, phase)
+		f.Error = o.Err.Error()
+		o.File = f
+	}
 	rep := r.report(o, pr.Marker{})
 	if o.Err == nil {
 		r.gha.Noticef("%s: %s", o.Result, report.Summary(rep.Plan))
@@ -70,7 +84,11 @@ func (r *run) finish(o Outcome) {
 	summary := report.Markdown(rep)
 	var buf bytes.Buffer
 	planFile := ""
-	if err := report.JSON(&buf, rep.Plan); err == nil {
+	var file any = rep.Plan
+	if o.File != nil {
+		file = o.File
+	}
+	if err := writeJSON(&buf, file); err == nil {
 		planFile = r.writeFile("broom-plan-"+rep.Plan.ID+".json", buf.Bytes())
 	}
 	reportFile := r.writeFile("broom-report-"+rep.Plan.ID+".md", []byte(full))
@@ -82,20 +100,29 @@ func (r *run) finish(o Outcome) {
 	}
 	c := rep.Plan.Count()
 	for k, v := range map[string]string{
-		"mode":        o.Mode,
-		"result":      string(o.Result),
-		"fingerprint": rep.Plan.Fingerprint,
-		"planned":     strconv.Itoa(len(rep.Plan.Actions)),
-		"applied":     strconv.Itoa(c.Done + c.AlreadyDone),
-		"failed":      strconv.Itoa(c.Failed),
-		"skipped":     strconv.Itoa(c.Skipped),
-		"plan-file":   planFile,
-		"report-file": reportFile,
-		"comment-url": o.CommentURL,
-		"exit-code":   strconv.Itoa(o.Code),
+		"mode":          o.Mode,
+		"result":        string(o.Result),
+		"fingerprint":   rep.Plan.Fingerprint,
+		"planned":       strconv.Itoa(len(rep.Plan.Actions)),
+		"applied":       strconv.Itoa(c.Done + c.AlreadyDone),
+		"failed":        strconv.Itoa(c.Failed),
+		"skipped":       strconv.Itoa(c.Skipped),
+		"plan-file":     planFile,
+		"report-file":   reportFile,
+		"comment-url":   o.CommentURL,
+		"exit-code":     strconv.Itoa(o.Code),
+		"approved-file": o.ApprovedFile,
 	} {
 		r.gha.SetOutput(k, v)
 	}
+}
+
+// writeJSON writes v as the plan files are written: indented, one line
+// per field.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // filesDir is where the plan and report files go, relative to the

@@ -67,6 +67,9 @@ func (r *run) trackingIssue(ctx context.Context, o *Outcome, existing *pr.Issue,
 // it replaces an earlier plan, a line saying what changed since.
 func (r *run) body(o *Outcome, marker pr.Marker, prev *pr.Comment) string {
 	rep := r.report(*o, marker)
+	if o.Shards != nil { // right after the marker, where the gate reads it
+		rep.Marker += "\n" + pr.ShardsLine(*o.Shards)
+	}
 	if prev != nil && !o.Plan.Applied() {
 		if line := report.Changes(prev.Body, prev.Marker.Fingerprint, o.Plan); line != "" {
 			rep.Notes = append([]string{line}, rep.Notes...)

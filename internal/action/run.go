@@ -18,6 +18,7 @@ import (
 	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/plan"
 	"github.com/broom-dev/broom/internal/report"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // Result is the run's `result` output.
@@ -32,6 +33,7 @@ const (
 	Drift       Result = "drift"
 	Refused     Result = "refused"
 	OverLimit   Result = "over-limit"
+	Approved    Result = "approved" // mode gate: the approval passed the gate
 	Ignored     Result = "ignored"
 	Error       Result = "error"
 )
@@ -59,6 +61,14 @@ type Outcome struct {
 	// CommentURL is the sticky comment's URL, when one was written.
 	CommentURL string
 	Err        error
+	// Shards, when set, is written as the shards line after the marker of
+	// the comment or tracking issue: the plan shown is a merge of shards.
+	Shards *shard.Shards
+	// File, when set, is what the plan-file holds instead of Plan: a
+	// shard's file, or a merged plan with its shards.
+	File any
+	// ApprovedFile is the approved plan the gate job wrote, for its output.
+	ApprovedFile string
 }
 
 func failed(mode string, code int, err error) Outcome {

@@ -43,10 +43,16 @@ type Route struct {
 	ClearApproval bool
 }
 
-// Decide routes an event. mode is auto, plan or apply.
+// Decide routes an event. mode is auto, plan, apply or gate.
 func Decide(ev Event, mode, approveLabel string) Route {
 	labeled := ev.Action == "labeled"
 	approving := labeled && strings.EqualFold(ev.Label, approveLabel) // label names ignore case
+	if mode == "gate" {                                               // the gate job of a sharded approval: nothing else to do
+		if ev.Name == "pull_request" && approving {
+			return Route{Do: Approve}
+		}
+		return Route{Do: Misuse, Reason: fmt.Sprintf("mode gate runs only when the %s label is added to a pull request (sharded approval is PR-only), not on %s", approveLabel, describe(ev))}
+	}
 	switch ev.Name {
 	case "pull_request":
 		if mode == "apply" {
@@ -82,6 +88,11 @@ func Decide(ev Event, mode, approveLabel string) Route {
 		return Route{Do: Misuse, Reason: "GITHUB_EVENT_NAME is not set: is this running in GitHub Actions? (use broom plan or broom apply outside it)"}
 	}
 	return Route{Do: Ignore, Reason: fmt.Sprintf("event %s is not one broom acts on", ev.Name)}
+}
+
+// describe names an event for a message: "issues labeled (label "x")".
+func describe(ev Event) string {
+	return strings.TrimSpace(ev.Name+" "+ev.Action) + labelSuffix(ev)
 }
 
 func labelSuffix(ev Event) string {

@@ -38,6 +38,11 @@ func TestDecide(t *testing.T) {
 		"dispatch with mode apply applies":         {Event{Name: "workflow_dispatch"}, "apply", Apply, false},
 		"unknown event is ignored":                 {Event{Name: "release", Action: "published"}, "auto", Ignore, false},
 		"no event name is misuse":                  {Event{}, "auto", Misuse, false},
+		"gate on the approve label approves":       {pr("labeled", label), "gate", Approve, false},
+		"gate on another label is misuse":          {pr("labeled", "bug"), "gate", Misuse, false},
+		"gate on synchronize is misuse":            {pr("synchronize", ""), "gate", Misuse, false},
+		"gate on a tracking issue is misuse":       {Event{Name: "issues", Action: "labeled", Label: label, Tracking: true}, "gate", Misuse, false},
+		"gate on schedule is misuse":               {Event{Name: "schedule"}, "gate", Misuse, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -51,6 +56,9 @@ func TestDecide(t *testing.T) {
 			}
 			if tc.ev.Label != "" && got.Do == Ignore && !strings.Contains(got.Reason, `(label "`+tc.ev.Label+`")`) {
 				t.Errorf("Ignore reason %q does not name the label %q", got.Reason, tc.ev.Label)
+			}
+			if tc.mode == "gate" && got.Do == Misuse && !strings.Contains(got.Reason, "mode gate runs only when the broom:approved label is added to a pull request (sharded approval is PR-only), not on "+tc.ev.Name) {
+				t.Errorf("gate misuse reason %q does not say where gate runs and what the event was", got.Reason)
 			}
 			if tc.ev.Label == "" && strings.Contains(got.Reason, "(label") {
 				t.Errorf("reason %q names a label the event did not have", got.Reason)

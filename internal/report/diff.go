@@ -51,6 +51,13 @@ func previous(body string) (count int, keys map[string]bool, ok bool) {
 	return count, keys, true
 }
 
+// ActionCount is how many actions the plan shown in body has, by its
+// hidden list of action keys.
+func ActionCount(body string) (int, bool) {
+	n, _, ok := previous(body)
+	return n, ok
+}
+
 // Changes says how plan p differs from the plan shown in body (whose
 // marker held prevFingerprint), for an approver to see drift at a glance:
 // "+3 new actions, −1 gone". Empty when body shows no earlier plan.
