@@ -290,13 +290,7 @@ func TestShardsOneShardsAWSFailing(t *testing.T) {
 	stuck := f.inShard(partial)[0]
 	labeled, approved := f.approve()
 
-	refused, err := faults.New(f.rec.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(refused.Close)
-	refused.SetRules(faults.Rule{Op: "DescribeSnapshots",
-		Fault: faults.APIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")})
+	refused := f.refusingProxy()
 	inUse, err := faults.New(f.rec.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -585,6 +579,91 @@ func TestShardsCLIApplyByShards(t *testing.T) {
 		for id, key := range f.snaps {
 			if applied := shardOf(key, shards) == k && k != drifted; f.gone(id) != (before[id] || applied) {
 				t.Errorf("after shard %d/%d: %s of %s gone %v, want %v", k, shards, id, key, f.gone(id), before[id] || applied)
+			}
+		}
+	}
+}
+
+// refusingProxy is a fault proxy in front of the world's recorder that
+// answers every DescribeSnapshots with UnauthorizedOperation: a shard
+// whose runner points at it cannot list its slice.
+func (f *fleet) refusingProxy() *faults.Proxy {
+	f.t.Helper()
+	p, err := faults.New(f.rec.URL())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(p.Close)
+	p.SetRules(faults.Rule{Op: "DescribeSnapshots",
+		Fault: faults.APIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")})
+	return p
+}
+
+// A plan shard whose AWS calls fail uploads a file saying why, and the
+// merge job fails (exit 1) naming that shard and the error, instead of
+// showing a plan without its slice.
+func TestShardsFailedPlanShardFailsTheMerge(t *testing.T) {
+	f := newFleet(t)
+	broken := f.busyShards()[0]
+	refused := f.refusingProxy()
+	jobs := f.matrix("shards", "broom-shard", "pull_request", f.prPayload("opened"), nil, func(k int) []string {
+		if k == broken {
+			return []string{"AWS_ENDPOINT_URL=" + refused.URL()}
+		}
+		return nil
+	})
+	for i, j := range jobs {
+		want := 0
+		if i+1 == broken {
+			want = 1
+		}
+		if j.code != want || j.uploaded == "" {
+			t.Errorf("plan shard %d: exit %d, file %q; want %d and a file", i+1, j.code, j.uploaded, want)
+		}
+	}
+	m := f.run("pull_request", f.prPayload("opened"), map[string]string{"merge": "shards/*/*.json"})
+	m.want(t, 1, map[string]string{"result": "error"})
+	for _, want := range []string{fmt.Sprintf("shard %d/%d", broken, shards), "UnauthorizedOperation"} {
+		if !strings.Contains(m.stderr+m.stdout, want) || !strings.Contains(m.summary, want) {
+			t.Errorf("the merge job's log or summary does not say %q:\n%s", want, m.summary)
+		}
+	}
+	for _, c := range f.stickyComments() {
+		if markerPattern.FindStringSubmatch(c.Body) != nil && shardsPattern.MatchString(c.Body) {
+			t.Errorf("the failed merge left an approvable sharded plan:\n%s", c.Body)
+		}
+	}
+}
+
+// An apply shard's result missing (its job cancelled, or its upload lost):
+// the results job is exit 2 naming the shard, and still writes the other
+// slices' results and removes the label.
+func TestShardsMissingResultIsExit2(t *testing.T) {
+	f := newFleet(t)
+	lost := f.busyShards()[0]
+	labeled, approved := f.approve()
+	f.applyShards(labeled, approved, nil)
+	if err := os.RemoveAll(filepath.Join(f.dir, "results", fmt.Sprintf("broom-result-%d", lost))); err != nil {
+		t.Fatal(err)
+	}
+	r := f.results(labeled)
+	r.want(t, 2, nil)
+	name := fmt.Sprintf("shard %d/%d", lost, shards)
+	body := f.comment()
+	for what, text := range map[string]string{"log": r.stderr + r.stdout, "comment": body} {
+		if !strings.Contains(text, name) {
+			t.Errorf("the results job's %s does not name %s:\n%s", what, name, text)
+		}
+	}
+	for id, key := range f.snaps {
+		if shardOf(key, shards) != lost && !strings.HasSuffix(row(body, id), "| done |") {
+			t.Errorf("the comment's row of %s is %q, want done", id, row(body, id))
+		}
+	}
+	if _, shown, ok := shownShards(t, body); ok {
+		for _, s := range shown {
+			if s.Actions != 0 {
+				t.Errorf("after a missing result, slice %d shows %d approvable actions, want none (its rows are not known)", s.Index, s.Actions)
 			}
 		}
 	}
