@@ -477,7 +477,7 @@ func TestShardsDriftInOneSlice(t *testing.T) {
 	}
 	for id, key := range f.snaps {
 		if mine := shardOf(key, shards) == drifted; mine == f.gone(id) {
-			t.Errorf("%s of %s: gone %v, want %v (drifted slice untouched, the others applied)", id, key, !mine, !mine)
+			t.Errorf("%s of %s: gone %v, want %v (drifted slice untouched, the others applied)", id, key, f.gone(id), !mine)
 		}
 	}
 
