@@ -111,8 +111,12 @@ func (r *run) run(ctx context.Context) Outcome {
 	case gate.Misuse:
 		return failed("plan", ExitMisuse, errors.New(route.Reason))
 	}
-	if err := ResolveRegions(&r.cfg, r.Getenv); err != nil {
-		return failed("plan", ExitMisuse, err)
+	// The merge, gate and results jobs make no AWS call and may have no
+	// AWS environment: their regions are the shards'.
+	if r.cfg.Merge == "" && r.cfg.Mode != "gate" {
+		if err := ResolveRegions(&r.cfg, r.Getenv); err != nil {
+			return failed("plan", ExitMisuse, err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
@@ -135,9 +139,9 @@ func (r *run) run(ctx context.Context) Outcome {
 			return failed("plan", codeOf(err), err)
 		}
 	}
-	make := r.freshPlan
+	planner := r.freshPlan
 	if r.cfg.Merge != "" {
-		make = r.mergedPlan
+		planner = r.mergedPlan
 	}
 	var o Outcome
 	switch {
@@ -154,11 +158,11 @@ func (r *run) run(ctx context.Context) Outcome {
 	case r.sharded():
 		return r.planShard(ctx)
 	case onPR:
-		return r.planPR(ctx, route, make)
+		return r.planPR(ctx, route, planner)
 	case route.Do == gate.Apply:
 		o = r.applyDirect(ctx)
 	default:
-		o = r.planOnly(ctx, make)
+		o = r.planOnly(ctx, planner)
 	}
 	ctx, cancel = finishing(ctx)
 	defer cancel()
@@ -231,8 +235,8 @@ func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
 	return c, res, err
 }
 
-func (r *run) planOnly(ctx context.Context, make func(context.Context) (Outcome, error)) Outcome {
-	o, err := make(ctx)
+func (r *run) planOnly(ctx context.Context, planner func(context.Context) (Outcome, error)) Outcome {
+	o, err := planner(ctx)
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}
@@ -258,9 +262,9 @@ func (r *run) applyDirect(ctx context.Context) Outcome {
 	return c.Apply(ctx, r.cfg, res, r.cfg.ExpectFingerprint)
 }
 
-// planPR plans for a pull request, by make: here (freshPlan) or from the
-// plan jobs' shards (mergedPlan).
-func (r *run) planPR(ctx context.Context, route gate.Route, make func(context.Context) (Outcome, error)) Outcome {
+// planPR plans for a pull request, by planner: here (freshPlan) or from
+// the plan jobs' shards (mergedPlan).
+func (r *run) planPR(ctx context.Context, route gate.Route, planner func(context.Context) (Outcome, error)) Outcome {
 	number := r.pay.PullRequest.Number
 	var notes []string
 	switch {
@@ -275,7 +279,7 @@ func (r *run) planPR(ctx context.Context, route gate.Route, make func(context.Co
 		}
 		notes = append(notes, fmt.Sprintf("The %s label was removed: new commits were pushed after it was added. Review this plan and approve again.", r.cfg.ApproveLabel))
 	}
-	o, err := make(ctx)
+	o, err := planner(ctx)
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}

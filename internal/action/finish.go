@@ -21,7 +21,7 @@ import (
 // report assembles the report of an outcome; marker is set for the sticky
 // comment and left empty for the job summary.
 func (r *run) report(o Outcome, marker pr.Marker) report.Report {
-	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, RunURL: r.runURL(), Accounts: r.accounts, Regions: r.regions}
+	rep := report.Report{Plan: o.Plan, Protected: o.Protected, Notes: o.Notes, RunURL: r.runURL(), Accounts: r.accounts, Regions: r.regions, Headline: o.Headline}
 	if rep.Plan.ID == "" {
 		rep.Plan = plan.New(nonEmpty(r.cfg.ID, "default"), rep.Plan.Created, nil)
 	}
@@ -73,7 +73,7 @@ func (r *run) finish(o Outcome) {
 	}
 	rep := r.report(o, pr.Marker{})
 	if o.Err == nil {
-		r.gha.Noticef("%s: %s", o.Result, report.Summary(rep.Plan))
+		r.gha.Noticef("%s: %s", o.Result, nonEmpty(o.Headline, report.Summary(rep.Plan)))
 	}
 	r.gha.Group("broom " + o.Mode)
 	_ = report.Text(r.Stdout, rep)

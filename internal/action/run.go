@@ -69,6 +69,9 @@ type Outcome struct {
 	File any
 	// ApprovedFile is the approved plan the gate job wrote, for its output.
 	ApprovedFile string
+	// Headline replaces the plan's summary line in the reports: the gate
+	// job has no plan rows to count.
+	Headline string
 }
 
 func failed(mode string, code int, err error) Outcome {

@@ -646,3 +646,32 @@ func TestShardedSettingsOnOtherEvents(t *testing.T) {
 		t.Errorf("%d GitHub requests; want none", n)
 	}
 }
+
+// With no regions in the config the shards take theirs from AWS_REGION, as
+// AWS's credentials step sets it; the merge job has no AWS environment and
+// still merges, and refuses shards of another region.
+func TestMergeWithoutTheShardsRegion(t *testing.T) {
+	t.Parallel()
+	cfg := "version: 1\nid: nightly\nrules:\n  - {name: old, resource: ebs-snapshot, action: delete, where: {older-than: 30d}}\n"
+	for _, region := range []string{"eu-west-1", "us-east-1"} {
+		w := newShardWorld(t, cfg)
+		cloud := orgCloud()
+		for k := 1; k <= 4; k++ {
+			j := w.run(w.payload("opened"), map[string]string{"shard": fmt.Sprintf("%d/4", k), "env:AWS_REGION": region}, cloud.connect)
+			w.collect(j, "plan-file", "shards", k)
+		}
+		j := w.run(w.payload("opened"), map[string]string{"merge": "shards/*/*.json"}, nil)
+		if j.code != ExitOK || j.out["planned"] != "8" {
+			t.Errorf("shards in %s: merge exit %d, outputs %v; want 0 and 8 actions", region, j.code, j.out)
+		}
+	}
+	w := newShardWorld(t, cfg)
+	cloud := orgCloud()
+	for k := 1; k <= 4; k++ {
+		j := w.run(w.payload("opened"), map[string]string{"shard": fmt.Sprintf("%d/4", k), "env:AWS_REGION": "eu-west-1", "max-actions": "7"}, cloud.connect)
+		w.collect(j, "plan-file", "shards", k)
+	}
+	if j := w.run(w.payload("opened"), map[string]string{"merge": "shards/*/*.json"}, nil); j.code != ExitMisuse || !j.says("the shards were planned with another config") {
+		t.Errorf("shards of another config: exit %d; want %d:\n%s", j.code, ExitMisuse, j.stdout)
+	}
+}

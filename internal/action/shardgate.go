@@ -84,9 +84,10 @@ func (r *run) gatePR(ctx context.Context) Outcome {
 		return failed("plan", ExitFailure, err)
 	}
 	o := Outcome{Mode: "plan", Result: Approved, CommentURL: a.sticky.URL,
-		Plan: plan.Plan{Version: 1, ID: r.cfg.ID, Fingerprint: rec.Fingerprint, Created: rec.ApprovedAt, Actions: []plan.Action{}},
-		Notes: []string{fmt.Sprintf("Approved by %s at %s: the plan shown in #%d, %d actions in %d shards (fingerprint %.12s). Each apply shard applies its own slice.",
-			rec.ApprovedBy, rec.ApprovedAt.Format(time.RFC3339), number, total, shards.Count, rec.Fingerprint)}}
+		Plan:     plan.Plan{Version: 1, ID: r.cfg.ID, Fingerprint: rec.Fingerprint, Created: rec.ApprovedAt, Actions: []plan.Action{}},
+		Headline: fmt.Sprintf("Approved: %d actions in %d shards · fingerprint %.12s", total, shards.Count, rec.Fingerprint),
+		Notes: []string{fmt.Sprintf("Approved by %s at %s: the plan the pull request's comment shows, %d actions in %d shards (fingerprint %.12s). Each apply shard applies its own slice.",
+			rec.ApprovedBy, rec.ApprovedAt.Format(time.RFC3339), total, shards.Count, rec.Fingerprint)}}
 	if o.ApprovedFile = r.writeFile("approved-"+r.cfg.ID+".json", append(data, '\n')); o.ApprovedFile == "" {
 		o.Result, o.Code = Error, ExitFailure
 		o.Err = errors.New("the approved plan could not be written: the apply shards have nothing to apply")

@@ -67,6 +67,9 @@ func TestGatePublishesTheApprovedPlan(t *testing.T) {
 	if got := w.sticky().Body; got != body {
 		t.Errorf("the gate changed the comment:\n%s", got)
 	}
+	if !strings.Contains(j.summary, "**Approved: 3 actions in 2 shards · fingerprint ffffffffffff**") || strings.Contains(j.summary, "nothing to do") {
+		t.Errorf("the job summary's headline is not the approval:\n%s", j.summary)
+	}
 	if !j.says("Approved by alice at ") || !j.says("3 actions in 2 shards") {
 		t.Errorf("the job summary does not say who approved what:\n%s", j.stdout)
 	}

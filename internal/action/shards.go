@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
@@ -74,12 +75,29 @@ func (r *run) merge(files []shard.NamedFile, phase string) (shard.Merged, error)
 	if err != nil {
 		return m, err
 	}
-	if want := config.Digest(r.cfg); m.Shards.Config != want {
+	if want := config.Digest(r.cfg); m.Shards.Config != want && !sameConfig(r.cfg, m) {
 		return m, &MisuseError{fmt.Errorf("the shards were planned with another config (digest %.12s), not this job's (%.12s): give every job the same config and inputs", m.Shards.Config, want)}
 	}
 	r.accounts = reportAccounts(m.Accounts)
 	r.regions = len(m.Regions)
 	return m, nil
+}
+
+// sameConfig: the shards were planned with cfg, its region taken from
+// their AWS environment (AWS_REGION), which this job, making no AWS
+// call, may not have. The region is one they looked in, or the home
+// region of regions: all.
+func sameConfig(cfg config.Config, m shard.Merged) bool {
+	if len(cfg.Regions) > 0 {
+		return false
+	}
+	for _, region := range append(slices.Clone(m.Regions), homeRegion) {
+		cfg.Regions = []string{region}
+		if config.Digest(cfg) == m.Shards.Config {
+			return true
+		}
+	}
+	return false
 }
 
 func reportAccounts(list []shard.Account) []report.Account {

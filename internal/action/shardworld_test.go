@@ -101,6 +101,10 @@ func (w *shardWorld) runEvent(event string, payload map[string]any, inputs map[s
 		env[k] = v
 	}
 	for k, v := range inputs {
+		if name, ok := strings.CutPrefix(k, "env:"); ok { // a variable of the job, not an input
+			env[name] = v
+			continue
+		}
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
 	for _, f := range []string{env["GITHUB_OUTPUT"], env["GITHUB_STEP_SUMMARY"]} {

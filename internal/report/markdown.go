@@ -98,7 +98,7 @@ func head(r Report) string {
 			fmt.Fprintf(&b, "> %s\n\n", Escape(n))
 		}
 	}
-	fmt.Fprintf(&b, "**%s**\n\n", Escape(Summary(r.Plan)))
+	fmt.Fprintf(&b, "**%s**\n\n", Escape(summary(r)))
 	return b.String()
 }
 

@@ -28,6 +28,9 @@ type Report struct {
 	// so that a reader knows where broom looked (and where it did not);
 	// 0: not known, not said.
 	Regions int
+	// Headline, when set, replaces the plan's summary line: a run that
+	// has no plan rows to count (the gate job of a sharded approval).
+	Headline string
 	// Limit is the most bytes Markdown may return; 0 or less means no limit.
 	// Bytes, not characters: a UTF-8 string has at least as many bytes as
 	// characters (code points or UTF-16 units), so a body within Limit bytes
@@ -113,6 +116,15 @@ const (
 // Summary is the one-line description of a plan, as in
 // "Plan: 12 to delete, 3 to tag · saves ≈ $4.20/month · fingerprint abc123def456".
 func Summary(p plan.Plan) string {
+	return summary(Report{Plan: p})
+}
+
+// summary is the report's summary line: its Headline, or the plan's.
+func summary(r Report) string {
+	if r.Headline != "" {
+		return r.Headline
+	}
+	p := r.Plan
 	c := p.Count()
 	parts := []string{}
 	for _, op := range []plan.Op{plan.Delete, plan.Tag, plan.Create, plan.Update} {

@@ -262,3 +262,19 @@ func TestHeadingCountsRegions(t *testing.T) {
 		})
 	}
 }
+
+// A headline replaces the plan's summary line in markdown and text: the
+// gate job has no rows to count and must not say "nothing to do".
+func TestHeadlineReplacesTheSummaryLine(t *testing.T) {
+	t.Parallel()
+	r := Report{Plan: plan.New("prod", time.Now(), nil), Headline: "Approved: 3 actions in 2 shards · fingerprint abc"}
+	var text strings.Builder
+	if err := Text(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	for what, out := range map[string]string{"markdown": Markdown(r), "text": text.String()} {
+		if !strings.Contains(out, "Approved: 3 actions in 2 shards") || strings.Contains(out, "nothing to do") {
+			t.Errorf("%s: want the headline instead of the plan's summary:\n%s", what, out)
+		}
+	}
+}

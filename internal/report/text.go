@@ -50,7 +50,7 @@ func TextWidth(w io.Writer, r Report, width int) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintln(w, Summary(r.Plan))
+	_, err := fmt.Fprintln(w, summary(r))
 	return err
 }
 
