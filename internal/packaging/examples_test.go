@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -34,6 +35,7 @@ var exampleWorkflows = map[string]string{
 	"pull-request.yml": "### Pull requests: plan in a comment, apply on approval",
 	"nightly.yml":      "### Nightly schedule with a tracking issue",
 	"dispatch.yml":     "### Manual runs (workflow_dispatch)",
+	"organization.yml": "#### An organization in shards",
 }
 
 func readYAML(t *testing.T, file string) map[string]any {
@@ -107,6 +109,7 @@ func TestWorkflowConcurrencyNotAtWorkflowLevel(t *testing.T) {
 type step struct {
 	uses string
 	with map[string]any
+	env  map[string]any
 }
 
 func stepsOf(job map[string]any) []step {
@@ -116,12 +119,26 @@ func stepsOf(job map[string]any) []step {
 		m, _ := s.(map[string]any)
 		uses, _ := m["uses"].(string)
 		with, _ := m["with"].(map[string]any)
-		out = append(out, step{uses: uses, with: with})
+		env, _ := m["env"].(map[string]any)
+		out = append(out, step{uses: uses, with: with, env: env})
 	}
 	return out
 }
 
 var broomAction = regexp.MustCompile(`^[\w.-]+/broom@`)
+
+// broomStep returns the inputs of a job's broom step, nil when none.
+func broomStep(job map[string]any) map[string]any {
+	for _, s := range stepsOf(job) {
+		if broomAction.MatchString(s.uses) {
+			if s.with == nil {
+				return map[string]any{}
+			}
+			return s.with
+		}
+	}
+	return nil
+}
 
 // role returns the role a job assumes, "" when none.
 func role(job map[string]any) string {
@@ -134,12 +151,49 @@ func role(job map[string]any) string {
 	return ""
 }
 
+// awsCredentials lists how a job could reach AWS: an OIDC token, a
+// credentials action, AWS_* variables.
+func awsCredentials(job map[string]any) []string {
+	var out []string
+	if perms, _ := job["permissions"].(map[string]any); perms["id-token"] != nil && perms["id-token"] != "none" {
+		out = append(out, "permission id-token: "+fmt.Sprint(perms["id-token"]))
+	}
+	envs := []map[string]any{}
+	if e, ok := job["env"].(map[string]any); ok {
+		envs = append(envs, e)
+	}
+	for _, s := range stepsOf(job) {
+		if strings.HasPrefix(s.uses, "aws-actions/") {
+			out = append(out, "step "+s.uses)
+		}
+		envs = append(envs, s.env)
+	}
+	for _, e := range envs {
+		for k := range e {
+			if strings.HasPrefix(k, "AWS_") {
+				out = append(out, "variable "+k)
+			}
+		}
+	}
+	return out
+}
+
+// matrixShards returns a job's matrix of shard numbers, nil when it has none.
+func matrixShards(job map[string]any) []any {
+	strategy, _ := job["strategy"].(map[string]any)
+	matrix, _ := strategy["matrix"].(map[string]any)
+	shards, _ := matrix["shard"].([]any)
+	return shards
+}
+
 // TestExampleWorkflowsSafe: each example keeps its plan and apply apart as
 // the README's security model asks: a read-only plan job with the plan
 // role; an apply job only in the broom-apply environment with the apply
 // role, started only by the approve label (or mode apply), holding the
-// account's lock without cancelling; least permissions per job; checkout
-// without persisted credentials.
+// account's lock (or, applying a shard, its slice's lock) without
+// cancelling; jobs that merge shard files or run the gate get no AWS
+// credentials at all; least permissions per job; checkout without
+// persisted credentials.
 func TestExampleWorkflowsSafe(t *testing.T) {
 	t.Parallel()
 	for file := range exampleWorkflows {
@@ -167,15 +221,15 @@ func TestExampleWorkflowsSafe(t *testing.T) {
 					t.Errorf("%s: actions/checkout without persist-credentials: false leaves the token in .git/config", where)
 				}
 			}
-			var mode string
-			for _, s := range stepsOf(job) {
-				if broomAction.MatchString(s.uses) {
-					mode, _ = s.with["mode"].(string)
-				}
-			}
+			inputs := broomStep(job)
+			mode, _ := inputs["mode"].(string)
+			shard, sharded := inputs["shard"].(string)
 			cond, _ := job["if"].(string)
 			env, _ := job["environment"].(string)
 			conc, _ := job["concurrency"].(map[string]any)
+			if sharded && (len(matrixShards(job)) == 0 || !strings.Contains(shard, "${{ matrix.shard }}")) {
+				t.Errorf("%s: shard %q is not taken from a matrix of shards", where, shard)
+			}
 			switch role(job) {
 			case planRole:
 				plans++
@@ -199,8 +253,15 @@ func TestExampleWorkflowsSafe(t *testing.T) {
 				if mode == "plan" {
 					t.Errorf("%s: the apply job runs broom with mode plan", where)
 				}
-				if conc == nil || conc["group"] != accountLock || conc["cancel-in-progress"] != false {
-					t.Errorf("%s: concurrency %v, want group %s with cancel-in-progress: false", where, conc, accountLock)
+				group, _ := conc["group"].(string)
+				// A sharded apply's jobs run side by side, so each holds its
+				// slice's group: one group for all would let the third job
+				// cancel the second, pending one.
+				if sharded && !strings.Contains(group, "${{ matrix.shard }}") {
+					t.Errorf("%s: concurrency group %q, want one per slice (with ${{ matrix.shard }})", where, group)
+				}
+				if conc == nil || (!sharded && group != accountLock) || conc["cancel-in-progress"] != false {
+					t.Errorf("%s: concurrency %v, want group %s (or one per slice) with cancel-in-progress: false", where, conc, accountLock)
 				}
 				_, onLabel := wf["on"].(map[string]any)["workflow_dispatch"]
 				if !onLabel && !strings.Contains(cond, "github.event.label.name == '"+approveLabel+"'") {
@@ -208,6 +269,21 @@ func TestExampleWorkflowsSafe(t *testing.T) {
 				}
 				if onLabel && !strings.Contains(cond, "inputs.mode == 'apply'") {
 					t.Errorf("%s: if: %q does not restrict the apply job to mode apply", where, cond)
+				}
+				if sharded && inputs["approved"] == nil {
+					t.Errorf("%s: a sharded apply without approved: it would have no approved slice to compare", where)
+				}
+			case "":
+				// Merging shard files and the gate need GitHub only: a job
+				// that has no reason to reach AWS must not be able to.
+				if inputs["merge"] == nil && mode != "gate" {
+					t.Errorf("%s: assumes no role, and is neither a merge nor the gate", where)
+				}
+				if c := awsCredentials(job); len(c) > 0 {
+					t.Errorf("%s: a merge or gate job makes no AWS call, but it could reach AWS: %v", where, c)
+				}
+				if env != "" {
+					t.Errorf("%s: a job without AWS runs in environment %q", where, env)
 				}
 			default:
 				t.Errorf("%s: assumes role %q, neither %s nor %s", where, role(job), planRole, applyRole)
@@ -222,9 +298,168 @@ func TestExampleWorkflowsSafe(t *testing.T) {
 	}
 }
 
+// artifactPin is an artifact action pinned to a commit, as release.yml
+// pins them: a tag can be moved to other code, a commit cannot.
+var artifactPin = regexp.MustCompile(`^actions/(upload|download)-artifact@[0-9a-f]{40}$`)
+
+// stepUsing returns the with: of a job's first step using action (a
+// prefix such as "actions/upload-artifact@"), and its if:.
+func stepUsing(t *testing.T, where string, job map[string]any, action string) (with map[string]any, cond string) {
+	t.Helper()
+	list, _ := job["steps"].([]any)
+	for _, s := range list {
+		m, _ := s.(map[string]any)
+		if uses, _ := m["uses"].(string); strings.HasPrefix(uses, action) {
+			if strings.Contains(action, "-artifact@") && !artifactPin.MatchString(uses) {
+				t.Errorf("%s: %s is not pinned to a commit", where, uses)
+			}
+			with, _ = m["with"].(map[string]any)
+			cond, _ = m["if"].(string)
+			return with, cond
+		}
+	}
+	t.Errorf("%s: no step uses %s", where, action)
+	return map[string]any{}, ""
+}
+
+// artifactMatches reports whether an artifact uploaded as name (a matrix
+// job's, "${{ matrix.shard }}" in it) is one a download of pattern gets.
+func artifactMatches(pattern, name string) bool {
+	ok, err := path.Match(pattern, strings.ReplaceAll(name, "${{ matrix.shard }}", "1"))
+	return err == nil && ok
+}
+
+// TestOrganizationWorkflowFlow: organization.yml passes the files from job
+// to job as the sharded flow needs (README: An organization in shards):
+// each plan shard uploads its plan file and the merge job merges exactly
+// what it downloaded; the gate publishes the approved plan and every apply
+// shard gets it; the results job runs whatever the apply shards did, once
+// the gate approved, and merges every result. Both matrices have the same
+// shards, 1 to N, each shard K/N.
+func TestOrganizationWorkflowFlow(t *testing.T) {
+	t.Parallel()
+	const file = "organization.yml"
+	jobs := jobsOf(readYAML(t, filepath.Join(root, "examples", "workflows", file)))
+	for _, name := range []string{"plan", "merge", "gate", "apply", "results"} {
+		if jobs[name] == nil {
+			t.Fatalf("%s: no job %s", file, name)
+		}
+	}
+	needs := func(name string) []string {
+		switch n := jobs[name]["needs"].(type) {
+		case string:
+			return []string{n}
+		case []any:
+			var out []string
+			for _, v := range n {
+				out = append(out, fmt.Sprint(v))
+			}
+			return out
+		}
+		return nil
+	}
+	cond := func(name string) string {
+		s, _ := jobs[name]["if"].(string)
+		return strings.Join(strings.Fields(s), " ")
+	}
+
+	// The two matrices: shards 1..N, each broom run given K/N.
+	var count int
+	for _, name := range []string{"plan", "apply"} {
+		where := file + " job " + name
+		shards := matrixShards(jobs[name])
+		for i, k := range shards {
+			if fmt.Sprint(k) != fmt.Sprint(i+1) {
+				t.Errorf("%s: matrix shard %v, want 1 to %d in order", where, shards, len(shards))
+				break
+			}
+		}
+		if count == 0 {
+			count = len(shards)
+		}
+		if len(shards) < 2 || len(shards) != count {
+			t.Errorf("%s: %d shards, want at least 2 and the same number in both matrices (%d)", where, len(shards), count)
+		}
+		if got, want := broomStep(jobs[name])["shard"], fmt.Sprintf("${{ matrix.shard }}/%d", len(shards)); got != want {
+			t.Errorf("%s: shard %v, want %s", where, got, want)
+		}
+		if s, _ := jobs[name]["strategy"].(map[string]any); s["fail-fast"] != false {
+			t.Errorf("%s: fail-fast is not false: one failing shard would cancel the others", where)
+		}
+	}
+
+	// plan → merge: what each shard uploads is what the merge downloads and merges.
+	upload, uploadIf := stepUsing(t, file+" job plan", jobs["plan"], "actions/upload-artifact@")
+	if upload["path"] != "${{ steps.broom.outputs.plan-file }}" || upload["include-hidden-files"] != true || uploadIf != "${{ !cancelled() }}" {
+		t.Errorf("%s job plan: uploads %v if %q; want the plan-file output, hidden files included, also after a failure", file, upload, uploadIf)
+	}
+	download, _ := stepUsing(t, file+" job merge", jobs["merge"], "actions/download-artifact@")
+	pattern, _ := download["pattern"].(string)
+	if !artifactMatches(pattern, fmt.Sprint(upload["name"])) || download["name"] != nil {
+		t.Errorf("%s job merge: downloads %v; want every artifact the plan shards upload (%v), each in its folder", file, download, upload["name"])
+	}
+	if got, want := broomStep(jobs["merge"])["merge"], fmt.Sprint(download["path"])+"/*/*.json"; got != want {
+		t.Errorf("%s job merge: merge %v, want %s: the files it downloaded", file, got, want)
+	}
+	if !slices.Contains(needs("merge"), "plan") || !strings.Contains(cond("merge"), "!cancelled()") {
+		t.Errorf("%s job merge: needs %v if %q; want it after the plan shards, also when one failed", file, needs("merge"), cond("merge"))
+	}
+
+	// gate → apply: the approved plan the gate publishes is what every shard applies.
+	if broomStep(jobs["gate"])["mode"] != "gate" {
+		t.Errorf("%s job gate: broom mode %v, want gate", file, broomStep(jobs["gate"])["mode"])
+	}
+	outputs, _ := jobs["gate"]["outputs"].(map[string]any)
+	if outputs["result"] != "${{ steps.broom.outputs.result }}" || outputs["approved-file"] != "${{ steps.broom.outputs.approved-file }}" {
+		t.Errorf("%s job gate: outputs %v; want broom's result and approved-file", file, outputs)
+	}
+	approved, _ := stepUsing(t, file+" job gate", jobs["gate"], "actions/upload-artifact@")
+	if approved["path"] != "${{ steps.broom.outputs.approved-file }}" || approved["include-hidden-files"] != true {
+		t.Errorf("%s job gate: uploads %v, want the approved-file output, hidden files included", file, approved)
+	}
+	got, _ := stepUsing(t, file+" job apply", jobs["apply"], "actions/download-artifact@")
+	if got["name"] != approved["name"] || got["path"] != ".broom" {
+		t.Errorf("%s job apply: downloads %v; want artifact %v into .broom, where the gate's approved-file output names it", file, got, approved["name"])
+	}
+	if broomStep(jobs["apply"])["approved"] != "${{ needs.gate.outputs.approved-file }}" {
+		t.Errorf("%s job apply: approved %v, want the gate's approved-file", file, broomStep(jobs["apply"])["approved"])
+	}
+	if !slices.Contains(needs("apply"), "gate") || !strings.Contains(cond("apply"), "needs.gate.outputs.result == 'approved'") {
+		t.Errorf("%s job apply: needs %v if %q; want it only after the gate approved", file, needs("apply"), cond("apply"))
+	}
+
+	// apply → results: every shard's result, whatever it was, merged once the gate approved.
+	result, resultIf := stepUsing(t, file+" job apply", jobs["apply"], "actions/upload-artifact@")
+	if result["path"] != "${{ steps.broom.outputs.plan-file }}" || result["include-hidden-files"] != true || resultIf != "${{ !cancelled() }}" {
+		t.Errorf("%s job apply: uploads %v if %q; want the plan-file output, hidden files included, also after drift or a failure", file, result, resultIf)
+	}
+	results, _ := stepUsing(t, file+" job results", jobs["results"], "actions/download-artifact@")
+	pattern, _ = results["pattern"].(string)
+	if !artifactMatches(pattern, fmt.Sprint(result["name"])) || artifactMatches(pattern, fmt.Sprint(upload["name"])) || results["name"] != nil {
+		t.Errorf("%s job results: downloads %v; want every apply shard's result (%v) and no plan shard's", file, results, result["name"])
+	}
+	if got, want := broomStep(jobs["results"])["merge"], fmt.Sprint(results["path"])+"/*/*.json"; got != want {
+		t.Errorf("%s job results: merge %v, want %s: the files it downloaded", file, got, want)
+	}
+	for _, want := range []string{"always()", "needs.gate.outputs.result == 'approved'", "github.event.label.name == '" + approveLabel + "'"} {
+		if !strings.Contains(cond("results"), want) {
+			t.Errorf("%s job results: if %q does not say %s", file, cond("results"), want)
+		}
+	}
+	if n := needs("results"); !slices.Contains(n, "gate") || !slices.Contains(n, "apply") {
+		t.Errorf("%s job results: needs %v, want gate and apply", file, n)
+	}
+	for _, name := range []string{"merge", "results"} {
+		if m := broomStep(jobs[name])["mode"]; m == "apply" || m == "gate" {
+			t.Errorf("%s job %s: merge with mode %v", file, name, m)
+		}
+	}
+}
+
 // workflowShape is what the README's snippet of a workflow must agree with
 // its example on: the triggers, and per job its condition, environment,
-// permissions, concurrency, role and how it runs checkout and broom.
+// permissions, concurrency, role, what it needs and passes on, and how it
+// runs checkout, broom and the artifact actions.
 func workflowShape(wf map[string]any) map[string]any {
 	on := map[string]any{}
 	if m, ok := wf["on"].(map[string]any); ok {
@@ -244,16 +479,24 @@ func workflowShape(wf map[string]any) map[string]any {
 			"permissions": job["permissions"],
 			"concurrency": job["concurrency"],
 			"role":        role(job),
+			"needs":       job["needs"],
+			"outputs":     job["outputs"],
+			"shards":      matrixShards(job),
 		}
+		var artifacts []any
 		for _, s := range stepsOf(job) {
 			switch {
 			case strings.HasPrefix(s.uses, "actions/checkout@"):
 				j["checkout"] = s.with
 			case broomAction.MatchString(s.uses):
-				j["broom mode"] = s.with["mode"]
-				j["broom tracking-issue"] = s.with["tracking-issue"]
+				for _, input := range []string{"mode", "tracking-issue", "shard", "merge", "approved"} {
+					j["broom "+input] = s.with[input]
+				}
+			case strings.HasPrefix(s.uses, "actions/upload-artifact@"), strings.HasPrefix(s.uses, "actions/download-artifact@"):
+				artifacts = append(artifacts, map[string]any{"uses": s.uses, "name": s.with["name"], "pattern": s.with["pattern"], "path": s.with["path"]})
 			}
 		}
+		j["artifacts"] = artifacts
 		jobs[name] = j
 	}
 	return map[string]any{
@@ -412,6 +655,7 @@ func TestREADMESetupChecklist(t *testing.T) {
 		"broom iam-policy --plan-only", "broom iam-policy",
 		applyEnv, approveLabel, "examples/broom.yml",
 		"examples/workflows/pull-request.yml", "examples/workflows/nightly.yml", "examples/workflows/dispatch.yml",
+		"examples/workflows/organization.yml",
 	} {
 		if !strings.Contains(section, want) {
 			t.Errorf("README.md Setup checklist does not mention %s", want)
