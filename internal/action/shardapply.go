@@ -135,5 +135,5 @@ func (r *run) replayed(ctx context.Context, rec approvedRecord) (string, error) 
 }
 
 func sameShards(a, b shard.Shards) bool {
-	return a.Count == b.Count && a.Config == b.Config && a.All == b.All && slices.Equal(a.Slices, b.Slices)
+	return a.Config == b.Config && a.All == b.All && slices.Equal(a.Slices, b.Slices) // the slices say the count
 }

@@ -336,6 +336,13 @@ func TestApplyShardRefusesAReplayedApproval(t *testing.T) {
 	}{
 		"the label removed since": {func(w *shardWorld, _ *fakeAWS) { w.gh.RemoveLabelAs(shardPR, "dana", approveLabel) },
 			"the broom:approved label is no longer on #9"},
+		"the same actions shown under another config since": {func(w *shardWorld, cloud *fakeAWS) {
+			for k := 1; k <= 4; k++ {
+				j := w.run(w.payload("synchronize"), map[string]string{"shard": fmt.Sprintf("%d/4", k), "max-actions": "50"}, cloud.connect)
+				w.collect(j, "plan-file", "shards", k)
+			}
+			w.run(w.payload("opened"), map[string]string{"merge": "shards/*/*.json", "max-actions": "50"}, nil)
+		}, "#9 shows other shards than the approved ones"},
 		"a new plan shown since": {func(w *shardWorld, cloud *fakeAWS) {
 			cloud.add(shardAccounts[0], "us-east-1", "snap-newer")
 			w.planned(cloud, 4)
@@ -613,12 +620,17 @@ func TestApplyShardComparesTheShards(t *testing.T) {
 	rewrite(t, w, "approved/1/approved-nightly.json", "approved/3/partial.json", func(r *approvedRecord) {
 		r.Shards.Slices = r.Shards.Slices[:3]
 	})
+	rewrite(t, w, "approved/1/approved-nightly.json", "approved/4/all.json", func(r *approvedRecord) {
+		r.Shards.All = strings.Repeat("0", 64)
+	})
 	before := len(cloud.snaps)
-	j := w.run(approval, map[string]string{"shard": "1/4", "approved": "approved/2/other.json"}, cloud.connect)
-	if j.code != ExitRefused || !j.says("the approved plan is no longer the one shown: #9 shows other shards than the approved ones") {
-		t.Errorf("other shards: exit %d; want %d:\n%s", j.code, ExitRefused, j.stdout)
+	for _, name := range []string{"approved/2/other.json", "approved/4/all.json"} {
+		j := w.run(approval, map[string]string{"shard": "1/4", "approved": name}, cloud.connect)
+		if j.code != ExitRefused || !j.says("the approved plan is no longer the one shown: #9 shows other shards than the approved ones") {
+			t.Errorf("%s: exit %d; want %d:\n%s", name, j.code, ExitRefused, j.stdout)
+		}
 	}
-	j = w.run(approval, map[string]string{"shard": "1/4", "approved": "approved/3/partial.json"}, nil)
+	j := w.run(approval, map[string]string{"shard": "1/4", "approved": "approved/3/partial.json"}, nil)
 	if j.code != ExitMisuse || !j.says("approved: approved/3/partial.json has 3 slices for 4 shards") {
 		t.Errorf("partial approval: exit %d; want %d:\n%s", j.code, ExitMisuse, j.stdout)
 	}

@@ -102,17 +102,21 @@ func TestGateRefusals(t *testing.T) {
 			note: "Approval by dana refused"},
 		"a plan edited by someone else": {body: shownBody(shownFP, &s, 3), labeler: "alice", edit: true, code: ExitRefused,
 			message: "Approval by alice refused", labelOff: true, note: "so it is withdrawn: push a commit or re-run the plan jobs"},
+		"no plan comment at all": {labeler: "alice", code: ExitRefused, message: "Approval by alice refused", labelOff: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			w := newShardWorld(t, driverConfig)
-			id := w.gh.AddComment(shardPR, prtest.DefaultLogin, tc.body)
-			if tc.edit {
-				w.gh.Advance(time.Second)
-				w.gh.EditCommentAs(id, "mallory", strings.Replace(tc.body, "### broom plan", "### broom plan (trust me)", 1))
+			var before string
+			if tc.body != "" {
+				id := w.gh.AddComment(shardPR, prtest.DefaultLogin, tc.body)
+				if tc.edit {
+					w.gh.Advance(time.Second)
+					w.gh.EditCommentAs(id, "mallory", strings.Replace(tc.body, "### broom plan", "### broom plan (trust me)", 1))
+				}
+				before = w.sticky().Body
 			}
-			before := w.sticky().Body
 			inputs := map[string]string{"mode": "gate"}
 			for k, v := range tc.inputs {
 				inputs[k] = v
@@ -127,7 +131,16 @@ func TestGateRefusals(t *testing.T) {
 			if hasLabel(w.gh) == tc.labelOff {
 				t.Errorf("label on: %v, want %v", hasLabel(w.gh), !tc.labelOff)
 			}
+			if tc.body == "" {
+				if n := len(w.gh.Comments(shardPR)); n != 0 {
+					t.Errorf("a refusal without a plan wrote %d comments", n)
+				}
+				return
+			}
 			after := w.sticky().Body
+			if tc.note != "" && j.out["comment-url"] == "" {
+				t.Errorf("no comment-url output for the comment written")
+			}
 			if tc.note == "" && after != before {
 				t.Errorf("the comment changed:\n%s", after)
 			}
@@ -177,5 +190,17 @@ func TestGateOnlyOnTheApproveLabel(t *testing.T) {
 	}
 	if n := len(w.gh.Requests()); n != 0 {
 		t.Errorf("%d GitHub requests; want none", n)
+	}
+}
+
+// A plan of exactly max-actions actions passes the gate.
+func TestGatePassesExactlyMaxActions(t *testing.T) {
+	t.Parallel()
+	w := newShardWorld(t, driverConfig)
+	s := shownShards()
+	w.gh.AddComment(shardPR, prtest.DefaultLogin, shownBody(shownFP, &s, 3))
+	j := w.run(w.labeled("alice"), map[string]string{"mode": "gate", "max-actions": "3"}, nil)
+	if j.code != ExitOK || j.out["result"] != "approved" {
+		t.Errorf("exit %d, outputs %v; want 0 and approved", j.code, j.out)
 	}
 }
