@@ -23,7 +23,7 @@ declare -A files=(
 	[internal/gate]=""
 	[internal/plan]=""
 	[internal/policy]=""
-	[internal/action]="approval.go"
+	[internal/action]="approval.go shardgate.go shardapply.go shardresults.go"
 	[internal/engine]="apply.go reread.go"
 	[internal/config]="load.go settings.go"
 )

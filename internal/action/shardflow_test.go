@@ -120,6 +120,9 @@ func TestShardedLifecycle(t *testing.T) {
 	if m.Fingerprint != plan.Fingerprint(nil) || !ok || shardsTotal(s) != 0 {
 		t.Errorf("after the results: marker %+v, shards %+v; want nothing left to approve", m, s)
 	}
+	if !strings.Contains(after, "4 accounts: 100000000001, 100000000002, 100000000003, 100000000004 · 2 regions") {
+		t.Errorf("the results comment does not name the accounts and regions:\n%s", after)
+	}
 	if !strings.Contains(after, "Applied: 16 done, 0 already done, 0 failed, 0 skipped") {
 		t.Errorf("the comment does not show 16 actions done:\n%s", after)
 	}
@@ -251,7 +254,9 @@ func TestShardDriftLeavesItsSliceAlone(t *testing.T) {
 
 	// The same results again are for an approval the comment no longer shows.
 	again := w.run(approval, map[string]string{"merge": "results/*/*.json"}, nil)
-	if again.code != ExitMisuse || !again.says("result of shard 1/4 (results/1/broom-plan-nightly.json) is for another approval") {
+	want := fmt.Sprintf("result of shard 1/4 (results/1/broom-plan-nightly.json) is for another approval: it applied slice %.12s, the plan shown has %.12s",
+		w.shardFileOf("results", 1).Approved, plan.Fingerprint(nil))
+	if again.code != ExitMisuse || !again.says(want) {
 		t.Errorf("stale results: exit %d; want %d, for another approval:\n%s", again.code, ExitMisuse, again.stdout)
 	}
 }
@@ -685,5 +690,26 @@ func TestMergeWithoutTheShardsRegion(t *testing.T) {
 	}
 	if j := w.run(w.payload("opened"), map[string]string{"merge": "shards/*/*.json"}, nil); j.code != ExitMisuse || !j.says("the shards were planned with another config") {
 		t.Errorf("shards of another config: exit %d; want %d:\n%s", j.code, ExitMisuse, j.stdout)
+	}
+}
+
+// A note names at most 10 targets, then how many more.
+func TestTargetsNamed(t *testing.T) {
+	t.Parallel()
+	keys := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("1000000000%02d/us-east-1", i))
+		}
+		return out
+	}
+	if got := targets(keys(10)); strings.Contains(got, "more") || strings.Count(got, "/us-east-1") != 10 {
+		t.Errorf("10 targets: %q, want all 10", got)
+	}
+	if got := targets(keys(11)); !strings.HasSuffix(got, "100000000009/us-east-1 and 1 more") {
+		t.Errorf("11 targets: %q, want 10 and 1 more", got)
+	}
+	if got := targets(nil); got != "none known" {
+		t.Errorf("no targets: %q", got)
 	}
 }
