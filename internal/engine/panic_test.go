@@ -50,8 +50,11 @@ func TestAKindsPanicIsItsOwnFailure(t *testing.T) {
 	cfg := cfgWith([]string{"us-east-1", "eu-west-1"}, config.Protect{}, rule("old", 30*24*time.Hour))
 	build := func(k panicKind) *Engine {
 		return newEngineOf(func(env resource.Env) resource.Kind {
-			k.batchKind = batchKind{fakeKind{w: w, region: env.AWS.Region}}
-			return &k
+			// One kind per listing, as the engine builds them: a shared
+			// one would take the region of whichever listing built it last.
+			each := k
+			each.batchKind = batchKind{fakeKind{w: w, region: env.AWS.Region}}
+			return &each
 		})
 	}
 
