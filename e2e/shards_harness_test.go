@@ -123,11 +123,18 @@ func (f *fleet) busyShards() []int {
 }
 
 // shardOf is the contract's assignment of a target's group to a shard:
-// 1 + FNV-1a 64 of the group, mod n. A listing target is its own group.
+// 1 + FNV-1a 64 of the group passed through MurmurHash3's fmix64, mod n.
+// A listing target is its own group.
 func shardOf(group string, n int) int {
 	h := fnv.New64a()
 	h.Write([]byte(group))
-	return 1 + int(h.Sum64()%uint64(n))
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb93e1a85ec53
+	x ^= x >> 33
+	return 1 + int(x%uint64(n))
 }
 
 // keysDigest is the contract's digest of target keys: sha256 of the

@@ -14,7 +14,8 @@ import (
 	"github.com/broom-dev/broom/internal/shard"
 )
 
-// shardAccounts fall one in each of 4 shards (FNV-1a of ACCOUNT/REGION).
+// shardAccounts in their two regions fill each of 4 shards (shard.Of of
+// ACCOUNT/REGION): 3, 2, 2 and 1 targets.
 var shardAccounts = []string{"100000000001", "100000000002", "100000000003", "100000000004"}
 
 // orgCloud is four accounts with two old snapshots in each of two

@@ -45,12 +45,27 @@ func Parse(s string) (Spec, error) {
 // String is "K/N".
 func (s Spec) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
-// Of is the shard (1..n) a target group falls in: 1 + FNV-1a 64 of the
-// group mod n, the same on every run, machine and Go version.
+// Of is the shard (1..n) a target group falls in: 1 + the mixed FNV-1a 64
+// of the group mod n, the same on every run, machine and Go version.
+// FNV-1a's low bits are weak (its lowest is the parity of the bytes' low
+// bits), and a shard count is often a power of two, which keeps only low
+// bits: one account's regions would land together, and ids that differ
+// in one repeated digit all in one shard. MurmurHash3's finalizer spreads
+// every bit of the hash over the low ones.
 func Of(group string, n int) int {
 	h := fnv.New64a()
 	h.Write([]byte(group))
-	return 1 + int(h.Sum64()%uint64(n))
+	return 1 + int(mix(h.Sum64())%uint64(n))
+}
+
+// mix is MurmurHash3's 64-bit finalizer (fmix64).
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb93e1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // Digest is the lowercase hex SHA-256 of the sorted keys joined by "\n":
