@@ -1,6 +1,8 @@
 package action
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/broom-dev/broom/internal/awstest"
 	"github.com/broom-dev/broom/internal/config"
+	"github.com/broom-dev/broom/internal/engine"
+	"github.com/broom-dev/broom/internal/pr/prtest"
 )
 
 // assumedRoles are the roles rec saw assumed, sorted by ARN (connect
@@ -110,5 +114,50 @@ func TestConnectChecksThePlanRolesAccount(t *testing.T) {
 	_, err := connectAs(t, m, rec, config.Config{File: config.File{Accounts: []config.Account{{ID: a, Role: roleIn(a), PlanRole: wrong}}}}, PlanOnly)
 	if want := "assume " + wrong + ": credentials are for account 333333333333, not " + a; err == nil || err.Error() != want {
 		t.Fatalf("connect: error %v, want %q", err, want)
+	}
+}
+
+// The route decides what a run may do, and so which role it assumes: only
+// a run in apply mode connects as MayChange (the approval and the shards
+// are in shardflow_test.go and e2e).
+func TestRouteDecidesTheAccess(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		event, mode string
+		payload     func(t *testing.T) map[string]any
+		want        Access
+	}{
+		"schedule":                        {"schedule", "", nil, PlanOnly},
+		"schedule in apply mode":          {"schedule", "apply", nil, MayChange},
+		"dispatch in plan mode":           {"workflow_dispatch", "plan", func(t *testing.T) map[string]any { return prtest.Payload(t, "workflow_dispatch", "") }, PlanOnly},
+		"dispatch in apply mode":          {"workflow_dispatch", "apply", func(t *testing.T) map[string]any { return prtest.Payload(t, "workflow_dispatch", "") }, MayChange},
+		"push":                            {"push", "", func(t *testing.T) map[string]any { return prtest.Payload(t, "push", "") }, PlanOnly},
+		"pull request opened, no comment": {"pull_request", "", func(t *testing.T) map[string]any { return prtest.Payload(t, "pull_request", "opened") }, PlanOnly},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var payload map[string]any
+			if tt.payload != nil {
+				payload = tt.payload(t)
+			}
+			d := newDriverRun(t, tt.event, payload, driverConfig)
+			if tt.mode != "" {
+				d.env["INPUT_MODE"] = tt.mode
+			}
+			d.env["INPUT_COMMENT"] = "false"
+			var got []Access
+			connect := d.connect
+			d.connect = func(ctx context.Context, l *slog.Logger, c config.Config, access Access, opts ...engine.Option) (Cloud, error) {
+				got = append(got, access)
+				return connect(ctx, l, c, access, opts...)
+			}
+			if code, out := d.run(t); code != ExitOK {
+				t.Fatalf("exit %d, outputs %v\n%s", code, out, d.logs.String())
+			}
+			if want := []Access{tt.want}; !slices.Equal(got, want) {
+				t.Errorf("connected as %v, want %v", got, want)
+			}
+		})
 	}
 }
