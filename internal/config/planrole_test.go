@@ -1,6 +1,9 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -140,5 +143,33 @@ func TestRoleForChoosesByWhatTheRunMayDo(t *testing.T) {
 	}
 	if got := (Organization{Role: o.Role}).Account("222222222222").PlanRole; got != "" {
 		t.Errorf("an organization without plan-role: PlanRole = %q, want none", got)
+	}
+}
+
+// The README's Organizations snippet, plan-role included, is a config the
+// loader reads as the README says.
+func TestREADMEOrganizationSnippetParses(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n### Organizations\n")
+	if !ok {
+		t.Fatal("README.md: no section \"### Organizations\"")
+	}
+	_, block, ok := strings.Cut(section, "\n```yaml\n")
+	if !ok {
+		t.Fatal("README.md, Organizations: no ```yaml block")
+	}
+	block, _, _ = strings.Cut(block, "\n```\n")
+	got, err := Parse("README.md", []byte(block+"\nrules: []\n"), testCatalog)
+	if err != nil {
+		t.Fatalf("the README's Organizations snippet: %v", err)
+	}
+	want := &Organization{OUs: []string{"ou-ab12-34cd56ef"}, Exclude: []string{"111122223333"},
+		Role: "arn:aws:iam::{account}:role/broom", PlanRole: "arn:aws:iam::{account}:role/broom-plan"}
+	if diff := cmp.Diff(want, got.Organization); diff != "" {
+		t.Errorf("Organization (-want +got):\n%s", diff)
 	}
 }
