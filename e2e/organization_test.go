@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/broom-dev/broom/internal/awstest"
 	"github.com/broom-dev/broom/internal/cloud"
@@ -141,5 +142,61 @@ func TestOrganizationAccountNotAllowed(t *testing.T) {
 	}
 	if n := w.rec.Count("DescribeSnapshots"); n != 0 {
 		t.Errorf("DescribeSnapshots called %d times, want none", n)
+	}
+}
+
+// With plan-role, a run that can only plan assumes each member's plan-role
+// (session broom-plan) and never its role: the plan job's credentials then
+// need no trust of the role that deletes. A run that may change something,
+// an approval, assumes role (session broom-apply). A refused approval that
+// writes an edited plan again only plans: plan-role.
+func TestOrganizationPlanRoleForRunsThatOnlyPlan(t *testing.T) {
+	w, members, snaps, prod := orgWorld(t)
+	w.writeConfig(strings.Replace(orgConfig(prod, ""), "  role: \"arn:aws:iam::{account}:role/broom\"\n",
+		"  role: \"arn:aws:iam::{account}:role/broom\"\n  plan-role: \"arn:aws:iam::{account}:role/broom-plan\"\n", 1))
+	assumed := func(what, role, session string) {
+		t.Helper()
+		var want, got []awstest.AssumedRole
+		for _, id := range members {
+			want = append(want, awstest.AssumedRole{RoleArn: "arn:aws:iam::" + id + ":role/" + role, SessionName: session})
+		}
+		got = w.rec.AssumedRoles()
+		slices.SortFunc(got, func(a, b awstest.AssumedRole) int { return strings.Compare(a.RoleArn, b.RoleArn) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%s assumed %v, want %v", what, got, want)
+		}
+		w.rec.Reset()
+	}
+
+	w.rec.Reset()
+	if p := w.cli("plan"); p.code != 0 || !strings.Contains(p.stdout, "Plan: 2 to delete") {
+		t.Fatalf("broom plan: exit %d, want 0 and 2 to delete:\n%s%s", p.code, p.stdout, p.stderr)
+	}
+	assumed("broom plan", "broom-plan", "broom-plan")
+	if p := w.cli("apply", "--dry-run"); p.code != 0 {
+		t.Fatalf("broom apply --dry-run: exit %d:\n%s", p.code, p.stderr)
+	}
+	assumed("broom apply --dry-run", "broom-plan", "broom-plan")
+
+	w.run("pull_request", w.prPayload("opened"), nil).want(t, 0, map[string]string{"result": "planned", "planned": "2"})
+	assumed("the pull request's plan", "broom-plan", "broom-plan")
+
+	// Someone edits the plan shown: the refusal plans again, and only plans.
+	sticky := w.stickyComments()[0]
+	w.gh.Advance(time.Minute)
+	w.gh.EditCommentAs(sticky.ID, author, strings.Replace(sticky.Body, "Plan: 2 to delete", "Plan: 1 to delete", 1))
+	w.gh.Advance(time.Minute)
+	w.rec.Reset()
+	w.run("pull_request", w.labeled("alice", label), nil).want(t, 5, map[string]string{"result": "refused"})
+	assumed("the refusal that wrote the plan again", "broom-plan", "broom-plan")
+
+	w.gh.Advance(time.Minute)
+	w.run("pull_request", w.labeled("alice", label), nil).want(t, 0, map[string]string{"result": "applied", "applied": "2"})
+	assumed("the approval", "broom", "broom-apply")
+	for _, id := range members {
+		in := cloud.AssumeRole(w.aws, "arn:aws:iam::"+id+":role/broom", "check")
+		if _, ok := awstest.Snapshots(t, in)[snaps[id]]; ok {
+			t.Errorf("%s of %s still exists after the approval", snaps[id], id)
+		}
 	}
 }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/broom-dev/broom/internal/awstest"
+	"github.com/broom-dev/broom/internal/cloud"
 	"github.com/broom-dev/broom/internal/shard"
 )
 
@@ -78,5 +81,60 @@ func TestCLIShardsMergeToThePlan(t *testing.T) {
 	var after struct{ Actions []json.RawMessage }
 	if r := w.cli("plan", "--format", "json"); json.Unmarshal([]byte(r.stdout), &after) != nil || len(after.Actions) != 0 {
 		t.Errorf("the plan after the shards applied: exit %d, %d actions; want none\n%s", r.code, len(after.Actions), r.stdout)
+	}
+}
+
+// A list of accounts with plan-role, in shards through the built binary:
+// each plan shard assumes the plan-role of an account that has one (and
+// the role of one that has none), session broom-plan; each apply shard
+// assumes role, session broom-apply. Both shards share the config's digest.
+func TestCLIShardsAssumePlanRoleToPlan(t *testing.T) {
+	w, members, snaps, _ := orgWorld(t)
+	role := func(id, name string) string { return "arn:aws:iam::" + id + ":role/" + name }
+	w.writeConfig(strings.Replace(defaultConfig, "\nregions: [us-east-1]\n", "\nregions: [us-east-1]\naccounts:\n"+
+		"  - {id: \""+members[0]+"\", role: \""+role(members[0], "broom")+"\", plan-role: \""+role(members[0], "broom-read")+"\"}\n"+
+		"  - {id: \""+members[1]+"\", role: \""+role(members[1], "broom")+"\"}\n", 1))
+	assumed := func(what string, want ...awstest.AssumedRole) {
+		t.Helper()
+		got := w.rec.AssumedRoles()
+		cmp := func(a, b awstest.AssumedRole) int {
+			return strings.Compare(a.RoleArn+" "+a.SessionName, b.RoleArn+" "+b.SessionName)
+		}
+		slices.SortFunc(got, cmp)
+		slices.SortFunc(want, cmp)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s assumed %v, want %v", what, got, want)
+		}
+		w.rec.Reset()
+	}
+	toPlan := []awstest.AssumedRole{{RoleArn: role(members[0], "broom-read"), SessionName: "broom-plan"}, {RoleArn: role(members[1], "broom"), SessionName: "broom-plan"}}
+	toApply := []awstest.AssumedRole{{RoleArn: role(members[0], "broom"), SessionName: "broom-apply"}, {RoleArn: role(members[1], "broom"), SessionName: "broom-apply"}}
+
+	w.rec.Reset()
+	var files []string
+	for k := 1; k <= 2; k++ {
+		name := fmt.Sprintf("shard-%d.json", k)
+		if r := w.cli("plan", "--shard", fmt.Sprintf("%d/2", k), "--out", name); r.code != 0 {
+			t.Fatalf("plan --shard %d/2: exit %d\n%s", k, r.code, r.stderr)
+		}
+		assumed(fmt.Sprintf("plan --shard %d/2", k), toPlan...)
+		files = append(files, name)
+	}
+	if r := w.cli(append([]string{"merge", "--out", "merged.json"}, files...)...); r.code != 0 || !strings.Contains(r.stdout, "Plan: 2 to delete") {
+		t.Fatalf("merge: exit %d, want 0 and 2 to delete\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for k := 1; k <= 2; k++ {
+		// The apply shard's config digest is the plan shards': it would
+		// refuse the approved plan otherwise (exit 2).
+		if r := w.cli("apply", "--shard", fmt.Sprintf("%d/2", k), "--approved", "merged.json", "--out", fmt.Sprintf("applied-%d.json", k)); r.code != 0 {
+			t.Fatalf("apply --shard %d/2: exit %d\n%s", k, r.code, r.stderr)
+		}
+		assumed(fmt.Sprintf("apply --shard %d/2", k), toApply...)
+	}
+	for _, id := range members {
+		in := cloud.AssumeRole(w.aws, role(id, "broom"), "check")
+		if _, ok := awstest.Snapshots(t, in)[snaps[id]]; ok {
+			t.Errorf("%s of %s still exists after the apply shards", snaps[id], id)
+		}
 	}
 }

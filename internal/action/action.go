@@ -31,7 +31,7 @@ type Env struct {
 	HTTPClient *http.Client // for GitHub; nil: pr's default client
 	Engine     []engine.Option
 	// Connect replaces the AWS connection, for tests; nil: Connect.
-	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (Cloud, error)
+	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, access Access, opts ...engine.Option) (Cloud, error)
 }
 
 // run is one `broom action` invocation.
@@ -213,14 +213,14 @@ func (r *run) connectGitHub(ctx context.Context) error {
 	return nil
 }
 
-// connect builds the AWS side and plans.
-func (r *run) plan(ctx context.Context) (Cloud, engine.Result, error) {
+// plan builds the AWS side, with the roles access allows, and plans.
+func (r *run) plan(ctx context.Context, access Access) (Cloud, engine.Result, error) {
 	opts := append([]engine.Option{engine.WithChangeRef(r.changeRef())}, r.Engine...)
 	connect := r.Connect
 	if connect == nil {
 		connect = Connect
 	}
-	c, err := connect(ctx, r.Logger, r.cfg, opts...)
+	c, err := connect(ctx, r.Logger, r.cfg, access, opts...)
 	if err != nil {
 		return c, engine.Result{}, err
 	}
@@ -246,7 +246,7 @@ func (r *run) planOnly(ctx context.Context, planner func(context.Context) (Outco
 // applyDirect is a scheduled or dispatched run in apply mode: the plan is
 // printed in full first, then applied (SPEC §4).
 func (r *run) applyDirect(ctx context.Context) Outcome {
-	c, res, err := r.plan(ctx)
+	c, res, err := r.plan(ctx, MayChange)
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}

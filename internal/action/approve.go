@@ -93,7 +93,7 @@ func (r *run) approve(ctx context.Context, h home, facts gate.Facts) Outcome {
 		return r.refuse(ctx, h, facts, why, removeLabel)
 	}
 
-	c, res, err := r.plan(ctx)
+	c, res, err := r.plan(ctx, MayChange) // the gate passed: this run may apply
 	if err != nil {
 		return failed("plan", codeOf(err), err)
 	}
@@ -138,7 +138,7 @@ func (r *run) refuse(ctx context.Context, h home, facts gate.Facts, why string, 
 		h.notes(ctx, &o)
 		return o
 	}
-	_, res, err := r.plan(ctx)
+	_, res, err := r.plan(ctx, PlanOnly) // refused: this run only shows the true plan
 	if err != nil {
 		o.Notes = append(o.Notes, "The edited plan could not be replaced: planning again failed: "+err.Error())
 		o.Code = ExitFailure

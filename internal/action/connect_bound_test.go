@@ -94,7 +94,7 @@ func TestConnectChecksAccountsAtOnce(t *testing.T) {
 			}
 			cfg := config.Config{File: config.File{Regions: []string{"us-east-1"}, Accounts: listed,
 				AWS: config.AWS{MaxListings: tc.maxListings}}}
-			c, err := connect(t.Context(), slog.New(slog.DiscardHandler), cfg, base)
+			c, err := connect(t.Context(), slog.New(slog.DiscardHandler), cfg, PlanOnly, base)
 			if err != nil {
 				t.Fatal(err)
 			}

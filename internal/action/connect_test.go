@@ -36,6 +36,12 @@ func roleIn(account string) string { return "arn:aws:iam::" + account + ":role/b
 // does through the SDK's default chain.
 func connectTo(t *testing.T, m *awstest.Moto, rec *awstest.Recorder, cfg config.Config) (Cloud, error) {
 	t.Helper()
+	return connectAs(t, m, rec, cfg, PlanOnly)
+}
+
+// connectAs is connectTo for a run that may do access.
+func connectAs(t *testing.T, m *awstest.Moto, rec *awstest.Recorder, cfg config.Config, access Access) (Cloud, error) {
+	t.Helper()
 	if cfg.Regions == nil {
 		cfg.Regions = []string{"us-east-1"}
 	}
@@ -44,7 +50,7 @@ func connectTo(t *testing.T, m *awstest.Moto, rec *awstest.Recorder, cfg config.
 		c.BaseEndpoint = aws.String(rec.URL())
 		return c, nil
 	}
-	return connect(t.Context(), slog.New(slog.DiscardHandler), cfg, base)
+	return connect(t.Context(), slog.New(slog.DiscardHandler), cfg, access, base)
 }
 
 // ops lists the operations rec saw, as service:Op.

@@ -21,7 +21,7 @@ import (
 // are fakes, GitHub is prtest.
 type driverRun struct {
 	env     map[string]string
-	connect func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error)
+	connect func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error)
 	logs    bytes.Buffer
 	stdout  bytes.Buffer
 }
@@ -51,8 +51,8 @@ func newDriverRun(t *testing.T, event string, payload map[string]any, config str
 }
 
 // fakeCloud connects to one account whose every kind is k.
-func fakeCloud(k resource.Kind) func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error) {
-	return func(_ context.Context, logger *slog.Logger, _ config.Config, opts ...engine.Option) (Cloud, error) {
+func fakeCloud(k resource.Kind) func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error) {
+	return func(_ context.Context, logger *slog.Logger, _ config.Config, _ Access, opts ...engine.Option) (Cloud, error) {
 		kinds := func(name string) (resource.Spec, error) {
 			return resource.Spec{Name: name, New: func(resource.Env) resource.Kind { return k }}, nil
 		}
@@ -98,7 +98,7 @@ const driverConfig = "version: 1\nid: nightly\nregions: [us-east-1]\nrules:\n  -
 func TestPanicIsAnUnexpectedFailureWithEveryOutput(t *testing.T) {
 	t.Parallel()
 	d := newDriverRun(t, "schedule", nil, driverConfig)
-	d.connect = func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error) {
+	d.connect = func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error) {
 		panic("kind table corrupted")
 	}
 	code, out := d.run(t)

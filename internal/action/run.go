@@ -103,24 +103,56 @@ func (c Cloud) Identities() []report.Account {
 	return out
 }
 
+// Access is what a run may do in the accounts it works in. It decides the
+// role assumed in each: a run that can only plan assumes the account's
+// plan-role where the config sets one, so that a workflow changed to misuse
+// a plan job's credentials cannot delete in a member account. The caller
+// decides it where the run's route is known, never later.
+type Access int
+
+const (
+	// PlanOnly is a run that changes nothing: plan-role, else role;
+	// session name broom-plan.
+	PlanOnly Access = iota
+	// MayChange is a run that may apply: role; session name broom-apply.
+	MayChange
+)
+
+// session is the role session name: CloudTrail shows it, and a member
+// role's trust policy can require it (sts:RoleSessionName).
+func (a Access) session() string {
+	if a == MayChange {
+		return "broom-apply"
+	}
+	return "broom-plan"
+}
+
+func (a Access) String() string {
+	if a == MayChange {
+		return "may-change"
+	}
+	return "plan-only"
+}
+
 // Connect builds the engine for cfg. Without accounts in the config it
 // works in the current credentials' account; with them (listed, or found
 // in AWS Organizations with the current credentials), it assumes each
-// role and checks that STS names the account the config says. With
+// account's role (its plan-role, when set, if access is PlanOnly) and
+// checks that STS names the account the config says. With
 // allowed-accounts, the credentials' own account and each of accounts must
 // be in it (SPEC §9): any other is a *MisuseError, before anything is
 // listed.
-func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, engineOpts ...engine.Option) (Cloud, error) {
+func Connect(ctx context.Context, logger *slog.Logger, cfg config.Config, access Access, engineOpts ...engine.Option) (Cloud, error) {
 	opts := cloud.NewOptions(cfg.AWS) // one rate limiter for the whole run
 	opts.Logger = logger              // the SDK's own lines too
-	return connect(ctx, logger, cfg, func(ctx context.Context, region string) (aws.Config, error) {
+	return connect(ctx, logger, cfg, access, func(ctx context.Context, region string) (aws.Config, error) {
 		return cloud.Load(ctx, region, opts)
 	}, engineOpts...)
 }
 
 // connect is Connect with the loading of a region's base configuration
 // (the SDK's default chain, in Connect) given: tests point it at moto.
-func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base func(context.Context, string) (aws.Config, error), engineOpts ...engine.Option) (Cloud, error) {
+func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, access Access, base func(context.Context, string) (aws.Config, error), engineOpts ...engine.Option) (Cloud, error) {
 	roles := map[string]string{} // filled before load is first called
 	var mu sync.Mutex
 	cache := map[string]aws.Config{}
@@ -135,7 +167,7 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 			return c, err
 		}
 		if role := roles[account]; role != "" {
-			c = cloud.AssumeRole(c, role, "broom")
+			c = cloud.AssumeRole(c, role, access.session())
 		}
 		c = cloud.ForAccount(c, account) // its own rate-limit buckets
 		cache[account+"/"+region] = c
@@ -173,11 +205,11 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 		logger.Info("organization", "accounts", len(ids), "ous", strings.Join(org.OUs, ","))
 		listed, which = make([]config.Account, len(ids)), "accounts: organization has it"
 		for i, id := range ids {
-			listed[i] = config.Account{ID: id, Role: org.RoleFor(id)}
+			listed[i] = org.Account(id)
 		}
 	}
 	for _, a := range listed {
-		roles[a.ID] = a.Role
+		roles[a.ID] = a.RoleFor(access == MayChange)
 	}
 	accounts, configs := []string{current}, []aws.Config{first}
 	// The accounts are checked, then their aliases read, up to
@@ -200,7 +232,7 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 		for i, a := range listed {
 			accounts[i] = a.ID
 			g.Go(func() error {
-				configs[i], errs[i] = checked(ctx, load, a, cfg.Regions[0])
+				configs[i], errs[i] = checked(ctx, load, a.ID, roles[a.ID], cfg.Regions[0])
 				return nil
 			})
 		}
@@ -236,23 +268,23 @@ func connect(ctx context.Context, logger *slog.Logger, cfg config.Config, base f
 	if cfg.AllRegions {
 		regions = config.AllRegions // the engine asks each account which
 	}
-	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", regions)
+	logger.Info("connected", "accounts", strings.Join(accounts, ","), "regions", regions, "access", access.String())
 	return Cloud{Engine: engine.New(logger, load, engineOpts...), Accounts: accounts, Aliases: aliases}, nil
 }
 
-// checked is the configuration of account a, whose role is assumed, after
-// STS has said that the credentials are a's.
-func checked(ctx context.Context, load engine.Loader, a config.Account, region string) (aws.Config, error) {
-	c, err := load(ctx, a.ID, region)
+// checked is the configuration of account, whose role is assumed, after
+// STS has said that the credentials are that account's.
+func checked(ctx context.Context, load engine.Loader, account, role, region string) (aws.Config, error) {
+	c, err := load(ctx, account, region)
 	if err != nil {
 		return c, err
 	}
 	got, err := cloud.AccountID(ctx, c)
 	if err != nil {
-		return c, fmt.Errorf("assume %s: %w", a.Role, err)
+		return c, fmt.Errorf("assume %s: %w", role, err)
 	}
-	if got != a.ID { // never act in an account the config does not name
-		return c, fmt.Errorf("assume %s: credentials are for account %s, not %s", a.Role, got, a.ID)
+	if got != account { // never act in an account the config does not name
+		return c, fmt.Errorf("assume %s: credentials are for account %s, not %s", role, got, account)
 	}
 	return c, nil
 }

@@ -65,7 +65,7 @@ func TestPlanOf20000FitsTheComment(t *testing.T) {
 	kinds := func(name string) (resource.Spec, error) {
 		return resource.Spec{Name: name, New: func(resource.Env) resource.Kind { return manySnapshots{n: n} }}, nil
 	}
-	connect := func(_ context.Context, logger *slog.Logger, _ config.Config, opts ...engine.Option) (Cloud, error) {
+	connect := func(_ context.Context, logger *slog.Logger, _ config.Config, _ Access, opts ...engine.Option) (Cloud, error) {
 		load := func(context.Context, string, string) (aws.Config, error) { return aws.Config{}, nil }
 		return Cloud{Engine: engine.New(logger, load, append(opts, engine.WithKinds(kinds))...), Accounts: []string{"123456789012"}}, nil
 	}

@@ -64,7 +64,7 @@ func (r *run) applyShard(ctx context.Context) Outcome {
 		return end(Outcome{Mode: "plan", Result: Refused, Code: ExitRefused, Err: err}, err)
 	}
 
-	c, res, err := r.plan(ctx)
+	c, res, err := r.plan(ctx, MayChange) // the approval stands: this shard may apply its slice
 	if err != nil {
 		code := ExitPartial // the other slices may have applied: this one did not
 		if codeOf(err) == ExitMisuse {

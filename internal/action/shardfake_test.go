@@ -28,10 +28,11 @@ type fakeAWS struct {
 	snaps    map[string]bool   // account/region/id
 	failList map[string]string // account/region → the error its listing gives
 	connects int
+	access   map[Access]int // connects by the access asked for
 }
 
 func newFakeAWS(accounts ...string) *fakeAWS {
-	return &fakeAWS{accounts: accounts, snaps: map[string]bool{}, failList: map[string]string{}}
+	return &fakeAWS{accounts: accounts, snaps: map[string]bool{}, failList: map[string]string{}, access: map[Access]int{}}
 }
 
 // add creates old snapshots in account and region.
@@ -49,9 +50,10 @@ func (f *fakeAWS) has(account, region, id string) bool {
 	return f.snaps[account+"/"+region+"/"+id]
 }
 
-func (f *fakeAWS) connect(_ context.Context, logger *slog.Logger, _ config.Config, opts ...engine.Option) (Cloud, error) {
+func (f *fakeAWS) connect(_ context.Context, logger *slog.Logger, _ config.Config, access Access, opts ...engine.Option) (Cloud, error) {
 	f.mu.Lock()
 	f.connects++
+	f.access[access]++
 	f.mu.Unlock()
 	kinds := func(name string) (resource.Spec, error) {
 		return resource.Spec{Name: name, New: func(env resource.Env) resource.Kind {

@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,10 @@ func TestShardedLifecycle(t *testing.T) {
 	if covered != 8 {
 		t.Errorf("the shards covered %d targets, want 8", covered)
 	}
+	// The single job and the plan shards only plan: plan-role (run.go).
+	if want := map[Access]int{PlanOnly: 5}; !maps.Equal(cloud.access, want) {
+		t.Errorf("the plan jobs connected with access %v, want %v", cloud.access, want)
+	}
 	if n := len(w.gh.Requests()); n != requests {
 		t.Errorf("the plan shards made %d GitHub requests; want none", n-requests)
 	}
@@ -106,6 +111,9 @@ func TestShardedLifecycle(t *testing.T) {
 	}
 	if len(cloud.snaps) != 0 {
 		t.Errorf("snapshots left after apply: %v", cloud.snaps)
+	}
+	if want := map[Access]int{PlanOnly: 5, MayChange: 4}; !maps.Equal(cloud.access, want) {
+		t.Errorf("after the apply shards, connects by access %v, want %v", cloud.access, want)
 	}
 	if w.sticky().Body != shown || !hasLabel(w.gh) {
 		t.Errorf("an apply shard changed the comment or removed the label")

@@ -36,7 +36,7 @@ func (r *run) shardFile(spec shard.Spec, res engine.Result, phase string) shard.
 // writes an issue: the merge job does, once, for the whole plan.
 func (r *run) planShard(ctx context.Context) Outcome {
 	spec := r.cfg.Shard
-	_, res, err := r.plan(ctx)
+	_, res, err := r.plan(ctx, PlanOnly)
 	file := r.shardFile(spec, res, "plan")
 	if err != nil {
 		o := failed("plan", codeOf(err), err)

@@ -125,9 +125,9 @@ func (r *run) mergedPlan(context.Context) (Outcome, error) {
 	return o, nil
 }
 
-// freshPlan is a plan made here, from AWS.
+// freshPlan is a plan made here, from AWS, by a run that only plans.
 func (r *run) freshPlan(ctx context.Context) (Outcome, error) {
-	_, res, err := r.plan(ctx)
+	_, res, err := r.plan(ctx, PlanOnly)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -83,13 +83,13 @@ type job struct {
 
 // run runs broom action for a pull_request event with inputs (INPUT_ is
 // added); connect is the AWS side, nil for a job that must not touch AWS.
-func (w *shardWorld) run(payload map[string]any, inputs map[string]string, connect func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error)) job {
+func (w *shardWorld) run(payload map[string]any, inputs map[string]string, connect func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error)) job {
 	w.t.Helper()
 	return w.runEvent("pull_request", payload, inputs, connect)
 }
 
 // runEvent is run for any event.
-func (w *shardWorld) runEvent(event string, payload map[string]any, inputs map[string]string, connect func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error)) job {
+func (w *shardWorld) runEvent(event string, payload map[string]any, inputs map[string]string, connect func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error)) job {
 	w.t.Helper()
 	jobDir := w.t.TempDir() // each job its own output and summary files
 	env := map[string]string{
@@ -126,8 +126,8 @@ func (w *shardWorld) runEvent(event string, payload map[string]any, inputs map[s
 
 // noAWS is a connection that fails the test: a job that must make no AWS
 // call must not even connect.
-func noAWS(t *testing.T) func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error) {
-	return func(context.Context, *slog.Logger, config.Config, ...engine.Option) (Cloud, error) {
+func noAWS(t *testing.T) func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error) {
+	return func(context.Context, *slog.Logger, config.Config, Access, ...engine.Option) (Cloud, error) {
 		t.Errorf("this job connected to AWS; it must make no AWS call")
 		return Cloud{}, context.Canceled
 	}

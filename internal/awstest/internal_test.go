@@ -43,7 +43,7 @@ func TestIdentify(t *testing.T) {
 		if tc.service != "" {
 			sign(req, "eu-west-1", tc.service)
 		}
-		got := identify(req)
+		got, _ := identify(req)
 		want := Call{Op: tc.want}
 		if tc.service != "" {
 			want.Service, want.Region = tc.service, "eu-west-1"
@@ -109,6 +109,26 @@ func TestRecorderForwards(t *testing.T) {
 	}
 	if n := rec.Count("DeleteSnapshot"); n != 1 {
 		t.Errorf("Count = %d", n)
+	}
+	if got := rec.AssumedRoles(); got != nil {
+		t.Errorf("AssumedRoles() = %v after no AssumeRole, want none", got)
+	}
+
+	body = "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fbroom-plan&RoleSessionName=broom-plan&Version=2011-06-15"
+	req, _ = http.NewRequestWithContext(t.Context(), "POST", rec.URL()+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sign(req, "us-east-1", "sts")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	<-got
+	wantRoles := []AssumedRole{{RoleArn: "arn:aws:iam::111111111111:role/broom-plan", SessionName: "broom-plan"}}
+	if diff := cmp.Diff(wantRoles, rec.AssumedRoles()); diff != "" {
+		t.Errorf("AssumedRoles() (-want +got):\n%s", diff)
+	}
+	if rec.Reset(); rec.AssumedRoles() != nil {
+		t.Errorf("AssumedRoles() after Reset = %v, want none", rec.AssumedRoles())
 	}
 }
 

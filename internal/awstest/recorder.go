@@ -58,9 +58,16 @@ func IsRead(op string) bool {
 // before it is forwarded, so failed calls count too. It is safe for
 // concurrent use.
 type Recorder struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	calls []Call
+	srv     *httptest.Server
+	mu      sync.Mutex
+	calls   []Call
+	assumed []AssumedRole
+}
+
+// AssumedRole is what one sts:AssumeRole request asked for.
+type AssumedRole struct {
+	RoleArn     string
+	SessionName string
 }
 
 // NewRecorder starts a Recorder forwarding to target (e.g. Moto.URL()); it is
@@ -86,7 +93,8 @@ func NewRecorder(t testing.TB, target string) *Recorder {
 	r.srv = &httptest.Server{
 		Listener: l,
 		Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			r.record(identify(req))
+			c, body := identify(req)
+			r.record(c, body)
 			proxy.ServeHTTP(w, req)
 		})},
 	}
@@ -98,10 +106,24 @@ func NewRecorder(t testing.TB, target string) *Recorder {
 // URL is the recorder's endpoint, http://127.0.0.1:PORT.
 func (r *Recorder) URL() string { return r.srv.URL }
 
-func (r *Recorder) record(c Call) {
+func (r *Recorder) record(c Call, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, c)
+	if c.Service == "sts" && c.Op == "AssumeRole" {
+		// STS speaks the query protocol: the parameters are a form body.
+		form, _ := url.ParseQuery(string(body))
+		r.assumed = append(r.assumed, AssumedRole{RoleArn: form.Get("RoleArn"), SessionName: form.Get("RoleSessionName")})
+	}
+}
+
+// AssumedRoles returns the role ARN and session name of each sts:AssumeRole
+// recorded since the start or the last Reset, in arrival order: which
+// role a run asked for, which moto does not check.
+func (r *Recorder) AssumedRoles() []AssumedRole {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]AssumedRole(nil), r.assumed...)
 }
 
 // Calls returns the calls recorded since the start or the last Reset, in
@@ -139,12 +161,13 @@ func (r *Recorder) Mutating() []Call {
 func (r *Recorder) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = nil
+	r.calls, r.assumed = nil, nil
 }
 
 // identify works out the service, region and operation of req with
-// awsreq.Identify. It reads req.Body and puts an unread copy back.
-func identify(req *http.Request) Call {
+// awsreq.Identify, and returns its body too. It reads req.Body and puts an
+// unread copy back.
+func identify(req *http.Request) (Call, []byte) {
 	var body []byte
 	if req.Body != nil {
 		body, _ = io.ReadAll(req.Body)
@@ -152,5 +175,5 @@ func identify(req *http.Request) Call {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	r := awsreq.Identify(req, body)
-	return Call{Service: r.Service, Region: r.Region, Op: r.Op}
+	return Call{Service: r.Service, Region: r.Region, Op: r.Op}, body
 }

@@ -41,7 +41,7 @@ type IO struct {
 	HTTPClient    *http.Client    // for GitHub; nil for the default
 	Engine        []engine.Option // for tests
 	// Connect replaces action.Connect, for tests; nil: action.Connect.
-	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, opts ...engine.Option) (action.Cloud, error)
+	Connect func(ctx context.Context, logger *slog.Logger, cfg config.Config, access action.Access, opts ...engine.Option) (action.Cloud, error)
 }
 
 // Run runs the command in args (without the program name).
@@ -245,11 +245,18 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 		return s.runShard(ctx, cmd, p, cfg)
 	}
 
+	// broom apply (not --dry-run) may change things; broom plan and a dry
+	// run only plan, with the accounts' plan-roles where set.
+	applying := cmd == "apply" && !p.switches["dry-run"]
+	access := action.PlanOnly
+	if applying {
+		access = action.MayChange
+	}
 	connect := env.Connect
 	if connect == nil {
 		connect = action.Connect
 	}
-	cl, err := connect(ctx, s.logger, cfg, env.Engine...)
+	cl, err := connect(ctx, s.logger, cfg, access, env.Engine...)
 	if err != nil {
 		var m *action.MisuseError // e.g. an account not in allowed-accounts
 		if errors.As(err, &m) {
@@ -263,7 +270,6 @@ func runPlanApply(ctx context.Context, cmd string, args []string, env IO) (code 
 	}
 	accounts := cl.Identities()
 	o := action.PlanOutcome(res, cfg)
-	applying := cmd == "apply" && !p.switches["dry-run"]
 	width := textWidth(env)
 	// shown: the plan is already on the terminal, as text.
 	shown := false

@@ -71,7 +71,7 @@ func (k fakeSnapshots) Do(_ context.Context, a plan.Action) error {
 }
 
 // connect stands in for action.Connect: the accounts holding snapshots.
-func (f *fakeAWS) connect(_ context.Context, logger *slog.Logger, _ config.Config, opts ...engine.Option) (action.Cloud, error) {
+func (f *fakeAWS) connect(_ context.Context, logger *slog.Logger, _ config.Config, _ action.Access, opts ...engine.Option) (action.Cloud, error) {
 	if f.panic != nil {
 		panic(f.panic)
 	}

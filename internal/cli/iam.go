@@ -23,7 +23,7 @@ func runIAMPolicy(args []string, env IO) (code int) {
 	if err != nil {
 		return s.failConfig(err)
 	}
-	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.File), PlanOnly: p.switches["plan-only"],
+	doc, err := resource.Policy(iamUses(cfg.Selected()), resource.PolicyOptions{Roles: accountRoles(cfg.File, p.switches["plan-only"]), PlanOnly: p.switches["plan-only"],
 		AllRegions: cfg.AllRegions, ProtectTags: cfg.File.Protect.Tags, Organization: cfg.Organization != nil})
 	if err != nil {
 		return s.fail(action.ExitFailure, err)
@@ -57,15 +57,23 @@ func iamUses(rules []config.Rule) []resource.Use {
 	return out
 }
 
-// accountRoles are the roles the run assumes: each listed account's, or
-// the organization's role in any account.
-func accountRoles(f config.File) []string {
-	if f.Organization != nil {
-		return []string{f.Organization.RoleFor("*")}
+// accountRoles are the roles a run assumes: each listed account's, or
+// the organization's in any account. A run that only plans (planOnly)
+// assumes the plan-role where one is set, and never role: its policy must
+// not let a changed workflow assume the role that deletes. A run that may
+// apply assumes role, and plan-role too when an approval it refuses plans
+// again.
+func accountRoles(f config.File, planOnly bool) []string {
+	accounts := f.Accounts
+	if o := f.Organization; o != nil {
+		accounts = []config.Account{o.Account("*")}
 	}
 	var out []string
-	for _, a := range f.Accounts {
-		out = append(out, a.Role)
+	for _, a := range accounts {
+		out = append(out, a.RoleFor(!planOnly))
+		if !planOnly && a.PlanRole != "" {
+			out = append(out, a.PlanRole)
+		}
 	}
 	return out
 }

@@ -64,7 +64,11 @@ func (s *runner) runShard(ctx context.Context, cmd string, p parsed, cfg config.
 	if connect == nil {
 		connect = action.Connect
 	}
-	cl, err := connect(ctx, s.logger, cfg, s.env.Engine...)
+	access := action.PlanOnly
+	if applying { // an apply shard with its approved plan
+		access = action.MayChange
+	}
+	cl, err := connect(ctx, s.logger, cfg, access, s.env.Engine...)
 	if err != nil {
 		var m *action.MisuseError // e.g. an account not in allowed-accounts
 		if errors.As(err, &m) {

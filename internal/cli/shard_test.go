@@ -74,7 +74,7 @@ func newMotoCloud(t *testing.T, m *awstest.Moto) *motoCloud {
 	return c
 }
 
-func (c *motoCloud) connect(_ context.Context, logger *slog.Logger, _ config.Config, opts ...engine.Option) (action.Cloud, error) {
+func (c *motoCloud) connect(_ context.Context, logger *slog.Logger, _ config.Config, _ action.Access, opts ...engine.Option) (action.Cloud, error) {
 	if c.broken != nil {
 		return action.Cloud{}, c.broken
 	}

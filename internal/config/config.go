@@ -78,19 +78,36 @@ type RateLimit struct {
 	PerSecond float64
 }
 
-// Account is one AWS account broom works in, reached by assuming Role.
+// Account is one AWS account broom works in, reached by assuming Role, or
+// PlanRole in a run that can only plan.
 type Account struct {
 	ID   string
 	Role string
+	// PlanRole, when set, is the role a run that can only plan assumes:
+	// a read-only role, so that a workflow changed to misuse the plan
+	// job's credentials cannot delete in the account. Empty: Role.
+	// (omitempty: a config without it keeps the Digest it had before.)
+	PlanRole string `json:",omitempty"`
+}
+
+// RoleFor is the role to assume in the account: Role in a run that may
+// change something; PlanRole, when set, in one that can only plan.
+func (a Account) RoleFor(mayChange bool) string {
+	if mayChange || a.PlanRole == "" {
+		return a.Role
+	}
+	return a.PlanRole
 }
 
 // Organization is accounts: in its organization form: the ACTIVE accounts
 // of OUs (and their child OUs), or of the whole organization, less Exclude,
-// each reached by assuming Role with AccountPlaceholder replaced by its id.
+// each reached by assuming Role (or PlanRole, in a run that can only plan)
+// with AccountPlaceholder replaced by its id.
 type Organization struct {
-	OUs     []string // empty: the whole organization
-	Exclude []string
-	Role    string
+	OUs      []string // empty: the whole organization
+	Exclude  []string
+	Role     string
+	PlanRole string `json:",omitempty"` // empty: Role (see Account.PlanRole)
 }
 
 // AccountPlaceholder is what Organization.Role names the account by.
@@ -99,6 +116,11 @@ const AccountPlaceholder = "{account}"
 // RoleFor is the role to assume in account.
 func (o Organization) RoleFor(account string) string {
 	return strings.ReplaceAll(o.Role, AccountPlaceholder, account)
+}
+
+// Account is the organization's account id with its roles.
+func (o Organization) Account(id string) Account {
+	return Account{ID: id, Role: o.RoleFor(id), PlanRole: strings.ReplaceAll(o.PlanRole, AccountPlaceholder, id)}
 }
 
 // Protect lists what no rule may touch.

@@ -213,11 +213,17 @@ func (l *loader) accounts(n *yaml.Node, f *File) {
 			continue
 		}
 		var a Account
-		l.mapping(an, "accounts", []string{"id", "role"}, func(key string, _, v *yaml.Node) {
-			if key == "id" {
+		var planRole *yaml.Node // set when plan-role is a string
+		l.mapping(an, "accounts", []string{"id", "role", "plan-role"}, func(key string, _, v *yaml.Node) {
+			switch key {
+			case "id":
 				a.ID = l.str(v, "accounts: id")
-			} else {
+			case "role":
 				a.Role = l.str(v, "accounts: role")
+			default:
+				if a.PlanRole = l.str(v, "accounts: plan-role"); isString(v) {
+					planRole = v
+				}
 			}
 		})
 		if an.Kind != yaml.MappingNode {
@@ -236,7 +242,26 @@ func (l *loader) accounts(n *yaml.Node, f *File) {
 		default:
 			seen[a.ID] = an.Line
 		}
+		if planRole != nil && m != nil && m[1] == a.ID {
+			l.planRole(planRole, a)
+		}
 		f.Accounts = append(f.Accounts, a)
+	}
+}
+
+func isString(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag != "!!null" }
+
+// planRole checks the plan-role of account a: a role ARN in a's account,
+// and another role than a's role (the same one would close nothing).
+func (l *loader) planRole(n *yaml.Node, a Account) {
+	m := rolePattern.FindStringSubmatch(a.PlanRole)
+	switch {
+	case m == nil:
+		l.errorf(n, "accounts: plan-role %q is not an IAM role ARN", a.PlanRole)
+	case m[1] != a.ID:
+		l.errorf(n, "accounts: plan-role %s is in account %s, not %s", a.PlanRole, m[1], a.ID)
+	case a.PlanRole == a.Role:
+		l.errorf(n, "accounts: plan-role is role %s: give plans a read-only role of their own, or leave plan-role out", a.Role)
 	}
 }
 
@@ -252,14 +277,14 @@ var (
 func (l *loader) organization(n *yaml.Node, f *File) {
 	o := &Organization{}
 	found := false
-	l.mapping(n, "accounts", []string{"organization", "role"}, func(key string, _, v *yaml.Node) {
-		if key == "role" {
-			o.Role = l.str(v, "accounts: role")
-			if o.Role != "" && !strings.Contains(o.Role, AccountPlaceholder) {
-				l.errorf(v, "accounts: role %q does not name the account by {account}, e.g. arn:aws:iam::{account}:role/broom", o.Role)
-			} else if o.Role != "" && !orgRolePattern.MatchString(o.Role) {
-				l.errorf(v, "accounts: role %q is not an IAM role ARN in account {account}, e.g. arn:aws:iam::{account}:role/broom", o.Role)
-			}
+	var planRole *yaml.Node
+	l.mapping(n, "accounts", []string{"organization", "role", "plan-role"}, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "role":
+			o.Role = l.orgRole(v, "role", "broom")
+			return
+		case "plan-role":
+			o.PlanRole, planRole = l.orgRole(v, "plan-role", "broom-plan"), v
 			return
 		}
 		found = true
@@ -285,7 +310,24 @@ func (l *loader) organization(n *yaml.Node, f *File) {
 	if o.Role == "" && valueOf(n, "role") == nil {
 		l.errorf(n, "accounts: organization needs role, the role to assume in each account, e.g. arn:aws:iam::{account}:role/broom")
 	}
+	if planRole != nil && o.PlanRole != "" && o.PlanRole == o.Role {
+		l.errorf(planRole, "accounts: plan-role is role %s: give plans a read-only role of their own, or leave plan-role out", o.Role)
+	}
 	f.Organization = o
+}
+
+// orgRole reads key (role or plan-role) of the organization form: a role
+// ARN that names the account by {account}.
+func (l *loader) orgRole(v *yaml.Node, key, example string) string {
+	role := l.str(v, "accounts: "+key)
+	if role == "" && isString(v) {
+		l.errorf(v, "accounts: %s is empty, want a role ARN such as arn:aws:iam::{account}:role/%s", key, example)
+	} else if role != "" && !strings.Contains(role, AccountPlaceholder) {
+		l.errorf(v, "accounts: %s %q does not name the account by {account}, e.g. arn:aws:iam::{account}:role/%s", key, role, example)
+	} else if role != "" && !orgRolePattern.MatchString(role) {
+		l.errorf(v, "accounts: %s %q is not an IAM role ARN in account {account}, e.g. arn:aws:iam::{account}:role/%s", key, role, example)
+	}
+	return role
 }
 
 // ids reads a non-empty list of ids that match pattern, each once.

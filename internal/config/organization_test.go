@@ -130,7 +130,7 @@ func TestParseRejectsMalformedOrganizations(t *testing.T) {
 		},
 		"an account's keys beside organization": {
 			yaml: "accounts:\n  organization: {}\n  id: \"111122223333\"\n" + role,
-			want: []string{`broom.yml:3: accounts: unknown key "id" (valid: organization, role)`},
+			want: []string{`broom.yml:3: accounts: unknown key "id" (valid: organization, role, plan-role)`},
 		},
 		"accounts a string": {
 			yaml: "accounts: organization\n",

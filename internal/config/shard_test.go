@@ -167,7 +167,18 @@ rules:
 		"a rule's filter":  load(t, strings.Replace(file, "action: delete}\n  - {name: b", "action: delete, where: {older-than: 30d}}\n  - {name: b", 1), nil),
 		"accounts":         load(t, strings.Replace(file, "rules:", "accounts: [{id: \"111111111111\", role: \"arn:aws:iam::111111111111:role/broom\"}]\nrules:", 1), nil),
 		"allowed-accounts": load(t, strings.Replace(file, "rules:", "allowed-accounts: [\"111111111111\"]\nrules:", 1), nil),
+		"plan-role": load(t, strings.Replace(file, "rules:", "accounts: [{id: \"111111111111\", role: \"arn:aws:iam::111111111111:role/broom\", "+
+			"plan-role: \"arn:aws:iam::111111111111:role/broom-plan\"}]\nrules:", 1), nil),
 	}
+	// A plan shard assumes plan-role and an apply shard role: both are in
+	// the file, so both shards have one digest.
+	org := strings.Replace(file, "rules:", "accounts:\n  organization: {}\n  role: arn:aws:iam::{account}:role/broom\n"+
+		"  plan-role: arn:aws:iam::{account}:role/broom-plan\nrules:", 1)
+	planShard := Digest(load(t, org, map[string]string{"shard": "2/4"}))
+	if applyShard := Digest(load(t, org, map[string]string{"shard": "2/4", "approved": "a.json"})); applyShard != planShard {
+		t.Errorf("with plan-role: the apply shard's digest %s is not the plan shard's %s", applyShard, planShard)
+	}
+	other["organization plan-role"] = load(t, org, nil)
 	seen := map[string]string{base: "base"}
 	for name, c := range other {
 		d := Digest(c)
