@@ -89,7 +89,7 @@ func TestShardedLifecycle(t *testing.T) {
 	body := w.sticky().Body
 	m, _ := pr.ParseMarker(body)
 	s, ok := pr.ParseShards(body)
-	if m.Fingerprint != single.out["fingerprint"] || !ok || s.Count != 4 || shardsTotal(s) != 16 {
+	if m.Fingerprint != single.out["fingerprint"] || !ok || s.Count != 4 || s.Actions() != 16 {
 		t.Errorf("comment marker %+v, shards %+v (%v): want the single fingerprint and 4 slices of 16 actions", m, s, ok)
 	}
 	if lines := strings.SplitN(body, "\n", 3); len(lines) < 2 || !strings.HasPrefix(lines[1], "<!-- broom:shards ") {
@@ -126,7 +126,7 @@ func TestShardedLifecycle(t *testing.T) {
 	after := w.sticky().Body
 	m, _ = pr.ParseMarker(after)
 	s, ok = pr.ParseShards(after)
-	if m.Fingerprint != plan.Fingerprint(nil) || !ok || shardsTotal(s) != 0 {
+	if m.Fingerprint != plan.Fingerprint(nil) || !ok || s.Actions() != 0 {
 		t.Errorf("after the results: marker %+v, shards %+v; want nothing left to approve", m, s)
 	}
 	if !strings.Contains(after, "4 accounts: 100000000001, 100000000002, 100000000003, 100000000004 · 2 regions") {
@@ -189,7 +189,7 @@ func TestMergeOnScheduleWritesTheTrackingIssue(t *testing.T) {
 	}
 	m, _ := pr.ParseMarker(body)
 	s, ok := pr.ParseShards(body)
-	if m.Fingerprint != j.out["fingerprint"] || !ok || shardsTotal(s) != 16 {
+	if m.Fingerprint != j.out["fingerprint"] || !ok || s.Actions() != 16 {
 		t.Errorf("tracking issue: marker %+v, shards %+v (%v); want the merged plan's:\n%s", m, s, ok, body)
 	}
 }

@@ -65,7 +65,7 @@ func (r *run) gatePR(ctx context.Context) Outcome {
 	if err := checkShown(a.sticky.Body, shards); err != nil {
 		return failed("plan", ExitMisuse, err)
 	}
-	total := shardsTotal(shards)
+	total := shards.Actions()
 	if total > r.cfg.MaxActions {
 		o := Outcome{Mode: "plan", Result: OverLimit, Code: ExitOverLimit,
 			Notes: []string{fmt.Sprintf("The plan has %d actions, more than max-actions (%d). Nothing was applied.", total, r.cfg.MaxActions)}}
@@ -116,17 +116,8 @@ func checkShown(body string, s shard.Shards) error {
 	if !ok {
 		return errors.New("the plan shown has no broom:keys line: it was not written by this version of broom; plan again")
 	}
-	if total := shardsTotal(s); total > n {
+	if total := s.Actions(); total > n {
 		return fmt.Errorf("the plan shown has %d actions but its shards line counts %d: plan again", n, total)
 	}
 	return nil
-}
-
-// shardsTotal is how many actions the slices hold together.
-func shardsTotal(s shard.Shards) int {
-	n := 0
-	for _, sl := range s.Slices {
-		n += sl.Actions
-	}
-	return n
 }

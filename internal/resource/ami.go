@@ -319,11 +319,7 @@ func (k *amis) imageResource(img types.Image, users, keeps map[string]string) pl
 	}
 	r.DeleteChange = map[string]string{deleteSnapshotsKey: strings.Join(doomed, ",")}
 	r.Details["size"] = fmt.Sprintf("%d GiB", size)
-	usd, note := price(snapshotPrices, k.region)
-	r.MonthlyCostUSD = float64(saved) * usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, snapshotPrices, k.region, float64(saved))
 	return r
 }
 

@@ -161,11 +161,7 @@ func snapshotResource(s types.Snapshot, backing map[string]string, region string
 	if !r.Created.IsZero() {
 		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
 	}
-	usd, note := price(snapshotPrices, region)
-	r.MonthlyCostUSD = float64(aws.ToInt32(s.VolumeSize)) * usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, snapshotPrices, region, float64(aws.ToInt32(s.VolumeSize)))
 	switch {
 	case backing[id] != "":
 		r.InUse = "backs AMI " + backing[id]

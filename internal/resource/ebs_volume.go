@@ -350,11 +350,7 @@ func (k *ebsVolumes) volumeResource(v types.Volume) plan.Resource {
 	} else if v.State != types.VolumeStateAvailable {
 		r.InUse = "state " + string(v.State)
 	}
-	usd, note := price(volumePrices[string(v.VolumeType)], k.region)
-	r.MonthlyCostUSD = float64(size) * usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, volumePrices[string(v.VolumeType)], k.region, float64(size))
 	return r
 }
 

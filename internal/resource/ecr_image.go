@@ -205,11 +205,7 @@ func ecrImageResource(repo string, d ecrtypes.ImageDetail, tags map[string]strin
 	r.Details["size"] = fmt.Sprintf("%.1f MiB", float64(size)/(1<<20))
 	// Layers shared with other images are stored once, so this is an
 	// upper bound of what deleting the image saves.
-	usd, note := price(ecrStoragePrices, region)
-	r.MonthlyCostUSD = float64(size) / (1 << 30) * usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, ecrStoragePrices, region, float64(size)/(1<<30))
 	return r
 }
 

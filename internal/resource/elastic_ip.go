@@ -102,11 +102,7 @@ func (k *elasticIPs) addressResource(a types.Address) plan.Resource {
 		r.InUse = "associated with " + with
 		r.Details["associated"] = with
 	}
-	usd, note := price(addressPrices, k.region)
-	r.MonthlyCostUSD = usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, addressPrices, k.region, 1)
 	return r
 }
 

@@ -227,11 +227,7 @@ func (k *loadBalancers) resource(ctx context.Context, lb elbtypes.LoadBalancer, 
 		r.Details["created"] = r.Created.UTC().Format("2006-01-02")
 	}
 	// Base hours only: LCUs (ALB) and NLCUs (NLB) are billed on top.
-	usd, note := price(lbHourly[string(lb.Type)], k.region)
-	r.MonthlyCostUSD = usd * 730
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, lbHourly[string(lb.Type)], k.region, 730)
 	if state != elbtypes.LoadBalancerStateEnumActive {
 		r.InUse, r.Details["state"] = "state "+string(state), string(state)
 		return r, true, nil

@@ -143,11 +143,7 @@ func logGroupResource(g logtypes.LogGroup, region string) plan.Resource {
 		r.InUse = "deletion protection enabled"
 	}
 	// Billed per GB-month (2^30 bytes) of what it stores, compressed.
-	usd, note := price(logStoragePrices, region)
-	r.MonthlyCostUSD = float64(stored) / (1 << 30) * usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, logStoragePrices, region, float64(stored)/(1<<30))
 	return r
 }
 

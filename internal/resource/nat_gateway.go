@@ -181,11 +181,7 @@ func (k *natGateways) gatewayResource(g types.NatGateway, routes map[string][]st
 	if len(eips) > 0 {
 		r.Details["leaves Elastic IP"] = strings.Join(eips, ", ")
 	}
-	usd, note := price(natPrices, k.region)
-	r.MonthlyCostUSD = usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, natPrices, k.region, 1)
 	return r
 }
 

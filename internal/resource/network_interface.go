@@ -177,11 +177,7 @@ func interfaceResource(n types.NetworkInterface, region string) plan.Resource {
 		if eip := aws.ToString(as.AllocationId); eip != "" {
 			r.Details["public-ip"] += " (Elastic IP " + eip + ", stays allocated)"
 		} else {
-			usd, note := price(addressPrices, region)
-			r.MonthlyCostUSD = usd
-			if note != "" {
-				r.Details["price"] = note
-			}
+			r.MonthlyCostUSD = monthly(r.Details, addressPrices, region, 1)
 		}
 	}
 	return r

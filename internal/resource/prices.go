@@ -24,3 +24,13 @@ func price(p regionPrices, region string) (float64, string) {
 	}
 	return 0, ""
 }
+
+// monthly is what quantity units cost a month at p's price for region.
+// Where that is the us-east-1 price standing in, details["price"] says so.
+func monthly(details map[string]string, p regionPrices, region string, quantity float64) float64 {
+	usd, note := price(p, region)
+	if note != "" {
+		details["price"] = note
+	}
+	return quantity * usd
+}

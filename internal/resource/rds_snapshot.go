@@ -190,11 +190,7 @@ func rdsSnapshotResource(s rdstypes.DBSnapshot, shared []string, region string) 
 	// Allocated storage is the instance's, not what the snapshot holds:
 	// snapshots are incremental, and RDS gives backup storage up to the
 	// instance's size free, so this is an upper bound of the saving.
-	usd, note := price(rdsSnapshotPrices, region)
-	r.MonthlyCostUSD = float64(aws.ToInt32(s.AllocatedStorage)) * usd
-	if note != "" {
-		r.Details["price"] = note
-	}
+	r.MonthlyCostUSD = monthly(r.Details, rdsSnapshotPrices, region, float64(aws.ToInt32(s.AllocatedStorage)))
 	typ, status := aws.ToString(s.SnapshotType), aws.ToString(s.Status)
 	switch {
 	case typ == "awsbackup" || hasTagPrefix(r.Tags, "aws:backup:"):

@@ -73,11 +73,7 @@ func (a Approval) Check(name string, spec Spec, config string) error {
 
 // Actions is how many actions the approved plan has, in all its slices.
 func (a Approval) Actions() int {
-	n := 0
-	for _, s := range a.Shards.Slices {
-		n += s.Actions
-	}
-	return n
+	return a.Shards.Actions()
 }
 
 // Slice is the approved slice of spec's shard.

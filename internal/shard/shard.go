@@ -131,6 +131,15 @@ type Shards struct {
 	Slices []Slice `json:"slices"` // one per shard, index order
 }
 
+// Actions is how many actions the slices hold together.
+func (s Shards) Actions() int {
+	n := 0
+	for _, sl := range s.Slices {
+		n += sl.Actions
+	}
+	return n
+}
+
 // Slice returns shard index's slice.
 func (s Shards) Slice(index int) (Slice, bool) {
 	for _, sl := range s.Slices {
