@@ -52,7 +52,7 @@ type run struct {
 	// labelTried: ensureApproveLabel ran (at most once per run).
 	labelTried bool
 	// approved is an apply shard's approved plan, read and checked first.
-	approved *approvedRecord
+	approved *shard.ApprovedFile
 	// coverage is what a shard's plan covered of the run's targets.
 	coverage shard.Coverage
 }

@@ -17,7 +17,7 @@ import (
 // readApproved reads and checks the approved plan an apply shard is
 // given: the gate job's approved-file, or a merged plan file (what the
 // command line's apply --approved reads too).
-func (r *run) readApproved() (approvedRecord, error) {
+func (r *run) readApproved() (shard.ApprovedFile, error) {
 	spec, name := r.cfg.Shard, r.cfg.Approved
 	path := name
 	if !filepath.IsAbs(path) {
@@ -25,21 +25,17 @@ func (r *run) readApproved() (approvedRecord, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return approvedRecord{}, &MisuseError{fmt.Errorf("approved: %v", err)}
+		return shard.ApprovedFile{}, &MisuseError{fmt.Errorf("approved: %v", err)}
 	}
 	a, err := shard.ParseApproval(name, data)
 	if err == nil {
 		err = a.Check(name, spec, config.Digest(r.cfg))
 	}
 	if err != nil {
-		return approvedRecord{}, &MisuseError{fmt.Errorf("approved: %w", err)}
+		return shard.ApprovedFile{}, &MisuseError{fmt.Errorf("approved: %w", err)}
 	}
-	rec := approvedRecord{ID: a.ID, Fingerprint: a.Fingerprint, Shards: *a.Shards}
-	var by struct {
-		ApprovedBy string `json:"approved_by"`
-	}
-	_ = json.Unmarshal(data, &by) // it parsed above; a merged plan file names no approver
-	rec.ApprovedBy = by.ApprovedBy
+	var rec shard.ApprovedFile
+	_ = json.Unmarshal(data, &rec) // it parsed above; a merged plan file names no approver
 	return rec, nil
 }
 
@@ -109,7 +105,7 @@ func sliceDrift(res engine.Result, cov shard.Coverage, approved shard.Shards, sl
 // stands: the comment shows that plan and the label is still on. A file
 // from an older approval, or one approved and since replaced, must not
 // apply. It returns why not, or "" when it stands.
-func (r *run) replayed(ctx context.Context, rec approvedRecord) (string, error) {
+func (r *run) replayed(ctx context.Context, rec shard.ApprovedFile) (string, error) {
 	number := r.pay.PullRequest.Number
 	pull, err := r.gh.GetPullRequest(ctx, number)
 	if err != nil {

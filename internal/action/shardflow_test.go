@@ -387,7 +387,7 @@ func TestApplyShardRefusesABadApprovedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec approvedRecord
+	var rec shard.ApprovedFile
 	decode(t, good, &rec)
 	write := func(name string, data []byte) string {
 		if err := os.WriteFile(filepath.Join(w.dir, name), data, 0o644); err != nil {
@@ -627,14 +627,14 @@ func TestMergeOfResultsOnAPlanEvent(t *testing.T) {
 func TestApplyShardComparesTheShards(t *testing.T) {
 	t.Parallel()
 	w, cloud, approval := approvedFlow(t)
-	rewrite(t, w, "approved/1/approved-nightly.json", "approved/2/other.json", func(r *approvedRecord) {
+	rewrite(t, w, "approved/1/approved-nightly.json", "approved/2/other.json", func(r *shard.ApprovedFile) {
 		r.Shards.Slices[0], r.Shards.Slices[1] = r.Shards.Slices[1], r.Shards.Slices[0]
 		r.Shards.Slices[0].Index, r.Shards.Slices[1].Index = 1, 2
 	})
-	rewrite(t, w, "approved/1/approved-nightly.json", "approved/3/partial.json", func(r *approvedRecord) {
+	rewrite(t, w, "approved/1/approved-nightly.json", "approved/3/partial.json", func(r *shard.ApprovedFile) {
 		r.Shards.Slices = r.Shards.Slices[:3]
 	})
-	rewrite(t, w, "approved/1/approved-nightly.json", "approved/4/all.json", func(r *approvedRecord) {
+	rewrite(t, w, "approved/1/approved-nightly.json", "approved/4/all.json", func(r *shard.ApprovedFile) {
 		r.Shards.All = strings.Repeat("0", 64)
 	})
 	before := len(cloud.snaps)

@@ -14,19 +14,6 @@ import (
 	"github.com/broom-dev/broom/internal/shard"
 )
 
-// approvedRecord is the file the gate job publishes for the apply shards
-// (.broom/approved-<id>.json): the plan an approver saw, by fingerprint
-// and slices, and who approved it when.
-type approvedRecord struct {
-	Version     int          `json:"version"`
-	ID          string       `json:"id"`
-	Fingerprint string       `json:"fingerprint"`
-	Head        string       `json:"head"`
-	ApprovedBy  string       `json:"approved_by"`
-	ApprovedAt  time.Time    `json:"approved_at"`
-	Shards      shard.Shards `json:"shards"`
-}
-
 // gatePR is the gate job of a sharded approval (mode gate): the facts and
 // the gate as for any approval, then, instead of planning and applying (no
 // AWS here), the approved plan is published for the apply shards. The
@@ -77,7 +64,7 @@ func (r *run) gatePR(ctx context.Context) Outcome {
 		}
 		return o
 	}
-	rec := approvedRecord{Version: 1, ID: r.cfg.ID, Fingerprint: a.sticky.Marker.Fingerprint, Head: a.pull.HeadSHA,
+	rec := shard.ApprovedFile{Version: 1, ID: r.cfg.ID, Fingerprint: a.sticky.Marker.Fingerprint, Head: a.pull.HeadSHA,
 		ApprovedBy: a.facts.Labeler, ApprovedAt: time.Now().UTC().Truncate(time.Second), Shards: shards}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {

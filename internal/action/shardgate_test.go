@@ -49,9 +49,9 @@ func TestGatePublishesTheApprovedPlan(t *testing.T) {
 	if j.code != ExitOK || j.out["result"] != "approved" || j.out["approved-file"] != ".broom/approved-nightly.json" {
 		t.Fatalf("exit %d, outputs %v; want 0, approved, .broom/approved-nightly.json", j.code, j.out)
 	}
-	var rec approvedRecord
+	var rec shard.ApprovedFile
 	decode(t, w.file(j, "approved-file"), &rec)
-	want := approvedRecord{Version: 1, ID: "nightly", Fingerprint: shownFP, Head: shardHead, ApprovedBy: "alice", Shards: s}
+	want := shard.ApprovedFile{Version: 1, ID: "nightly", Fingerprint: shownFP, Head: shardHead, ApprovedBy: "alice", Shards: s}
 	if diff := cmp.Diff(want, rec, cmpIgnoreTime()); diff != "" {
 		t.Errorf("approved file (-want +got):\n%s", diff)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/broom-dev/broom/internal/config"
 	"github.com/broom-dev/broom/internal/engine"
 	"github.com/broom-dev/broom/internal/pr/prtest"
+	"github.com/broom-dev/broom/internal/shard"
 )
 
 // shardPR is the pull request of the sharded-flow tests: dana's, at
@@ -178,7 +179,7 @@ func hasLabel(gh *prtest.Fake) bool {
 
 // cmpIgnoreTime ignores approved_at, which is the time of the run.
 func cmpIgnoreTime() cmp.Option {
-	return cmpopts.IgnoreFields(approvedRecord{}, "ApprovedAt")
+	return cmpopts.IgnoreFields(shard.ApprovedFile{}, "ApprovedAt")
 }
 
 // says reports whether the job's log (annotations and the text report,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/broom-dev/broom/internal/plan"
 )
@@ -29,6 +30,20 @@ type Approval struct {
 	ID          string  `json:"id"`
 	Fingerprint string  `json:"fingerprint"`
 	Shards      *Shards `json:"shards"`
+}
+
+// ApprovedFile is the file the gate job publishes for the apply shards
+// (.broom/approved-<id>.json): the plan an approver saw, by fingerprint
+// and slices, and who approved it when. ParseApproval reads it, as it
+// reads a merged plan file.
+type ApprovedFile struct {
+	Version     int       `json:"version"`
+	ID          string    `json:"id"`
+	Fingerprint string    `json:"fingerprint"`
+	Head        string    `json:"head"`
+	ApprovedBy  string    `json:"approved_by"`
+	ApprovedAt  time.Time `json:"approved_at"`
+	Shards      Shards    `json:"shards"`
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
